@@ -1,0 +1,220 @@
+"""The question bank: topics, references, questions, their choices and citations.
+
+Invariants the database holds:
+- a question has at most one correct choice (partial unique index);
+- a choice's letter is A-E and unique within its question.
+The rest (4-5 choices, exactly one correct, at least one citation, an objective and an
+explanation before review or publication) is checked by ``questions.bank`` and enforced
+by the admin forms and ``manage.py validate_bank``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+CHOICE_LETTERS = "ABCDE"
+
+
+class Topic(models.Model):
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Reference(models.Model):
+    """A work that explanations cite. ``key`` is the marker used in text: ``[@key]``."""
+
+    class Kind(models.TextChoices):
+        ARTICLE = "article", "Journal article"
+        BOOK = "book", "Book or chapter"
+        WEB = "web", "Web page"
+        DOCUMENT = "document", "Source document"
+
+    key = models.SlugField(max_length=60, unique=True, help_text="Cited in explanations as [@key].")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.ARTICLE)
+    authors = models.CharField(max_length=500, blank=True)
+    title = models.CharField(max_length=500)
+    journal = models.CharField(max_length=200, blank=True, help_text="Journal, publisher or site.")
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+    volume = models.CharField(max_length=20, blank=True)
+    issue = models.CharField(max_length=20, blank=True)
+    pages = models.CharField(max_length=40, blank=True)
+    doi = models.CharField("DOI", max_length=100, blank=True)
+    pmid = models.CharField("PMID", max_length=12, blank=True)
+    url = models.URLField("URL", max_length=300, blank=True)
+    is_verified = models.BooleanField(
+        "verified", default=False, help_text="Checked against an authoritative source."
+    )
+    verification_note = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(pmid="") | Q(pmid__regex=r"^[0-9]+$"), name="reference_pmid_digits"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+    @property
+    def doi_url(self) -> str:
+        return f"https://doi.org/{self.doi}" if self.doi else ""
+
+    @property
+    def pmid_url(self) -> str:
+        return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}/" if self.pmid else ""
+
+    @property
+    def citation_text(self) -> str:
+        """Vancouver-style text without links: 'Authors. Title. Journal. Year;Vol(Issue):Pages.'"""
+        parts = [p for p in (self.authors, self.title, self.journal) if p]
+        text = ". ".join(p.rstrip(".") for p in parts) + "."
+        if self.year:
+            text += f" {self.year}"
+            if self.volume:
+                text += f";{self.volume}"
+            if self.issue:
+                text += f"({self.issue})"
+            if self.pages:
+                text += f":{self.pages}"
+            text += "."
+        elif self.pages:
+            text += f" {self.pages}."
+        return text
+
+
+class QuestionQuerySet(models.QuerySet):
+    def published(self) -> QuestionQuerySet:
+        return self.filter(status=Question.Status.PUBLISHED)
+
+    def in_topics(self, topics) -> QuestionQuerySet:
+        return self.filter(topics__in=topics).distinct()
+
+    def with_bank_relations(self) -> QuestionQuerySet:
+        """Prefetch what rendering or checking a question needs: 4 queries for any number."""
+        return self.prefetch_related(
+            "topics",
+            "choices",
+            models.Prefetch("citations", queryset=Citation.objects.select_related("reference")),
+        )
+
+
+class Question(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        IN_REVIEW = "review", "In review"
+        PUBLISHED = "published", "Published"
+        RETIRED = "retired", "Retired"
+
+    class Difficulty(models.IntegerChoices):
+        EASY = 1, "Easy"
+        MEDIUM = 2, "Medium"
+        HARD = 3, "Hard"
+
+    key = models.SlugField(
+        max_length=80, unique=True, help_text="Stable identifier used by the bank files and exports."
+    )
+    stem = models.TextField(help_text="The clinical vignette or statement.")
+    lead_in = models.CharField(max_length=300, help_text="The question itself, ending in '?'.")
+    objective = models.TextField(
+        "educational objective", blank=True, help_text="Required before review."
+    )
+    explanation = models.TextField(
+        blank=True,
+        help_text="Plain text; blank line between paragraphs; cite with [@reference-key].",
+    )
+    difficulty = models.PositiveSmallIntegerField(
+        choices=Difficulty.choices, default=Difficulty.MEDIUM
+    )
+    topics = models.ManyToManyField(Topic, related_name="questions")
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="authored_questions",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_reviewed_on = models.DateField(null=True, blank=True)
+
+    history = HistoricalRecords(m2m_fields=[topics])
+
+    objects = QuestionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Choice(models.Model):
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="choices")
+    letter = models.CharField(
+        max_length=1, choices=[(letter, letter) for letter in CHOICE_LETTERS]
+    )
+    text = models.CharField(max_length=500)
+    is_correct = models.BooleanField("correct", default=False)
+    rationale = models.TextField(blank=True, help_text="Why this choice is right or wrong.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["question_id", "letter"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["question", "letter"], name="choice_letter_unique_per_question"
+            ),
+            models.UniqueConstraint(
+                fields=["question"],
+                condition=Q(is_correct=True),
+                name="one_correct_choice_per_question",
+                violation_error_message="A question can have only one correct choice.",
+            ),
+            models.CheckConstraint(
+                condition=Q(letter__in=list(CHOICE_LETTERS)), name="choice_letter_a_to_e"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.letter}. {self.text}"
+
+
+class Citation(models.Model):
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="citations")
+    reference = models.ForeignKey(Reference, on_delete=models.PROTECT, related_name="citations")
+    locator = models.CharField(
+        max_length=300, blank=True, help_text="Which claim, page or section is cited."
+    )
+    order = models.PositiveSmallIntegerField(default=0, help_text="Citations are numbered in order.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["question_id", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["question", "reference"], name="citation_reference_once_per_question"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.question.key} cites {self.reference.key}"

@@ -1,0 +1,52 @@
+"""Rendering of explanations: ``[@key]`` markers become numbered links to the reference list.
+
+Text is escaped before markers are replaced, so nothing an author typed is rendered as HTML.
+"""
+
+from django import template
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from questions.bank import CITATION_MARKER
+from questions.models import Question
+
+register = template.Library()
+
+
+def render_cited_text(text: str, numbers: dict[str, int], anchor: str) -> SafeString:
+    """Paragraphs (split on blank lines) with each known marker as a numbered link to
+    ``#{anchor}-ref-{n}``. An unknown marker stays visible as typed, for an author to fix."""
+
+    def link(match) -> str:
+        number = numbers.get(match.group(1))
+        if number is None:
+            return match.group(0)
+        return format_html(
+            '<sup><a class="citation-link" href="#{}-ref-{}" aria-label="reference {}">[{}]</a></sup>',
+            anchor,
+            number,
+            number,
+            number,
+        )
+
+    paragraphs = [p.strip() for p in (text or "").replace("\r\n", "\n").split("\n\n") if p.strip()]
+    html = "".join(
+        "<p>" + CITATION_MARKER.sub(link, escape(p)).replace("\n", "<br>") + "</p>" for p in paragraphs
+    )
+    return mark_safe(html)
+
+
+@register.inclusion_tag("includes/_explanation.html")
+def cited_explanation(question: Question, heading: str = "Explanation"):
+    """The explanation with numbered citations, then the numbered reference list."""
+    citations = list(question.citations.all())
+    anchor = f"q{question.pk}"
+    numbers = {c.reference.key: n for n, c in enumerate(citations, start=1)}
+    return {
+        "heading": heading,
+        "anchor": anchor,
+        "explanation_html": render_cited_text(question.explanation, numbers, anchor),
+        "numbered_citations": [
+            (n, c, f"{anchor}-ref-{n}") for n, c in enumerate(citations, start=1)
+        ],
+    }

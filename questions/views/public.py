@@ -1,0 +1,33 @@
+"""Pages anyone may read: the bank's overview and its reference list."""
+
+from django.db.models import Count, Q
+from django.shortcuts import render
+
+from questions import stats
+from questions.models import Question, Reference
+
+
+def home(request):
+    topics = list(stats.topics_with_published_counts())
+    return render(
+        request,
+        "questions/home.html",
+        {
+            "topics": topics,
+            "published_total": Question.objects.published().count(),
+        },
+    )
+
+
+def reference_list(request):
+    """Every reference a published question cites, and the source documents."""
+    references = (
+        Reference.objects.annotate(
+            published_citations=Count(
+                "citations", filter=Q(citations__question__status=Question.Status.PUBLISHED)
+            )
+        )
+        .filter(Q(published_citations__gt=0) | Q(kind=Reference.Kind.DOCUMENT))
+        .order_by("kind", "authors", "year")
+    )
+    return render(request, "questions/reference_list.html", {"references": references})
