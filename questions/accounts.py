@@ -36,7 +36,9 @@ def ensure_educators_group() -> Group:
     codenames = [
         f"{action}_{model}" for model, actions in EDUCATOR_PERMISSIONS.items() for action in actions
     ]
-    permissions = Permission.objects.filter(content_type__app_label="questions", codename__in=codenames)
+    permissions = Permission.objects.filter(
+        content_type__app_label="questions", codename__in=codenames
+    )
     group.permissions.set(permissions)
     return group
 

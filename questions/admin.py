@@ -115,7 +115,11 @@ class CitationInlineFormSet(PositionedInlineFormSet):
 
     def clean(self):
         super().clean()
-        keys = [f.cleaned_data["reference"].key for f in self.kept_forms() if f.cleaned_data.get("reference")]
+        keys = [
+            f.cleaned_data["reference"].key
+            for f in self.kept_forms()
+            if f.cleaned_data.get("reference")
+        ]
         problems = bank.citation_problems(
             status=self.instance.status, explanation=self.instance.explanation, citation_keys=keys
         )
@@ -151,7 +155,10 @@ class CitationInline(admin.TabularInline):
 class QuestionAdminForm(forms.ModelForm):
     class Meta:
         model = Question
-        fields = "__all__"
+        fields = [
+            "key", "difficulty", "topics", "stem", "lead_in", "objective", "explanation",
+            "last_reviewed_on",
+        ]  # fmt: skip
         widgets = {"lead_in": forms.TextInput(attrs={"size": 100})}
 
     def clean(self):
@@ -171,7 +178,16 @@ class QuestionAdminForm(forms.ModelForm):
 class QuestionAdmin(SimpleHistoryAdmin):
     form = QuestionAdminForm
     inlines = [ChoiceInline, CitationInline]
-    list_display = ["key", "lead_in_short", "status", "difficulty", "topic_list", "last_reviewed_on", "updated_at", "preview_link"]
+    list_display = [
+        "key",
+        "lead_in_short",
+        "status",
+        "difficulty",
+        "topic_list",
+        "last_reviewed_on",
+        "updated_at",
+        "preview_link",
+    ]
     list_filter = ["status", "difficulty", "topics"]
     search_fields = ["key", "stem", "lead_in", "explanation"]
     filter_horizontal = ["topics"]
@@ -181,7 +197,10 @@ class QuestionAdmin(SimpleHistoryAdmin):
         (None, {"fields": ["key", "status", "difficulty", "topics"]}),
         ("Question", {"fields": ["stem", "lead_in"]}),
         ("Teaching", {"fields": ["objective", "explanation"]}),
-        ("Record", {"fields": ["author", "last_reviewed_on", "created_at", "updated_at", "preview_link"]}),
+        (
+            "Record",
+            {"fields": ["author", "last_reviewed_on", "created_at", "updated_at", "preview_link"]},
+        ),
     ]
     history_list_display = ["status"]
 

@@ -84,7 +84,9 @@ def choice_problems(*, status: str, choices: Sequence[ChoiceData]) -> list[Probl
     problems = []
     correct = [c.letter for c in choices if c.is_correct]
     if choices and not correct:
-        problems.append(Problem("no_correct_choice", "Mark exactly one choice as correct: none is."))
+        problems.append(
+            Problem("no_correct_choice", "Mark exactly one choice as correct: none is.")
+        )
     elif len(correct) > 1:
         problems.append(
             Problem(
@@ -109,12 +111,17 @@ def choice_problems(*, status: str, choices: Sequence[ChoiceData]) -> list[Probl
     letters = "".join(sorted(c.letter for c in choices))
     if letters != CHOICE_LETTERS[: len(choices)]:
         problems.append(
-            Problem("letters_not_in_order", f"Choices must be lettered from A without gaps: {letters}.")
+            Problem(
+                "letters_not_in_order", f"Choices must be lettered from A without gaps: {letters}."
+            )
         )
     for choice in choices:
         if not choice.rationale.strip():
             problems.append(
-                Problem("no_rationale", f"Choice {choice.letter} needs a rationale (why right or wrong).")
+                Problem(
+                    "no_rationale",
+                    f"Choice {choice.letter} needs a rationale (why right or wrong).",
+                )
             )
         if CATCH_ALL_CHOICE.search(choice.text):
             problems.append(
@@ -152,7 +159,9 @@ def question_problems(question: Question, *, status: str | None = None) -> list[
     ``status`` checks the question as if it had that status, before a transition.
     """
     status = status or question.status
-    choices = [ChoiceData(c.letter, c.text, c.is_correct, c.rationale) for c in question.choices.all()]
+    choices = [
+        ChoiceData(c.letter, c.text, c.is_correct, c.rationale) for c in question.choices.all()
+    ]
     citations = list(question.citations.all())
     problems = content_problems(
         status=status, objective=question.objective, explanation=question.explanation
@@ -176,7 +185,9 @@ def question_problems(question: Question, *, status: str | None = None) -> list[
     return problems
 
 
-def bank_problems(questions: Iterable[Question] | None = None) -> list[tuple[Question, list[Problem]]]:
+def bank_problems(
+    questions: Iterable[Question] | None = None,
+) -> list[tuple[Question, list[Problem]]]:
     """Each question that breaks a rule, with its problems, in key order (5 queries in all)."""
     if questions is None:
         questions = Question.objects.with_bank_relations().order_by("key")
@@ -190,9 +201,7 @@ class TransitionError(Exception):
 
 
 @transaction.atomic
-def change_status(
-    *, question: Question, to: str, now: datetime.datetime | None = None
-) -> Question:
+def change_status(*, question: Question, to: str, now: datetime.datetime | None = None) -> Question:
     """Move a question to status ``to`` if the transition is allowed and the question meets
     the rules of that status. Publishing stamps ``last_reviewed_on``. Raises TransitionError."""
     now = now or timezone.now()

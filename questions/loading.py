@@ -38,8 +38,12 @@ class BankFileError(Exception):
 
 @dataclass
 class LoadReport:
-    created: dict[str, int] = field(default_factory=lambda: {"topic": 0, "reference": 0, "question": 0})
-    updated: dict[str, int] = field(default_factory=lambda: {"topic": 0, "reference": 0, "question": 0})
+    created: dict[str, int] = field(
+        default_factory=lambda: {"topic": 0, "reference": 0, "question": 0}
+    )
+    updated: dict[str, int] = field(
+        default_factory=lambda: {"topic": 0, "reference": 0, "question": 0}
+    )
 
     def __str__(self) -> str:
         return ", ".join(
@@ -85,7 +89,9 @@ def _upsert(model: type[models.Model], lookup: dict, values: dict, report: LoadR
 
 
 def _question_values(where: str, item: dict, errors: list[str]) -> dict:
-    missing = [k for k in ("key", "stem", "lead_in", "choices", "citations", "topics") if k not in item]
+    missing = [
+        k for k in ("key", "stem", "lead_in", "choices", "citations", "topics") if k not in item
+    ]
     if missing:
         errors.append(f"{where}: missing {', '.join(missing)}")
         return {}
@@ -121,7 +127,11 @@ def load_bank(*, directory: Path, today: datetime.date | None = None) -> LoadRep
         t["slug"]: _upsert(
             Topic,
             {"slug": t["slug"]},
-            {"name": t["name"], "description": t.get("description", ""), "order": t.get("order", 0)},
+            {
+                "name": t["name"],
+                "description": t.get("description", ""),
+                "order": t.get("order", 0),
+            },
             report,
             "topic",
         )
@@ -191,11 +201,15 @@ def load_bank(*, directory: Path, today: datetime.date | None = None) -> LoadRep
         wanted_topics = {topics[s].pk for s in item["topics"]}
         if set(question.topics.values_list("pk", flat=True)) != wanted_topics:
             question.topics.set(wanted_topics)
-        _save_citations(question, [(references[c["ref"]], c.get("locator", "")) for c in item["citations"]])
+        _save_citations(
+            question, [(references[c["ref"]], c.get("locator", "")) for c in item["citations"]]
+        )
 
     loaded = Question.objects.filter(key__in=seen).with_bank_relations()
     errors += [
-        f"{q.key}: {p.message} [{p.code}]" for q, problems in bank.bank_problems(loaded) for p in problems
+        f"{q.key}: {p.message} [{p.code}]"
+        for q, problems in bank.bank_problems(loaded)
+        for p in problems
     ]
     if errors:
         raise BankFileError(errors)
@@ -208,7 +222,9 @@ def _save_citations(question: Question, wanted: list[tuple[Reference, str]]) -> 
     for order, (reference, locator) in enumerate(wanted, start=1):
         citation = existing.get(reference.pk)
         if citation is None:
-            Citation.objects.create(question=question, reference=reference, locator=locator, order=order)
+            Citation.objects.create(
+                question=question, reference=reference, locator=locator, order=order
+            )
         elif (citation.locator, citation.order) != (locator, order):
             citation.locator, citation.order = locator, order
             citation.save()

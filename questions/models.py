@@ -126,7 +126,9 @@ class Question(models.Model):
         HARD = 3, "Hard"
 
     key = models.SlugField(
-        max_length=80, unique=True, help_text="Stable identifier used by the bank files and exports."
+        max_length=80,
+        unique=True,
+        help_text="Stable identifier used by the bank files and exports.",
     )
     stem = models.TextField(help_text="The clinical vignette or statement.")
     lead_in = models.CharField(max_length=300, help_text="The question itself, ending in '?'.")
@@ -168,9 +170,7 @@ class Question(models.Model):
 
 class Choice(models.Model):
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="choices")
-    letter = models.CharField(
-        max_length=1, choices=[(letter, letter) for letter in CHOICE_LETTERS]
-    )
+    letter = models.CharField(max_length=1, choices=[(letter, letter) for letter in CHOICE_LETTERS])
     text = models.CharField(max_length=500)
     is_correct = models.BooleanField("correct", default=False)
     rationale = models.TextField(blank=True, help_text="Why this choice is right or wrong.")
@@ -204,7 +204,9 @@ class Citation(models.Model):
     locator = models.CharField(
         max_length=300, blank=True, help_text="Which claim, page or section is cited."
     )
-    order = models.PositiveSmallIntegerField(default=0, help_text="Citations are numbered in order.")
+    order = models.PositiveSmallIntegerField(
+        default=0, help_text="Citations are numbered in order."
+    )
 
     history = HistoricalRecords()
 

@@ -7,5 +7,7 @@ app_name = "questions"
 urlpatterns = [
     path("", public.home, name="home"),
     path("references/", public.reference_list, name="reference_list"),
-    path("authoring/questions/<int:pk>/preview/", authoring.question_preview, name="question_preview"),
+    path(
+        "authoring/questions/<int:pk>/preview/", authoring.question_preview, name="question_preview"
+    ),
 ]

@@ -22,16 +22,16 @@ def render_cited_text(text: str, numbers: dict[str, int], anchor: str) -> SafeSt
         if number is None:
             return match.group(0)
         return format_html(
-            '<sup><a class="citation-link" href="#{}-ref-{}" aria-label="reference {}">[{}]</a></sup>',
-            anchor,
-            number,
-            number,
-            number,
+            '<sup><a class="citation-link" href="#{anchor}-ref-{n}" '
+            'aria-label="reference {n}">[{n}]</a></sup>',
+            anchor=anchor,
+            n=number,
         )
 
     paragraphs = [p.strip() for p in (text or "").replace("\r\n", "\n").split("\n\n") if p.strip()]
     html = "".join(
-        "<p>" + CITATION_MARKER.sub(link, escape(p)).replace("\n", "<br>") + "</p>" for p in paragraphs
+        "<p>" + CITATION_MARKER.sub(link, escape(p)).replace("\n", "<br>") + "</p>"
+        for p in paragraphs
     )
     return mark_safe(html)
 

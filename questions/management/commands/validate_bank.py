@@ -14,7 +14,9 @@ class Command(BaseCommand):
         questions = list(Question.objects.with_bank_relations().order_by("key"))
         failing = bank_problems(questions)
         for question, problems in failing:
-            self.stdout.write(f"{question.key} ({question.get_status_display()}, id {question.pk}):")
+            self.stdout.write(
+                f"{question.key} ({question.get_status_display()}, id {question.pk}):"
+            )
             for problem in problems:
                 self.stdout.write(f"  - {problem.message} [{problem.code}]")
         published = sum(q.status == Question.Status.PUBLISHED for q in questions)

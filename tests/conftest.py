@@ -1,0 +1,31 @@
+import pytest
+from django.contrib.auth.models import Group
+
+from questions.accounts import EDUCATORS_GROUP
+from tests.factories import UserFactory
+
+
+@pytest.fixture
+def educator(db):
+    user = UserFactory(username="educator1", is_staff=True)
+    user.groups.add(Group.objects.get(name=EDUCATORS_GROUP))
+    return user
+
+
+@pytest.fixture
+def resident(db):
+    return UserFactory(username="resident1")
+
+
+@pytest.fixture
+def educator_client(client, educator):
+    client.force_login(educator)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    """Tests run with debug off but without `collectstatic`: serve static names unhashed."""
+    settings.STORAGES = settings.STORAGES | {
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    }
