@@ -80,9 +80,20 @@ class Reference(models.Model):
 
     @property
     def citation_text(self) -> str:
-        """Vancouver-style text without links: 'Authors. Title. Journal. Year;Vol(Issue):Pages.'"""
-        parts = [p for p in (self.authors, self.title, self.journal) if p]
-        text = ". ".join(p.rstrip(".") for p in parts) + "."
+        """Vancouver-style text without links.
+
+        Articles: 'Authors. Title. Journal. Year;Vol(Issue):Pages.'
+        Books, web pages, documents: 'Authors. Title. Publisher; Year. Pages.'
+        """
+        parts = [p.rstrip(".") for p in (self.authors, self.title) if p]
+        text = ". ".join(parts) + "."
+        if self.kind != self.Kind.ARTICLE:
+            source = "; ".join(str(p) for p in (self.journal, self.year) if p)
+            return (
+                text + (f" {source}." if source else "") + (f" {self.pages}." if self.pages else "")
+            )
+        if self.journal:
+            text += f" {self.journal.rstrip('.')}."
         if self.year:
             text += f" {self.year}"
             if self.volume:
@@ -92,8 +103,6 @@ class Reference(models.Model):
             if self.pages:
                 text += f":{self.pages}"
             text += "."
-        elif self.pages:
-            text += f" {self.pages}."
         return text
 
 

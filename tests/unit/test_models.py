@@ -57,7 +57,21 @@ def test_reference_without_identifiers_has_no_links():
     reference = ReferenceFactory(doi="", pmid="", year=None, pages="", kind=Reference.Kind.DOCUMENT)
     assert reference.doi_url == ""
     assert reference.pmid_url == ""
-    assert reference.citation_text.endswith("Neurospine.")
+    assert reference.citation_text.endswith("low back pain. Neurospine.")
+
+
+def test_book_citation_names_publisher_year_and_pages():
+    book = ReferenceFactory(
+        kind=Reference.Kind.BOOK,
+        authors="Gray H",
+        title="Anatomy of the Human Body. 20th ed.",
+        journal="Philadelphia: Lea & Febiger",
+        year=1918,
+        pages="p. 959",
+    )
+    assert book.citation_text == (
+        "Gray H. Anatomy of the Human Body. 20th ed. Philadelphia: Lea & Febiger; 1918. p. 959."
+    )
 
 
 def test_question_history_records_each_change():
