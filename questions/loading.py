@@ -195,15 +195,15 @@ def load_bank(*, directory: Path, today: datetime.date | None = None) -> LoadRep
                 values["last_reviewed_on"] = today
             question = _upsert(Question, {"key": item["key"]}, values, report, "question")
             bank.save_choices(question=question, choices=choices)
+            _save_citations(
+                question, [(references[c["ref"]], c.get("locator", "")) for c in item["citations"]]
+            )
         except ValidationError as exc:
             errors.append(f"{where}: {'; '.join(exc.messages)}")
             continue
         wanted_topics = {topics[s].pk for s in item["topics"]}
         if set(question.topics.values_list("pk", flat=True)) != wanted_topics:
             question.topics.set(wanted_topics)
-        _save_citations(
-            question, [(references[c["ref"]], c.get("locator", "")) for c in item["citations"]]
-        )
 
     loaded = Question.objects.filter(key__in=seen).with_bank_relations()
     errors += [
@@ -220,11 +220,9 @@ def _save_citations(question: Question, wanted: list[tuple[Reference, str]]) -> 
     question.citations.exclude(reference__in=[ref for ref, _ in wanted]).delete()
     existing = {c.reference_id: c for c in question.citations.all()}
     for order, (reference, locator) in enumerate(wanted, start=1):
-        citation = existing.get(reference.pk)
-        if citation is None:
-            Citation.objects.create(
-                question=question, reference=reference, locator=locator, order=order
-            )
-        elif (citation.locator, citation.order) != (locator, order):
-            citation.locator, citation.order = locator, order
-            citation.save()
+        citation = existing.get(reference.pk) or Citation(question=question, reference=reference)
+        if citation.pk and (citation.locator, citation.order) == (locator, order):
+            continue
+        citation.locator, citation.order = locator, order
+        citation.full_clean(validate_unique=False, validate_constraints=False)
+        citation.save()

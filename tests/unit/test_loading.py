@@ -140,3 +140,12 @@ def test_malformed_json_is_reported(bank_dir, tmp_path):
     (directory / "questions" / "b.json").write_text("[{")
     with pytest.raises(BankFileError, match="b.json: cannot read JSON"):
         load_bank(directory=directory)
+
+
+def test_an_over_long_locator_is_reported_on_every_database(bank_dir):
+    # SQLite does not enforce varchar lengths; the loader must, or PostgreSQL refuses later.
+    long_locator = question()
+    long_locator["citations"][0]["locator"] = "x" * 301
+    with pytest.raises(BankFileError, match="icn-origin: .*at most 300 characters"):
+        load_bank(directory=bank_dir(long_locator))
+    assert not Question.objects.exists()
