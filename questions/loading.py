@@ -150,6 +150,7 @@ def load_bank(*, directory: Path, today: datetime.date | None = None) -> LoadRep
     }
 
     seen: set[str] = set()
+    failed: set[str] = set()
     for filename, item in read_question_files(directory):
         where = f"{filename}: {item.get('key', '(no key)')}"
         values = _question_values(where, item, errors)
@@ -200,12 +201,13 @@ def load_bank(*, directory: Path, today: datetime.date | None = None) -> LoadRep
             )
         except ValidationError as exc:
             errors.append(f"{where}: {'; '.join(exc.messages)}")
+            failed.add(item["key"])  # reported once; its half-saved rows roll back with the rest
             continue
         wanted_topics = {topics[s].pk for s in item["topics"]}
         if set(question.topics.values_list("pk", flat=True)) != wanted_topics:
             question.topics.set(wanted_topics)
 
-    loaded = Question.objects.filter(key__in=seen).with_bank_relations()
+    loaded = Question.objects.filter(key__in=seen - failed).with_bank_relations()
     errors += [
         f"{q.key}: {p.message} [{p.code}]"
         for q, problems in bank.bank_problems(loaded)
