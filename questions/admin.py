@@ -179,15 +179,9 @@ class QuestionAdmin(SimpleHistoryAdmin):
     form = QuestionAdminForm
     inlines = [ChoiceInline, CitationInline]
     list_display = [
-        "key",
-        "lead_in_short",
-        "status",
-        "difficulty",
-        "topic_list",
-        "last_reviewed_on",
-        "updated_at",
+        "key", "lead_in_short", "status", "difficulty", "topic_list", "last_reviewed_on",
         "preview_link",
-    ]
+    ]  # fmt: skip
     list_filter = ["status", "difficulty", "topics"]
     search_fields = ["key", "stem", "lead_in", "explanation"]
     filter_horizontal = ["topics"]
