@@ -119,6 +119,19 @@ def _existing_choices(question, correct_letter, keep=5):
     ]
 
 
+def _existing_citation(question):
+    """Form data that keeps the question's one citation as it is."""
+    citation = question.citations.get()
+    return {
+        "citations-TOTAL_FORMS": "1",
+        "citations-INITIAL_FORMS": "1",
+        "citations-0-id": str(citation.pk),
+        "citations-0-question": str(question.pk),
+        "citations-0-reference": str(citation.reference_id),
+        "citations-0-locator": citation.locator,
+    }
+
+
 def _change_url(question):
     return reverse("admin:questions_question_change", args=[question.pk])
 
@@ -140,15 +153,7 @@ def test_editing_a_published_question_down_to_three_choices_is_refused(educator_
             f"choices-{i}-rationale": "x",
             f"choices-{i}-DELETE": "on",
         }
-    citation = question.citations.get()
-    data |= {
-        "citations-TOTAL_FORMS": "1",
-        "citations-INITIAL_FORMS": "1",
-        "citations-0-id": str(citation.pk),
-        "citations-0-question": str(question.pk),
-        "citations-0-reference": str(citation.reference_id),
-        "citations-0-locator": citation.locator,
-    }
+    data |= _existing_citation(question)
     response = educator_client.post(_change_url(question), data)
     assert response.status_code == 200
     assert "needs 4 or 5 choices; it has 3" in response.content.decode()
@@ -157,21 +162,13 @@ def test_editing_a_published_question_down_to_three_choices_is_refused(educator_
 
 def test_moving_the_key_to_another_choice_saves(educator_client):
     question = PublishableQuestionFactory(correct_letter="E")
-    citation = question.citations.get()
     data = form_data(
         question=question,
         key=question.key,
         explanation=question.explanation,
         choices=_existing_choices(question, "A"),
     )
-    data |= {
-        "citations-TOTAL_FORMS": "1",
-        "citations-INITIAL_FORMS": "1",
-        "citations-0-id": str(citation.pk),
-        "citations-0-question": str(question.pk),
-        "citations-0-reference": str(citation.reference_id),
-        "citations-0-locator": citation.locator,
-    }
+    data |= _existing_citation(question)
     response = educator_client.post(_change_url(question), data)
     assert response.status_code == 302
     assert question.choices.get(is_correct=True).letter == "A"
