@@ -63,3 +63,15 @@ class TestPreview:
 
     def test_unknown_question_is_404(self, educator_client):
         assert educator_client.get("/authoring/questions/999999/preview/").status_code == 404
+
+
+def test_home_lists_topics_in_curriculum_order_not_alphabetically(client):
+    TopicFactory(name="Superior cluneal nerves", order=1)
+    TopicFactory(name="Differential diagnosis", order=9)
+    TopicFactory(name="Middle cluneal nerves", order=2)
+    response = client.get(reverse("questions:home"))
+    assert [t.name for t in response.context["topics"]] == [
+        "Superior cluneal nerves",
+        "Middle cluneal nerves",
+        "Differential diagnosis",
+    ]
