@@ -144,12 +144,16 @@ class CitationInline(admin.TabularInline):
     model = Citation
     form = CitationForm
     formset = CitationInlineFormSet
-    fields = ["order", "reference", "locator"]
-    readonly_fields = ["order"]
+    fields = ["number", "reference", "locator"]
+    readonly_fields = ["number"]
     autocomplete_fields = ["reference"]
     extra = 1
     verbose_name = "citation"
     verbose_name_plural = "citations (numbered in this order; cite in the explanation as [@key])"
+
+    @admin.display(description="no.")
+    def number(self, obj):
+        return obj.order if obj.pk else "-"
 
 
 class QuestionAdminForm(forms.ModelForm):
