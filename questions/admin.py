@@ -231,8 +231,8 @@ class QuestionAdmin(SimpleHistoryAdmin):
             try:
                 bank.change_status(question=question, to=to)
             except bank.TransitionError as exc:
-                detail = " ".join(p.message for p in exc.problems)
-                self.message_user(request, f"{question.key}: {exc}{detail}", messages.ERROR)
+                detail = " ".join([str(exc), *(p.message for p in exc.problems)])
+                self.message_user(request, f"Not moved: {question.key}. {detail}", messages.ERROR)
             else:
                 moved += 1
         if moved:

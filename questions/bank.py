@@ -208,13 +208,15 @@ def change_status(*, question: Question, to: str, now: datetime.datetime | None 
     question = (
         Question.objects.select_for_update().filter(pk=question.pk).with_bank_relations().get()
     )
+    if to == question.status:
+        raise TransitionError(f"It is already {question.get_status_display().lower()}.")
     if to not in TRANSITIONS[question.status]:
         raise TransitionError(
             f"A {question.get_status_display().lower()} question cannot be moved to "
             f"{Question.Status(to).label.lower()}."
         )
     if problems := question_problems(question, status=to):
-        raise TransitionError(f"{question.key} is not ready: ", problems)
+        raise TransitionError("It is not ready:", problems)
     question.status = to
     if to == Question.Status.PUBLISHED:
         question.last_reviewed_on = timezone.localdate(now)

@@ -186,7 +186,8 @@ def test_publish_action_refuses_an_incomplete_question_with_a_message(educator_c
     )
     page = response.content.decode()
     assert "1 question(s) moved to published." in page
-    assert "needs at least one citation" in page
+    assert f"Not moved: {incomplete.key}. It is not ready: The explanation cites [@" in page
+    assert "A question in review or published needs at least one citation." in page
     ready.refresh_from_db()
     incomplete.refresh_from_db()
     assert (ready.status, incomplete.status) == ("published", "review")
