@@ -136,43 +136,50 @@ def _change_url(question):
     return reverse("admin:questions_question_change", args=[question.pk])
 
 
-def test_editing_a_published_question_down_to_three_choices_is_refused(educator_client):
-    question = PublishableQuestionFactory(correct_letter="A")
+def edit_data(question, correct_letter, delete=()):
+    """POST data that resubmits the question as it is, with the key on ``correct_letter`` and
+    the choices whose letters are in ``delete`` ticked for deletion."""
+    choices = list(question.choices.order_by("letter"))
     data = form_data(
         question=question,
         key=question.key,
         explanation=question.explanation,
-        choices=_existing_choices(question, "A", keep=3),
+        choices=[(c.text, c.letter == correct_letter, c.pk) for c in choices],
     )
-    # The two unlisted rows are marked for deletion, as the admin's checkboxes would.
-    data["choices-TOTAL_FORMS"] = data["choices-INITIAL_FORMS"] = "5"
-    for i, choice in enumerate(question.choices.order_by("letter")[3:], start=3):
-        data |= {f"choices-{i}-id": str(choice.pk), f"choices-{i}-question": str(question.pk)}
-        data |= {
-            f"choices-{i}-text": choice.text,
-            f"choices-{i}-rationale": "x",
-            f"choices-{i}-DELETE": "on",
-        }
-    data |= _existing_citation(question)
-    response = educator_client.post(_change_url(question), data)
+    for i, choice in enumerate(choices):
+        if choice.letter in delete:
+            data[f"choices-{i}-DELETE"] = "on"
+    return data | _existing_citation(question)
+
+
+def test_editing_a_published_question_down_to_three_choices_is_refused(educator_client):
+    question = PublishableQuestionFactory(correct_letter="A")
+    response = educator_client.post(_change_url(question), edit_data(question, "A", delete="DE"))
     assert response.status_code == 200
     assert "needs 4 or 5 choices; it has 3" in response.content.decode()
     assert question.choices.count() == 5
 
 
-def test_moving_the_key_to_another_choice_saves(educator_client):
+def test_deleting_a_middle_choice_reletters_the_rest_in_order(educator_client):
     question = PublishableQuestionFactory(correct_letter="E")
-    data = form_data(
-        question=question,
-        key=question.key,
-        explanation=question.explanation,
-        choices=_existing_choices(question, "A"),
-    )
-    data |= _existing_citation(question)
-    response = educator_client.post(_change_url(question), data)
+    texts = dict(question.choices.values_list("letter", "text"))
+    response = educator_client.post(_change_url(question), edit_data(question, "E", delete="B"))
+    assert response.status_code == 302
+    assert list(question.choices.values_list("letter", "text", "is_correct")) == [
+        ("A", texts["A"], False),
+        ("B", texts["C"], False),
+        ("C", texts["D"], False),
+        ("D", texts["E"], True),
+    ]
+
+
+def test_moving_the_key_to_another_choice_saves_and_records_history(educator_client):
+    question = PublishableQuestionFactory(correct_letter="E")
+    response = educator_client.post(_change_url(question), edit_data(question, "A"))
     assert response.status_code == 302
     assert question.choices.get(is_correct=True).letter == "A"
-    assert question.history.count() >= 1
+    old_key = question.choices.get(letter="E")
+    assert [h.is_correct for h in old_key.history.order_by("history_date")] == [True, False]
 
 
 def test_publish_action_refuses_an_incomplete_question_with_a_message(educator_client):
