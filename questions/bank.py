@@ -14,14 +14,16 @@ and ``manage.py validate_bank`` apply exactly the same ones:
 from __future__ import annotations
 
 import datetime
+import random
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from .models import CHOICE_LETTERS, Choice, Question, Reference
+from .models import CHOICE_LETTERS, Attempt, AttemptItem, Choice, Question, Reference
 
 CITATION_MARKER = re.compile(r"\[@([A-Za-z0-9_-]+)\]")
 CATCH_ALL_CHOICE = re.compile(r"\b(all|none|both|neither) of the (above|following)\b", re.I)
@@ -244,3 +246,58 @@ def save_choices(*, question: Question, choices: Sequence[ChoiceData]) -> None:
                 setattr(choice, name, value)
             choice.full_clean(validate_unique=False, validate_constraints=False)
             choice.save()
+
+
+class PoolTooSmall(Exception):
+    def __init__(self, *, available: int, requested: int):
+        super().__init__(
+            f"Only {available} question{'s' if available != 1 else ''} match these settings; "
+            f"choose {available or 'other settings'} or fewer, or widen the topics or pool."
+            if available
+            else "No question matches these settings: choose other topics or another pool."
+        )
+        self.available = available
+        self.requested = requested
+
+
+def pool_questions(*, user, topics=None, pool: str = Attempt.Pool.ALL) -> QuerySet[Question]:
+    """Published questions in ``topics`` (all when empty) that belong to ``pool`` for ``user``:
+
+    - all: every published question;
+    - unused: never shown to the user in any attempt;
+    - incorrect: the user's most recent locked answer to it was wrong (or left unanswered);
+    - flagged: flagged in the user's most recent attempt that showed it.
+    """
+    questions = Question.objects.published()
+    if topics:
+        questions = questions.filter(pk__in=Question.objects.filter(topics__in=topics).values("pk"))
+    mine = AttemptItem.objects.filter(question=OuterRef("pk"), attempt__user=user)
+    if pool == Attempt.Pool.UNUSED:
+        questions = questions.exclude(
+            pk__in=AttemptItem.objects.filter(attempt__user=user).values("question")
+        )
+    elif pool == Attempt.Pool.INCORRECT:
+        last = mine.filter(locked_at__isnull=False).order_by("-locked_at", "-id")
+        questions = questions.alias(last_correct=Subquery(last.values("is_correct")[:1])).filter(
+            last_correct=False
+        )
+    elif pool == Attempt.Pool.FLAGGED:
+        last = mine.order_by("-attempt__started_at", "-id")
+        questions = questions.alias(last_flag=Subquery(last.values("is_flagged")[:1])).filter(
+            last_flag=True
+        )
+    return questions
+
+
+def draw_questions(
+    *, user, count: int, topics=None, pool: str = Attempt.Pool.ALL, rng: random.Random | None = None
+) -> list[Question]:
+    """``count`` distinct questions from the pool in random order, with what rendering and
+    snapshotting them needs prefetched. Raises PoolTooSmall."""
+    rng = rng or random.SystemRandom()
+    ids = sorted(pool_questions(user=user, topics=topics, pool=pool).values_list("pk", flat=True))
+    if count < 1 or len(ids) < count:
+        raise PoolTooSmall(available=len(ids), requested=count)
+    chosen = rng.sample(ids, count)
+    by_id = Question.objects.with_bank_relations().in_bulk(chosen)
+    return [by_id[pk] for pk in chosen]

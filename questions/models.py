@@ -229,3 +229,139 @@ class Citation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.question.key} cites {self.reference.key}"
+
+
+class ResidentProfile(models.Model):
+    """A resident's program, training year and accessibility time setting (WCAG 2.2.1)."""
+
+    class TimeSetting(models.TextChoices):
+        STANDARD = "standard", "Standard"
+        EXTENDED_1_5 = "x1.5", "Extended ×1.5"
+        EXTENDED_2 = "x2", "Extended ×2"
+        UNTIMED = "untimed", "Untimed"
+
+    TIME_MULTIPLIERS = {"standard": 1.0, "x1.5": 1.5, "x2": 2.0, "untimed": None}
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="resident_profile"
+    )
+    program = models.CharField(max_length=200, blank=True)
+    training_year = models.PositiveSmallIntegerField(
+        null=True, blank=True, choices=[(year, f"PGY-{year}") for year in range(1, 8)]
+    )
+    time_setting = models.CharField(
+        max_length=10, choices=TimeSetting.choices, default=TimeSetting.STANDARD
+    )
+    has_keyboard_shortcuts = models.BooleanField("keyboard shortcuts", default=True)
+
+    def __str__(self) -> str:
+        return f"profile of {self.user}"
+
+    @property
+    def time_multiplier(self) -> float | None:
+        """Multiplier of the standard pace; None means untimed."""
+        return self.TIME_MULTIPLIERS[self.time_setting]
+
+
+class Attempt(models.Model):
+    """One quiz a resident takes. A state machine: in progress -> finished (terminal).
+
+    The deadline is frozen when the attempt starts; an attempt past its deadline is finished
+    lazily by the engine, stamped at the deadline rather than when it was noticed."""
+
+    class Mode(models.TextChoices):
+        TIMED = "timed", "Timed"
+        TUTOR = "tutor", "Tutor"
+
+    class Pool(models.TextChoices):
+        ALL = "all", "All published questions"
+        UNUSED = "unused", "Unused"
+        INCORRECT = "incorrect", "Incorrect"
+        FLAGGED = "flagged", "Flagged"
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        FINISHED = "finished", "Finished"
+
+    class FinishReason(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        DEADLINE = "deadline", "Time ran out"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="attempts"
+    )
+    mode = models.CharField(max_length=10, choices=Mode.choices)
+    pool = models.CharField(max_length=10, choices=Pool.choices, default=Pool.ALL)
+    topics = models.ManyToManyField(Topic, related_name="attempts", blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.IN_PROGRESS)
+    started_at = models.DateTimeField()
+    time_limit_seconds = models.PositiveIntegerField(null=True, blank=True)
+    deadline_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    finish_reason = models.CharField(max_length=10, choices=FinishReason.choices, blank=True)
+    question_count = models.PositiveSmallIntegerField()
+    correct_count = models.PositiveSmallIntegerField(null=True, blank=True)
+    current_position = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["user", "status"], name="attempt_user_status")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(status="in_progress", finished_at__isnull=True, correct_count__isnull=True)
+                    | Q(status="finished", finished_at__isnull=False, correct_count__isnull=False)
+                ),
+                name="attempt_finished_has_time_and_score",
+            ),
+            models.CheckConstraint(
+                condition=Q(deadline_at__isnull=True) | Q(mode="timed"),
+                name="attempt_deadline_only_when_timed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.pk} by {self.user}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status == self.Status.FINISHED
+
+
+class AttemptItem(models.Model):
+    """A question as it was shown in an attempt.
+
+    ``shown`` keeps what the resident saw (wording, choices in their shuffled order with
+    rationales and the key, objective, explanation, citations), so editing or retiring the
+    question later never changes a finished attempt. It never reaches the page before the
+    answer is locked."""
+
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveSmallIntegerField()
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="attempt_items")
+    shown = models.JSONField()
+    selected_letter = models.CharField(max_length=1, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    locked_at = models.DateTimeField(null=True, blank=True)
+    is_correct = models.BooleanField(null=True)
+    is_flagged = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["attempt_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["attempt", "position"], name="item_position_unique"),
+            models.UniqueConstraint(fields=["attempt", "question"], name="item_question_unique"),
+            models.CheckConstraint(
+                condition=Q(locked_at__isnull=True, is_correct__isnull=True)
+                | Q(locked_at__isnull=False, is_correct__isnull=False),
+                name="item_locked_has_outcome",
+            ),
+        ]
+        indexes = [models.Index(fields=["question", "locked_at"], name="item_question_locked")]
+
+    def __str__(self) -> str:
+        return f"item {self.position} of attempt {self.attempt_id}"
+
+    @property
+    def is_locked(self) -> bool:
+        return self.locked_at is not None

@@ -1,0 +1,261 @@
+"""The attempt lifecycle: start, answer, flag, move, expire, finish.
+
+An attempt is a state machine with two states: in progress, and finished (terminal).
+- The deadline of a timed attempt is fixed on the server when it starts:
+  started_at + time_limit_seconds. The page's countdown only displays it.
+- An answer that arrives more than GRACE_SECONDS after the deadline is refused, and the
+  attempt is finished as of the deadline. Every read expires an overdue attempt the same
+  way (lazily), stamped at the deadline, not at the moment it was noticed.
+- Timed mode: answers may change until the attempt finishes; they are locked and scored then.
+  Tutor mode: an answer is locked and scored at once; the explanation may then be shown.
+- Unanswered questions count as wrong.
+- Every write locks the attempt row (SELECT ... FOR UPDATE), so duplicate or concurrent
+  submissions are applied one after another: the same answer twice is recorded once, and
+  finishing twice is harmless.
+All functions take ``now`` so tests control time; it defaults to the server clock.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from . import bank, grading
+from .models import Attempt, AttemptItem, Question, ResidentProfile
+
+GRACE_SECONDS = 5
+
+
+class EngineError(Exception):
+    """An action the attempt's state does not allow; the message is for the resident."""
+
+
+class AttemptFinished(EngineError):
+    def __init__(self, message="This quiz is already finished."):
+        super().__init__(message)
+
+
+class DeadlinePassed(AttemptFinished):
+    def __init__(self):
+        super().__init__("Time ran out before this answer arrived, so it was not recorded.")
+
+
+class AnswerLocked(EngineError):
+    def __init__(self):
+        super().__init__("In tutor mode an answer is final once submitted.")
+
+
+class InvalidChoice(EngineError):
+    def __init__(self, letter: str):
+        super().__init__(f"'{letter}' is not one of this question's choices.")
+
+
+class InvalidPosition(EngineError):
+    def __init__(self, position: int):
+        super().__init__(f"This quiz has no question {position}.")
+
+
+@dataclass(frozen=True)
+class QuizConfig:
+    """What a resident chose on the quiz builder."""
+
+    question_count: int
+    mode: str = Attempt.Mode.TIMED
+    pool: str = Attempt.Pool.ALL
+    topics: list = field(default_factory=list)
+
+
+def snapshot(question: Question, rng: random.Random) -> dict:
+    """What the resident will be shown, frozen: choices shuffled and relettered."""
+    choices = [
+        {"choice_id": c.pk, "text": c.text, "rationale": c.rationale, "is_correct": c.is_correct}
+        for c in question.choices.all()
+    ]
+    return {
+        "stem": question.stem,
+        "lead_in": question.lead_in,
+        "objective": question.objective,
+        "explanation": question.explanation,
+        "choices": grading.shuffle_choices(choices, rng),
+        "citations": [
+            {"reference_id": c.reference_id, "locator": c.locator} for c in question.citations.all()
+        ],
+    }
+
+
+def _now(now: datetime.datetime | None) -> datetime.datetime:
+    return now or timezone.now()
+
+
+@transaction.atomic
+def start_attempt(
+    *,
+    user,
+    config: QuizConfig,
+    now: datetime.datetime | None = None,
+    rng: random.Random | None = None,
+) -> Attempt:
+    """Draw the questions, shuffle their order and choices, fix the deadline. Raises
+    bank.PoolTooSmall when the pool holds fewer questions than asked for."""
+    now = _now(now)
+    rng = rng or random.SystemRandom()
+    questions = bank.draw_questions(
+        user=user, count=config.question_count, topics=config.topics, pool=config.pool, rng=rng
+    )
+    profile, _ = ResidentProfile.objects.get_or_create(user=user)
+    limit = grading.time_limit_seconds(
+        question_count=len(questions),
+        timed=config.mode == Attempt.Mode.TIMED,
+        multiplier=profile.time_multiplier,
+    )
+    attempt = Attempt.objects.create(
+        user=user,
+        mode=config.mode,
+        pool=config.pool,
+        started_at=now,
+        time_limit_seconds=limit,
+        deadline_at=now + datetime.timedelta(seconds=limit) if limit else None,
+        question_count=len(questions),
+    )
+    attempt.topics.set(config.topics)
+    AttemptItem.objects.bulk_create(
+        AttemptItem(attempt=attempt, position=i, question=q, shown=snapshot(q, rng))
+        for i, q in enumerate(questions, start=1)
+    )
+    return attempt
+
+
+def is_overdue(attempt: Attempt, now: datetime.datetime) -> bool:
+    return (
+        not attempt.is_finished
+        and attempt.deadline_at is not None
+        and now > attempt.deadline_at + datetime.timedelta(seconds=GRACE_SECONDS)
+    )
+
+
+def _lock(attempt: Attempt) -> Attempt:
+    return Attempt.objects.select_for_update().get(pk=attempt.pk)
+
+
+def _finish_locked(attempt: Attempt, *, at: datetime.datetime, reason: str) -> Attempt:
+    items = list(attempt.items.select_for_update().order_by("position"))
+    for item in items:
+        if item.locked_at is None:
+            item.locked_at = at
+            item.is_correct = bool(item.selected_letter) and grading.is_correct(
+                selected_letter=item.selected_letter, choices=item.shown["choices"]
+            )
+    AttemptItem.objects.bulk_update(items, ["locked_at", "is_correct"])
+    attempt.status = Attempt.Status.FINISHED
+    attempt.finished_at = at
+    attempt.finish_reason = reason
+    attempt.correct_count = grading.score(item.is_correct for item in items).correct
+    attempt.save(update_fields=["status", "finished_at", "finish_reason", "correct_count"])
+    return attempt
+
+
+@transaction.atomic
+def expire_if_due(attempt: Attempt, *, now: datetime.datetime | None = None) -> Attempt:
+    """Finish an overdue attempt as of its deadline; return the attempt as it now stands.
+    Called on every read of an attempt."""
+    now = _now(now)
+    if not is_overdue(attempt, now):
+        return attempt
+    attempt = _lock(attempt)
+    if is_overdue(attempt, now):
+        _finish_locked(attempt, at=attempt.deadline_at, reason=Attempt.FinishReason.DEADLINE)
+    return attempt
+
+
+def _open_item(attempt: Attempt, position: int) -> tuple[Attempt, AttemptItem]:
+    """Inside a transaction: lock the attempt, refuse if it is finished, return the item."""
+    attempt = _lock(attempt)
+    if attempt.is_finished:
+        raise (
+            DeadlinePassed
+            if attempt.finish_reason == Attempt.FinishReason.DEADLINE
+            else AttemptFinished
+        )
+    item = attempt.items.filter(position=position).first()
+    if item is None:
+        raise InvalidPosition(position)
+    return attempt, item
+
+
+def answer(
+    *, attempt: Attempt, position: int, letter: str, now: datetime.datetime | None = None
+) -> AttemptItem:
+    """Record the resident's choice for the question at ``position``.
+
+    Timed: replaces any earlier choice; locked at finish. Tutor: locked and scored now;
+    submitting the same letter again is a no-op, a different one raises AnswerLocked.
+    An overdue attempt is finished (committed) before DeadlinePassed is raised."""
+    now = _now(now)
+    expire_if_due(attempt, now=now)
+    with transaction.atomic():
+        attempt, item = _open_item(attempt, position)
+        letter = (letter or "").strip().upper()
+        if letter not in {c["letter"] for c in item.shown["choices"]}:
+            raise InvalidChoice(letter)
+        if item.is_locked:
+            if item.selected_letter == letter:
+                return item
+            raise AnswerLocked
+        if item.selected_letter != letter:
+            item.selected_letter = letter
+            item.answered_at = now
+            fields = ["selected_letter", "answered_at"]
+            if attempt.mode == Attempt.Mode.TUTOR:
+                item.locked_at = now
+                item.is_correct = grading.is_correct(
+                    selected_letter=letter, choices=item.shown["choices"]
+                )
+                fields += ["locked_at", "is_correct"]
+            item.save(update_fields=fields)
+        _remember_position(attempt, position)
+        return item
+
+
+def set_flag(
+    *, attempt: Attempt, position: int, flagged: bool, now: datetime.datetime | None = None
+) -> AttemptItem:
+    """Flag or unflag a question (idempotent) while the attempt is in progress."""
+    expire_if_due(attempt, now=_now(now))
+    with transaction.atomic():
+        _, item = _open_item(attempt, position)
+        if item.is_flagged != flagged:
+            item.is_flagged = flagged
+            item.save(update_fields=["is_flagged"])
+        return item
+
+
+def go_to(*, attempt: Attempt, position: int, now: datetime.datetime | None = None) -> Attempt:
+    """Remember where the resident is, so closing the browser resumes there."""
+    expire_if_due(attempt, now=_now(now))
+    with transaction.atomic():
+        attempt, _ = _open_item(attempt, position)
+        _remember_position(attempt, position)
+        return attempt
+
+
+def _remember_position(attempt: Attempt, position: int) -> None:
+    if attempt.current_position != position:
+        attempt.current_position = position
+        attempt.save(update_fields=["current_position"])
+
+
+@transaction.atomic
+def finish_attempt(*, attempt: Attempt, now: datetime.datetime | None = None) -> Attempt:
+    """Lock and score every answer. Idempotent: finishing a finished attempt changes nothing.
+    An overdue attempt is finished as of its deadline, not now."""
+    now = _now(now)
+    attempt = _lock(attempt)
+    if attempt.is_finished:
+        return attempt
+    if is_overdue(attempt, now):
+        return _finish_locked(attempt, at=attempt.deadline_at, reason=Attempt.FinishReason.DEADLINE)
+    return _finish_locked(attempt, at=now, reason=Attempt.FinishReason.SUBMITTED)
