@@ -23,6 +23,7 @@ EDUCATOR_PERMISSIONS = {
     "citation": ("add", "change", "delete", "view"),
     "reference": ("add", "change", "view"),
     "topic": ("view",),
+    "sitesetting": ("view", "change"),
     "historicalquestion": ("view",),
     "historicalchoice": ("view",),
     "historicalcitation": ("view",),

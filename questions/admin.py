@@ -15,7 +15,7 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import bank
-from .models import CHOICE_LETTERS, Choice, Citation, Question, Reference, Topic
+from .models import CHOICE_LETTERS, Choice, Citation, Question, Reference, SiteSetting, Topic
 
 
 def _errors(problems: list[bank.Problem]) -> ValidationError:
@@ -281,3 +281,14 @@ class TopicAdmin(admin.ModelAdmin):
     @admin.display(description="questions", ordering="question_count")
     def question_count(self, obj):
         return obj.question_count
+
+
+@admin.register(SiteSetting)
+class SiteSettingAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "is_signup_open"]
+
+    def has_add_permission(self, request):
+        return not SiteSetting.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -207,8 +207,11 @@ def answer(
             raise AnswerLocked
         if item.selected_letter != letter:
             item.selected_letter = letter
+            item.selected_choice_pk = next(
+                c["choice_id"] for c in item.shown["choices"] if c["letter"] == letter
+            )
             item.answered_at = now
-            fields = ["selected_letter", "answered_at"]
+            fields = ["selected_letter", "selected_choice_pk", "answered_at"]
             if attempt.mode == Attempt.Mode.TUTOR:
                 item.locked_at = now
                 item.is_correct = grading.is_correct(

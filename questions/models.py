@@ -341,6 +341,9 @@ class AttemptItem(models.Model):
     question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="attempt_items")
     shown = models.JSONField()
     selected_letter = models.CharField(max_length=1, blank=True)
+    selected_choice_pk = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="The chosen Choice's id, for choice statistics."
+    )
     answered_at = models.DateTimeField(null=True, blank=True)
     locked_at = models.DateTimeField(null=True, blank=True)
     is_correct = models.BooleanField(null=True)
@@ -365,3 +368,21 @@ class AttemptItem(models.Model):
     @property
     def is_locked(self) -> bool:
         return self.locked_at is not None
+
+
+class SiteSetting(models.Model):
+    """Site-wide switches an educator controls in the admin (one row)."""
+
+    is_signup_open = models.BooleanField(
+        "open sign-up", default=True, help_text="Anyone may create a resident account."
+    )
+
+    class Meta:
+        verbose_name = "site setting"
+
+    def __str__(self) -> str:
+        return "Site settings"
+
+    @classmethod
+    def current(cls) -> SiteSetting:
+        return cls.objects.get_or_create(pk=1)[0]

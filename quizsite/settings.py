@@ -98,7 +98,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "questions:attempt_list"
+LOGOUT_REDIRECT_URL = "questions:home"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

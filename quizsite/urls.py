@@ -9,5 +9,6 @@ admin.site.index_title = "Question bank"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
     path("", include("questions.urls")),
 ]

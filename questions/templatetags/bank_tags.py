@@ -38,14 +38,20 @@ def render_cited_text(text: str, numbers: dict[str, int], anchor: str) -> SafeSt
 
 @register.inclusion_tag("includes/_explanation.html")
 def cited_explanation(question: Question, heading: str = "Explanation"):
-    """The explanation with numbered citations, then the numbered reference list."""
-    citations = list(question.citations.all())
-    anchor = f"q{question.pk}"
+    """A question's explanation with numbered citations, then the numbered reference list."""
+    return explanation_context(
+        question.explanation, list(question.citations.all()), f"q{question.pk}", heading
+    )
+
+
+def explanation_context(explanation: str, citations: list, anchor: str, heading: str) -> dict:
+    """Template context for ``includes/_explanation.html``. ``citations`` are objects with
+    ``reference`` and ``locator`` (Citation rows, or what an attempt froze)."""
     numbers = {c.reference.key: n for n, c in enumerate(citations, start=1)}
     return {
         "heading": heading,
         "anchor": anchor,
-        "explanation_html": render_cited_text(question.explanation, numbers, anchor),
+        "explanation_html": render_cited_text(explanation, numbers, anchor),
         "numbered_citations": [
             (n, c, f"{anchor}-ref-{n}") for n, c in enumerate(citations, start=1)
         ],

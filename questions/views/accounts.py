@@ -1,0 +1,34 @@
+"""Sign-up and the resident's own settings. Log in, log out and password change are
+Django's own views (``django.contrib.auth.urls``) with this site's templates."""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+
+from questions.forms import ProfileForm, SignUpForm
+from questions.models import ResidentProfile, SiteSetting
+
+
+def signup(request):
+    if not SiteSetting.current().is_signup_open:
+        raise Http404("Sign-up is closed; ask your program's educator for an account.")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Welcome! Build your first quiz below.")
+        return redirect("questions:attempt_new")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+@login_required
+def profile(request):
+    instance, _ = ResidentProfile.objects.get_or_create(user=request.user)
+    form = ProfileForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Settings saved.")
+        return redirect("questions:profile")
+    return render(request, "questions/profile.html", {"form": form})

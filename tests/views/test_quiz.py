@@ -1,0 +1,267 @@
+"""Quiz pages: permissions, redirects, the key-leak rule, deadlines, query counts."""
+
+import datetime
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from questions import engine
+from questions.models import Attempt, AttemptItem, SiteSetting
+from tests.factories import PublishableQuestionFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def resident_client(client, resident):
+    client.force_login(resident)
+    return client
+
+
+def start(user, count=3, mode=Attempt.Mode.TIMED):
+    return engine.start_attempt(
+        user=user, config=engine.QuizConfig(question_count=count, mode=mode)
+    )
+
+
+def question_url(attempt, position=1):
+    return reverse("questions:attempt_question", args=[attempt.pk, position])
+
+
+def answer_url(attempt, position=1):
+    return reverse("questions:attempt_answer", args=[attempt.pk, position])
+
+
+def key_letter(item):
+    return next(c["letter"] for c in item.shown["choices"] if c["is_correct"])
+
+
+@pytest.mark.parametrize("name", ["attempt_list", "attempt_new", "profile"])
+def test_anonymous_users_are_sent_to_log_in(client, name):
+    response = client.get(reverse(f"questions:{name}"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def test_builder_starts_an_attempt_and_opens_question_one(resident_client, resident):
+    PublishableQuestionFactory.create_batch(4)
+    response = resident_client.post(
+        reverse("questions:attempt_new"),
+        {"pool": "all", "question_count": 3, "mode": "timed"},
+    )
+    attempt = Attempt.objects.get(user=resident)
+    assert response.url == question_url(attempt)
+    assert attempt.items.count() == 3
+
+
+def test_a_pool_too_small_gets_a_message_not_an_error(resident_client):
+    PublishableQuestionFactory.create_batch(2)
+    response = resident_client.post(
+        reverse("questions:attempt_new"),
+        {"pool": "unused", "question_count": 5, "mode": "tutor"},
+    )
+    assert response.status_code == 200
+    assert "Only 2 questions match these settings" in response.content.decode()
+    assert not Attempt.objects.exists()
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "100000"])
+def test_bad_question_counts_are_refused_with_a_message(resident_client, value):
+    PublishableQuestionFactory.create_batch(2)
+    response = resident_client.post(
+        reverse("questions:attempt_new"), {"pool": "all", "question_count": value, "mode": "timed"}
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["question_count"]
+    assert not Attempt.objects.exists()
+
+
+def test_another_residents_attempt_is_404(client, resident):
+    PublishableQuestionFactory.create_batch(3)
+    attempt = start(resident)
+    client.force_login(UserFactory())
+    for url in [
+        question_url(attempt),
+        reverse("questions:attempt_results", args=[attempt.pk]),
+        reverse("questions:attempt_detail", args=[attempt.pk]),
+    ]:
+        assert client.get(url).status_code == 404
+    assert client.post(answer_url(attempt), {"letter": "A"}).status_code == 404
+    assert client.post(reverse("questions:attempt_finish", args=[attempt.pk])).status_code == 404
+
+
+@pytest.mark.parametrize("mode", [Attempt.Mode.TIMED, Attempt.Mode.TUTOR])
+def test_no_page_of_a_running_attempt_reveals_the_key(resident_client, resident, mode):
+    PublishableQuestionFactory.create_batch(3)
+    attempt = start(resident, mode=mode)
+    for item in attempt.items.all():
+        page = resident_client.get(question_url(attempt, item.position)).content.decode()
+        for choice in item.shown["choices"]:
+            assert choice["text"] in page
+            assert choice["rationale"] not in page
+        assert item.shown["explanation"] not in page
+        assert item.shown["objective"] not in page
+        assert "Correct answer" not in page
+        assert "is_correct" not in page
+        # The key's markup is the same as every other choice's but for its letter and text.
+        blocks = re.findall(r'<div class="form-check mb-2">(.*?)</div>', page, re.S)
+        assert len(blocks) == len(item.shown["choices"])
+        shapes = {
+            block.replace(c["text"], "TEXT")
+            .replace(f'"{c["letter"]}"', '"L"')
+            .replace(f"-{c['letter']}", "-L")
+            .replace(f">{c['letter']}.<", ">L.<")
+            for block, c in zip(blocks, item.shown["choices"], strict=True)
+        }
+        assert len(shapes) == 1, shapes
+
+
+def test_tutor_mode_shows_the_explanation_right_after_answering(resident_client, resident):
+    PublishableQuestionFactory.create_batch(3)
+    attempt = start(resident, mode=Attempt.Mode.TUTOR)
+    item = attempt.items.get(position=1)
+    response = resident_client.post(answer_url(attempt), {"letter": key_letter(item)}, follow=True)
+    page = response.content.decode()
+    assert "Correct answer" in page
+    assert item.shown["choices"][0]["rationale"] in page
+    assert 'class="citation-link"' in page
+
+
+def test_timed_save_and_next_moves_on_and_records_the_answer(resident_client, resident):
+    PublishableQuestionFactory.create_batch(3)
+    attempt = start(resident)
+    response = resident_client.post(answer_url(attempt), {"letter": "B", "go": "next"})
+    assert response.url == question_url(attempt, 2)
+    assert attempt.items.get(position=1).selected_letter == "B"
+
+
+def test_an_invalid_letter_gets_a_message_and_changes_nothing(resident_client, resident):
+    PublishableQuestionFactory.create_batch(3)
+    attempt = start(resident)
+    response = resident_client.post(answer_url(attempt), {"letter": "Q"}, follow=True)
+    assert "is not one of this question&#x27;s choices" in response.content.decode()
+    assert not attempt.items.exclude(selected_letter="").exists()
+
+
+def test_a_late_answer_is_refused_and_the_results_show(resident_client, resident):
+    PublishableQuestionFactory.create_batch(3)
+    attempt = start(resident)
+    Attempt.objects.filter(pk=attempt.pk).update(
+        deadline_at=timezone.now() - datetime.timedelta(seconds=engine.GRACE_SECONDS + 1)
+    )
+    response = resident_client.post(answer_url(attempt), {"letter": "A"}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("questions:attempt_results", args=[attempt.pk])
+    assert "Time ran out before this answer arrived" in response.content.decode()
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.finish_reason) == ("finished", "deadline")
+
+
+def test_finishing_twice_is_harmless_and_results_show_score_and_citations(
+    resident_client, resident
+):
+    PublishableQuestionFactory.create_batch(3)
+    attempt = start(resident)
+    first = attempt.items.get(position=1)
+    resident_client.post(answer_url(attempt), {"letter": key_letter(first)})
+    finish = reverse("questions:attempt_finish", args=[attempt.pk])
+    resident_client.post(finish)
+    response = resident_client.post(finish, follow=True)
+    page = response.content.decode()
+    assert "1 / 3 (33.3%)" in page
+    assert 'href="https://doi.org/10.14245/ns.1836024.012"' in page
+    assert "Choice statistics appear once at least 5 residents" in page
+
+
+def test_choice_shares_appear_once_five_residents_answered(client):
+    question = PublishableQuestionFactory()
+    residents = UserFactory.create_batch(5)
+    for user in residents:
+        attempt = start(user, count=1, mode=Attempt.Mode.TUTOR)
+        item = attempt.items.get()
+        engine.answer(attempt=attempt, position=1, letter=key_letter(item))
+        engine.finish_attempt(attempt=attempt)
+    client.force_login(residents[0])
+    attempt = Attempt.objects.filter(user=residents[0]).get()
+    page = client.get(reverse("questions:attempt_results", args=[attempt.pk])).content.decode()
+    assert "chosen by 100% of residents" in page
+    assert question.pk == attempt.items.get().question_id
+
+
+def test_resuming_opens_the_question_the_resident_was_on(resident_client, resident):
+    PublishableQuestionFactory.create_batch(3)
+    attempt = start(resident)
+    resident_client.get(question_url(attempt, 3))
+    response = resident_client.get(reverse("questions:attempt_detail", args=[attempt.pk]))
+    assert response.url == question_url(attempt, 3)
+
+
+def _page_queries(client, url, django_assert_max_num_queries, method="get", data=None):
+    with django_assert_max_num_queries(100) as ctx:
+        getattr(client, method)(url, data or {})
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize("page", ["question", "answer", "results"])
+def test_query_counts_do_not_grow_with_quiz_length(
+    resident_client, resident, django_assert_max_num_queries, page
+):
+    PublishableQuestionFactory.create_batch(40)
+    counts = []
+    for length in (3, 40):
+        attempt = start(resident, count=length)
+        if page == "results":
+            engine.finish_attempt(attempt=attempt)
+            url, method = reverse("questions:attempt_results", args=[attempt.pk]), "get"
+        elif page == "answer":
+            url, method = answer_url(attempt), "post"
+        else:
+            url, method = question_url(attempt), "get"
+        counts.append(
+            _page_queries(
+                resident_client, url, django_assert_max_num_queries, method, {"letter": "A"}
+            )
+        )
+    assert counts[0] == counts[1], counts
+
+
+def test_signup_creates_a_resident_with_program_and_year(client):
+    response = client.post(
+        reverse("questions:signup"),
+        {
+            "username": "newres",
+            "email": "newres@example.org",
+            "password1": "a-long-unusual-pass-93",
+            "password2": "a-long-unusual-pass-93",
+            "program": "Example PM&R",
+            "training_year": "2",
+        },
+    )
+    assert response.status_code == 302
+    user = UserFactory._meta.model.objects.get(username="newres")
+    assert (user.resident_profile.program, user.resident_profile.training_year) == (
+        "Example PM&R",
+        2,
+    )
+
+
+def test_signup_can_be_closed_by_an_educator(client):
+    SiteSetting.objects.create(pk=1, is_signup_open=False)
+    assert client.get(reverse("questions:signup")).status_code == 404
+
+
+def test_login_and_logout(client, resident):
+    response = client.post(
+        reverse("login"), {"username": resident.username, "password": "a-long-test-password"}
+    )
+    assert response.url == reverse("questions:attempt_list")
+    assert client.post(reverse("logout")).status_code == 302
+    assert client.get(reverse("questions:attempt_list")).status_code == 302
+
+
+def test_unanswered_items_are_never_locked_before_finish(resident, resident_client):
+    PublishableQuestionFactory.create_batch(3)
+    attempt = start(resident)
+    resident_client.post(answer_url(attempt), {"letter": "A"})
+    assert not AttemptItem.objects.filter(attempt=attempt, locked_at__isnull=False).exists()
