@@ -1,0 +1,75 @@
+"""Two tabs submitting at once: the attempt row lock serialises them (PostgreSQL)."""
+
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from questions import engine
+from questions.engine import QuizConfig
+from questions.models import Attempt, AttemptItem
+from tests.factories import PublishableQuestionFactory, UserFactory
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="row locks need PostgreSQL (set DATABASE_URL)"
+    ),
+]
+
+
+def run_together(count, action):
+    """Run ``action(i)`` in ``count`` threads released at the same moment; return the
+    exceptions raised, by thread."""
+    barrier = threading.Barrier(count)
+    errors = [None] * count
+
+    def worker(i):
+        try:
+            barrier.wait()
+            action(i)
+        except Exception as exc:  # collected for the assertions
+            errors[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+def test_the_same_answer_from_many_tabs_is_recorded_once():
+    PublishableQuestionFactory.create_batch(2)
+    attempt = engine.start_attempt(user=UserFactory(), config=QuizConfig(question_count=2))
+    errors = run_together(6, lambda i: engine.answer(attempt=attempt, position=1, letter="C"))
+    assert errors == [None] * 6
+    item = AttemptItem.objects.get(attempt=attempt, position=1)
+    assert item.selected_letter == "C"
+
+
+def test_two_tabs_answering_differently_in_tutor_mode_lock_one_answer():
+    PublishableQuestionFactory.create_batch(2)
+    attempt = engine.start_attempt(
+        user=UserFactory(), config=QuizConfig(question_count=2, mode=Attempt.Mode.TUTOR)
+    )
+    letters = ["A", "B", "C", "D"]
+    errors = run_together(
+        4, lambda i: engine.answer(attempt=attempt, position=1, letter=letters[i])
+    )
+    item = AttemptItem.objects.get(attempt=attempt, position=1)
+    winners = [letters[i] for i, e in enumerate(errors) if e is None]
+    assert winners == [item.selected_letter]
+    assert all(isinstance(e, engine.AnswerLocked) for e in errors if e is not None)
+
+
+def test_finishing_from_two_tabs_at_once_scores_once():
+    PublishableQuestionFactory.create_batch(3)
+    attempt = engine.start_attempt(user=UserFactory(), config=QuizConfig(question_count=3))
+    errors = run_together(3, lambda i: engine.finish_attempt(attempt=attempt))
+    assert errors == [None] * 3
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.correct_count) == ("finished", 0)
+    assert AttemptItem.objects.filter(attempt=attempt, locked_at=attempt.finished_at).count() == 3
