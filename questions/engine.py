@@ -21,13 +21,14 @@ import datetime
 import random
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from . import bank, grading
 from .models import Attempt, AttemptItem, Question, ResidentProfile
 
-GRACE_SECONDS = 5
+GRACE_SECONDS = 5  # for network delay: an answer this late after the deadline still counts
 
 
 class EngineError(Exception):
@@ -111,6 +112,7 @@ def start_attempt(
         question_count=len(questions),
         timed=config.mode == Attempt.Mode.TIMED,
         multiplier=profile.time_multiplier,
+        seconds_per_question=settings.QUIZ_SECONDS_PER_QUESTION,
     )
     attempt = Attempt.objects.create(
         user=user,

@@ -9,17 +9,19 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-STANDARD_SECONDS_PER_QUESTION = 90
 LETTERS = "ABCDE"
 
 
-def time_limit_seconds(*, question_count: int, timed: bool, multiplier: float | None) -> int | None:
-    """The whole block's clock: 90 s a question times the resident's multiplier.
+def time_limit_seconds(
+    *, question_count: int, timed: bool, multiplier: float | None, seconds_per_question: int = 90
+) -> int | None:
+    """The whole block's clock: the pace (90 s a question by default) times the number of
+    questions times the resident's multiplier.
 
     None when the attempt is untimed (tutor mode, or the resident's "untimed" setting)."""
     if not timed or multiplier is None:
         return None
-    return round(question_count * STANDARD_SECONDS_PER_QUESTION * multiplier)
+    return round(question_count * seconds_per_question * multiplier)
 
 
 @dataclass(frozen=True)

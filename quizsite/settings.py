@@ -124,5 +124,8 @@ STORAGES = {
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
+# Exam pace: a timed quiz allows this many seconds a question (times the resident's setting).
+QUIZ_SECONDS_PER_QUESTION = env.int("QUIZ_SECONDS_PER_QUESTION", default=90)
+
 # The question bank on disk that `manage.py load_bank` reads.
 QUESTION_BANK_DIR = BASE_DIR / "fixtures"

@@ -8,6 +8,7 @@ a rationale or the explanation.
 
 from types import SimpleNamespace
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
@@ -144,6 +145,7 @@ def attempt_question(request, pk: int, position: int):
     if attempt.deadline_at:
         remaining = (attempt.deadline_at - timezone.now()).total_seconds()
         context["remaining_seconds"] = max(0, int(remaining))
+        context["grace_seconds"] = engine.GRACE_SECONDS
     if attempt.mode == Attempt.Mode.TUTOR and item.is_locked:
         context["review"] = _review(item, _frozen_citations([item])[item.pk])
     return render(request, "questions/attempt_question.html", context)
@@ -217,7 +219,7 @@ def attempt_results(request, pk: int):
             "score": score,
             "seconds_used": int(used),
             "seconds_per_question": round(used / attempt.question_count),
-            "pace_seconds": grading.STANDARD_SECONDS_PER_QUESTION,
+            "pace_seconds": settings.QUIZ_SECONDS_PER_QUESTION,
             "topics": stats.topic_breakdown(attempt),
             "reviews": [
                 {"item": item, **_review(item, citations[item.pk], shares)} for item in items

@@ -22,8 +22,10 @@
       }
       if (left === 0) {
         announcer.textContent = "Time is up.";
-        // Reload: the server finishes the attempt at its deadline and shows the results.
-        window.setTimeout(function () { window.location.reload(); }, 1500);
+        // Reload once the server's grace period is over: it then finishes the attempt as of
+        // the deadline and shows the results.
+        var grace = Number(countdown.dataset.grace || 0) + 1;
+        window.setTimeout(function () { window.location.reload(); }, grace * 1000);
         return;
       }
       window.setTimeout(tick, 1000);
