@@ -23,12 +23,16 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from . import bank, grading
 from .models import Attempt, AttemptItem, Question, ResidentProfile
 
 GRACE_SECONDS = 5  # for network delay: an answer this late after the deadline still counts
+# Time on a question is credited when the resident moves on; one visit counts at most this
+# long, so a tab left open overnight (tutor mode has no clock) does not count as hours.
+MAX_SECONDS_PER_VISIT = 600
 
 
 class EngineError(Exception):
@@ -119,6 +123,7 @@ def start_attempt(
         mode=config.mode,
         pool=config.pool,
         started_at=now,
+        position_entered_at=now,
         time_limit_seconds=limit,
         deadline_at=now + datetime.timedelta(seconds=limit) if limit else None,
         question_count=len(questions),
@@ -143,15 +148,24 @@ def _lock(attempt: Attempt) -> Attempt:
     return Attempt.objects.select_for_update().get(pk=attempt.pk)
 
 
+def _visit_seconds(attempt: Attempt, until: datetime.datetime) -> int:
+    if attempt.position_entered_at is None:
+        return 0
+    seconds = (until - attempt.position_entered_at).total_seconds()
+    return int(min(max(seconds, 0), MAX_SECONDS_PER_VISIT))
+
+
 def _finish_locked(attempt: Attempt, *, at: datetime.datetime, reason: str) -> Attempt:
     items = list(attempt.items.select_for_update().order_by("position"))
+    if 1 <= attempt.current_position <= len(items):
+        items[attempt.current_position - 1].seconds_spent += _visit_seconds(attempt, at)
     for item in items:
         if item.locked_at is None:
             item.locked_at = at
             item.is_correct = bool(item.selected_letter) and grading.is_correct(
                 selected_letter=item.selected_letter, choices=item.shown["choices"]
             )
-    AttemptItem.objects.bulk_update(items, ["locked_at", "is_correct"])
+    AttemptItem.objects.bulk_update(items, ["locked_at", "is_correct", "seconds_spent"])
     attempt.status = Attempt.Status.FINISHED
     attempt.finished_at = at
     attempt.finish_reason = reason
@@ -221,7 +235,7 @@ def answer(
                 )
                 fields += ["locked_at", "is_correct"]
             item.save(update_fields=fields)
-        _remember_position(attempt, position)
+        _remember_position(attempt, position, now)
         return item
 
 
@@ -240,17 +254,26 @@ def set_flag(
 
 def go_to(*, attempt: Attempt, position: int, now: datetime.datetime | None = None) -> Attempt:
     """Remember where the resident is, so closing the browser resumes there."""
-    expire_if_due(attempt, now=_now(now))
+    now = _now(now)
+    expire_if_due(attempt, now=now)
     with transaction.atomic():
         attempt, _ = _open_item(attempt, position)
-        _remember_position(attempt, position)
+        _remember_position(attempt, position, now)
         return attempt
 
 
-def _remember_position(attempt: Attempt, position: int) -> None:
-    if attempt.current_position != position:
-        attempt.current_position = position
-        attempt.save(update_fields=["current_position"])
+def _remember_position(attempt: Attempt, position: int, now: datetime.datetime) -> None:
+    """Move to ``position``, crediting the time since the last move to the question left."""
+    if attempt.current_position == position:
+        return
+    seconds = _visit_seconds(attempt, now)
+    if seconds:
+        AttemptItem.objects.filter(attempt=attempt, position=attempt.current_position).update(
+            seconds_spent=F("seconds_spent") + seconds
+        )
+    attempt.current_position = position
+    attempt.position_entered_at = now
+    attempt.save(update_fields=["current_position", "position_entered_at"])
 
 
 @transaction.atomic

@@ -302,6 +302,9 @@ class Attempt(models.Model):
     question_count = models.PositiveSmallIntegerField()
     correct_count = models.PositiveSmallIntegerField(null=True, blank=True)
     current_position = models.PositiveSmallIntegerField(default=1)
+    position_entered_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the resident opened the current question."
+    )
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -348,6 +351,7 @@ class AttemptItem(models.Model):
     locked_at = models.DateTimeField(null=True, blank=True)
     is_correct = models.BooleanField(null=True)
     is_flagged = models.BooleanField(default=False)
+    seconds_spent = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["attempt_id", "position"]

@@ -274,3 +274,19 @@ class TestPools:
             bank.pool_questions(user=resident, topics=[topic]).values_list("pk", flat=True)
         )
         assert in_topic == [three_questions[0].pk]
+
+
+def test_time_on_each_question_is_credited_when_the_resident_moves_on(resident, three_questions):
+    attempt = start(resident)
+    engine.go_to(attempt=attempt, position=2, now=at(40))
+    engine.answer(attempt=attempt, position=2, letter="A", now=at(50))
+    engine.go_to(attempt=attempt, position=1, now=at(65))
+    engine.finish_attempt(attempt=attempt, now=at(70))
+    spent = list(attempt.items.values_list("seconds_spent", flat=True))
+    assert spent == [45, 25, 0]
+
+
+def test_a_tab_left_open_counts_at_most_ten_minutes(resident, three_questions):
+    attempt = start(resident, mode=Attempt.Mode.TUTOR)
+    engine.go_to(attempt=attempt, position=2, now=at(24 * 3600))
+    assert attempt.items.get(position=1).seconds_spent == engine.MAX_SECONDS_PER_VISIT
