@@ -265,3 +265,41 @@ def test_unanswered_items_are_never_locked_before_finish(resident, resident_clie
     attempt = start(resident)
     resident_client.post(answer_url(attempt), {"letter": "A"})
     assert not AttemptItem.objects.filter(attempt=attempt, locked_at__isnull=False).exists()
+
+
+def test_keyboard_shortcuts_can_be_turned_off(resident_client, resident):
+    PublishableQuestionFactory.create_batch(3)
+    attempt = start(resident)
+    assert 'data-shortcuts="on"' in resident_client.get(question_url(attempt)).content.decode()
+    resident_client.post(
+        reverse("questions:profile"),
+        {"program": "X", "training_year": "3", "time_setting": "x2"},
+    )
+    resident.resident_profile.refresh_from_db()
+    assert (
+        resident.resident_profile.time_setting,
+        resident.resident_profile.has_keyboard_shortcuts,
+    ) == ("x2", False)
+    assert 'data-shortcuts="off"' in resident_client.get(question_url(attempt)).content.decode()
+
+
+def test_password_change(resident_client, resident):
+    response = resident_client.post(
+        reverse("password_change"),
+        {
+            "old_password": "a-long-test-password",
+            "new_password1": "another-long-pass-512",
+            "new_password2": "another-long-pass-512",
+        },
+    )
+    assert response.url == reverse("password_change_done")
+    resident.refresh_from_db()
+    assert resident.check_password("another-long-pass-512")
+
+
+def test_boosted_pages_tell_htmx_their_address(resident_client, resident):
+    PublishableQuestionFactory.create_batch(3)
+    attempt = start(resident)
+    response = resident_client.get(question_url(attempt, 2), headers={"HX-Request": "true"})
+    assert response["HX-Push-Url"] == question_url(attempt, 2)
+    assert "HX-Push-Url" not in resident_client.get(question_url(attempt, 2))
