@@ -75,3 +75,13 @@ def test_home_lists_topics_in_curriculum_order_not_alphabetically(client):
         "Middle cluneal nerves",
         "Differential diagnosis",
     ]
+
+
+def test_reference_list_query_count_does_not_grow(client, django_assert_max_num_queries):
+    PublishableQuestionFactory.create_batch(2)
+    url = reverse("questions:reference_list")
+    with django_assert_max_num_queries(20) as few:
+        client.get(url)
+    PublishableQuestionFactory.create_batch(40)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(url)

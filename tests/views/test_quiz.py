@@ -303,3 +303,18 @@ def test_boosted_pages_tell_htmx_their_address(resident_client, resident):
     response = resident_client.get(question_url(attempt, 2), headers={"HX-Request": "true"})
     assert response["HX-Push-Url"] == question_url(attempt, 2)
     assert "HX-Push-Url" not in resident_client.get(question_url(attempt, 2))
+
+
+def test_history_query_count_does_not_grow_with_attempts(
+    resident_client, resident, django_assert_max_num_queries
+):
+    PublishableQuestionFactory.create_batch(3)
+    url = reverse("questions:attempt_list")
+    start(resident)
+    with django_assert_max_num_queries(50) as few:
+        resident_client.get(url)
+    for _ in range(30):
+        engine.finish_attempt(attempt=start(resident))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = resident_client.get(url)
+    assert len(response.context["attempts"]) == 31
