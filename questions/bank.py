@@ -252,7 +252,7 @@ class PoolTooSmall(Exception):
     def __init__(self, *, available: int, requested: int):
         super().__init__(
             f"Only {available} question{'s' if available != 1 else ''} match these settings; "
-            f"choose {available or 'other settings'} or fewer, or widen the topics or pool."
+            f"choose {available} or fewer, or widen the topics or pool."
             if available
             else "No question matches these settings: choose other topics or another pool."
         )

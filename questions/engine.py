@@ -162,7 +162,8 @@ def _finish_locked(attempt: Attempt, *, at: datetime.datetime, reason: str) -> A
     for item in items:
         if item.locked_at is None:
             item.locked_at = at
-            item.is_correct = bool(item.selected_letter) and grading.is_correct(
+            # An unanswered item ("" matches no letter) scores as wrong.
+            item.is_correct = grading.is_correct(
                 selected_letter=item.selected_letter, choices=item.shown["choices"]
             )
     AttemptItem.objects.bulk_update(items, ["locked_at", "is_correct", "seconds_spent"])

@@ -106,7 +106,6 @@ def _review(item, citations, shares=None) -> dict:
     ]
     return {
         "choices": choices,
-        "key_letter": next(c["letter"] for c in choices if c["is_correct"]),
         "objective": item.shown["objective"],
         "explanation": explanation_context(
             item.shown["explanation"], citations, f"item{item.pk}", "Explanation"
