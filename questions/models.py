@@ -11,11 +11,72 @@ by the admin forms and ``manage.py validate_bank``.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import FileExtensionValidator, MaxLengthValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.crypto import get_random_string
 from simple_history.models import HistoricalRecords
 
 CHOICE_LETTERS = "ABCDE"
+
+
+IMAGE_MAX_BYTES = 2 * 1024 * 1024
+IMAGE_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "gif"]
+
+
+def validate_image_size(file) -> None:
+    if file.size > IMAGE_MAX_BYTES:
+        raise ValidationError(
+            f"The image is {file.size / 1024 / 1024:.1f} MB; the limit is "
+            f"{IMAGE_MAX_BYTES // 1024 // 1024} MB.",
+            code="image_too_large",
+        )
+
+
+class Illustrated(models.Model):
+    """An optional image (an ultrasound or fluoroscopy view, a diagram) with the alt text
+    a screen reader reads and a credit line: both required when there is an image."""
+
+    image = models.ImageField(
+        upload_to="questions/%Y/%m/",
+        blank=True,
+        validators=[FileExtensionValidator(IMAGE_EXTENSIONS), validate_image_size],
+        help_text="JPEG, PNG, WebP or GIF, up to 2 MB.",
+    )
+    image_alt = models.CharField(
+        "image alt text",
+        max_length=300,
+        blank=True,
+        help_text="What the image shows, for residents who cannot see it.",
+    )
+    image_credit = models.CharField(
+        max_length=300, blank=True, help_text="Source and licence, e.g. 'Author, CC BY 4.0'."
+    )
+
+    class Meta:
+        abstract = True
+
+    def clean(self):
+        super().clean()
+        if self.image:
+            errors = {}
+            if not self.image_alt.strip():
+                errors["image_alt"] = ValidationError(
+                    "Describe the image for residents who cannot see it.", code="image_alt"
+                )
+            if not self.image_credit.strip():
+                errors["image_credit"] = ValidationError(
+                    "Credit the image's source.", code="image_credit"
+                )
+            if errors:
+                raise ValidationError(errors)
+
+    def image_data(self) -> dict | None:
+        """What a snapshot keeps of the image (its URL, alt text and credit)."""
+        if not self.image:
+            return None
+        return {"url": self.image.url, "alt": self.image_alt, "credit": self.image_credit}
 
 
 class Topic(models.Model):
@@ -122,7 +183,7 @@ class QuestionQuerySet(models.QuerySet):
         )
 
 
-class Question(models.Model):
+class Question(Illustrated):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         IN_REVIEW = "review", "In review"
@@ -177,7 +238,31 @@ class Question(models.Model):
         return self.key
 
 
-class Choice(models.Model):
+class StatusChange(models.Model):
+    """Who moved a question from one status to another, and when (also: re-reviews, where
+    the status stays published and ``last_reviewed_on`` moves)."""
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=10, choices=Question.Status.choices)
+    to_status = models.CharField(max_length=10, choices=Question.Status.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="status_changes",
+    )
+    changed_at = models.DateTimeField()
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.question.key}: {self.from_status} -> {self.to_status}"
+
+
+class Choice(Illustrated):
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="choices")
     letter = models.CharField(max_length=1, choices=[(letter, letter) for letter in CHOICE_LETTERS])
     text = models.CharField(max_length=500)
@@ -305,11 +390,24 @@ class Attempt(models.Model):
     position_entered_at = models.DateTimeField(
         null=True, blank=True, help_text="When the resident opened the current question."
     )
+    assignment = models.ForeignKey(
+        "Assignment",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="attempts",
+        help_text="The assignment this attempt answers, if any (one attempt per resident).",
+    )
 
     class Meta:
         ordering = ["-started_at", "-id"]
         indexes = [models.Index(fields=["user", "status"], name="attempt_user_status")]
         constraints = [
+            models.UniqueConstraint(
+                fields=["assignment", "user"],
+                condition=Q(assignment__isnull=False),
+                name="attempt_once_per_assignment",
+            ),
             models.CheckConstraint(
                 condition=(
                     Q(status="in_progress", finished_at__isnull=True, correct_count__isnull=True)
@@ -318,8 +416,10 @@ class Attempt(models.Model):
                 name="attempt_finished_has_time_and_score",
             ),
             models.CheckConstraint(
-                condition=Q(deadline_at__isnull=True) | Q(mode="timed"),
-                name="attempt_deadline_only_when_timed",
+                condition=Q(deadline_at__isnull=True)
+                | Q(mode="timed")
+                | Q(assignment__isnull=False),
+                name="attempt_deadline_when_timed_or_assigned",
             ),
         ]
 
@@ -380,6 +480,12 @@ class SiteSetting(models.Model):
     is_signup_open = models.BooleanField(
         "open sign-up", default=True, help_text="Anyone may create a resident account."
     )
+    allows_self_review = models.BooleanField(
+        "allow self-review",
+        default=False,
+        help_text="Let an author publish or re-review their own question. Only for a "
+        "one-person program: otherwise another educator reviews every question.",
+    )
 
     class Meta:
         verbose_name = "site setting"
@@ -390,3 +496,160 @@ class SiteSetting(models.Model):
     @classmethod
     def current(cls) -> SiteSetting:
         return cls.objects.get_or_create(pk=1)[0]
+
+
+JOIN_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I to misread
+
+
+def new_join_code() -> str:
+    return get_random_string(8, JOIN_CODE_ALPHABET)
+
+
+class Cohort(models.Model):
+    """A residency program or class: the educators who follow it and the residents in it.
+
+    Educators see the results of their own cohorts only; a superuser sees every cohort."""
+
+    name = models.CharField(max_length=200, unique=True)
+    program = models.CharField(max_length=200, blank=True)
+    description = models.TextField(blank=True)
+    educators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="taught_cohorts", blank=True
+    )
+    residents = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="cohorts", blank=True)
+    join_code = models.CharField(
+        max_length=12,
+        unique=True,
+        default=new_join_code,
+        help_text="Residents join the cohort by entering this code; they are never added "
+        "without it, because joining shares their results with its educators.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        super().clean()
+        # Residents type the code in any case, with spaces; keep it in the form they match.
+        self.join_code = "".join((self.join_code or "").split()).upper()
+        if not self.join_code or any(c not in JOIN_CODE_ALPHABET for c in self.join_code):
+            raise ValidationError(
+                {"join_code": "Use letters and digits only (no O, I, 0 or 1)."},
+                code="join_code",
+            )
+
+
+class Assignment(models.Model):
+    """A quiz an educator sets for a cohort, open between two dates.
+
+    A fixed set names its questions; a rule (topics and a count) is drawn once, when the
+    assignment is created, so every resident answers the same questions (in their own
+    shuffled order) and the item statistics and reliability compare like with like."""
+
+    class Kind(models.TextChoices):
+        FIXED = "fixed", "Fixed set of questions"
+        RULE = "rule", "Rule: topics and a number of questions"
+
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="assignments")
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.RULE)
+    topics = models.ManyToManyField(Topic, related_name="assignments", blank=True)
+    questions = models.ManyToManyField(Question, related_name="assignments")
+    question_count = models.PositiveSmallIntegerField()
+    mode = models.CharField(max_length=10, choices=Attempt.Mode.choices, default=Attempt.Mode.TIMED)
+    time_limit_minutes = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Blank: the standard pace. Residents' extended-time settings still apply.",
+    )
+    opens_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="created_assignments",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-due_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(due_at__gt=models.F("opens_at")),
+                name="assignment_due_after_open",
+                violation_error_message="The due date must be after the opening date.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def is_open(self, now) -> bool:
+        return self.opens_at <= now <= self.due_at
+
+
+class ErrorReport(models.Model):
+    """A resident's report of a problem with a question, seen on its review page, and what
+    an educator made of it. The resident sees the status and the educator's reply."""
+
+    class Kind(models.TextChoices):
+        WRONG_KEY = "wrong_key", "The marked answer is wrong"
+        UNCLEAR = "unclear", "Unclear or ambiguous wording"
+        OUTDATED_REFERENCE = "reference", "Outdated or wrong reference"
+        TYPO = "typo", "Typo"
+        OTHER = "other", "Something else"
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        ACCEPTED = "accepted", "Accepted: being fixed"
+        REJECTED = "rejected", "Rejected"
+        FIXED = "fixed", "Fixed"
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="error_reports")
+    attempt_item = models.ForeignKey(
+        AttemptItem,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="error_reports",
+        help_text="Where the resident met the question (its wording and choice order then).",
+    )
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="error_reports"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    comment = models.TextField(max_length=2000, validators=[MaxLengthValidator(2000)])
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
+    reply = models.TextField(
+        blank=True, help_text="Shown to the resident: what was decided, and why."
+    )
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="handled_reports",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"], name="report_status_created")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reporter", "question", "kind"],
+                condition=Q(status="new"),
+                name="one_open_report_per_kind",
+                violation_error_message="You have already reported this; it awaits review.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.question.key}"
