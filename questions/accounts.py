@@ -24,6 +24,10 @@ EDUCATOR_PERMISSIONS = {
     "reference": ("add", "change", "view"),
     "topic": ("view",),
     "sitesetting": ("view", "change"),
+    "cohort": ("add", "change", "view"),
+    "assignment": ("view",),
+    "errorreport": ("view", "change"),
+    "statuschange": ("view",),
     "historicalquestion": ("view",),
     "historicalchoice": ("view",),
     "historicalcitation": ("view",),
@@ -79,4 +83,17 @@ def create_demo_accounts() -> tuple[DemoAccount, ...]:
         user.save()
         if account.role == "educator":
             user.groups.add(educators)
+    from .demo import seed_demo_activity  # demo imports the engine, which imports models
+
+    seed_demo_activity(
+        educator=User.objects.get(username="educator"),
+        resident=User.objects.get(username="resident"),
+    )
     return DEMO_ACCOUNTS
+
+
+def login_username(request, credentials) -> str:
+    """The username django-axes records for a login: what was typed, cut to the length a
+    username can have (a longer one cannot exist, and would not fit its log)."""
+    typed = (credentials or {}).get("username") or request.POST.get("username", "")
+    return str(typed)[:150]

@@ -1,12 +1,13 @@
-"""Forms residents fill in: sign-up, profile, the quiz builder."""
+"""Forms: sign-up, profile, the quiz builder (residents); assignments (educators)."""
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .models import Attempt, ResidentProfile, Topic
+from .models import Assignment, Attempt, Question, ResidentProfile, Topic
 
 
 class SignUpForm(UserCreationForm):
@@ -48,8 +49,26 @@ class ProfileForm(forms.ModelForm):
         self.helper.add_input(Submit("submit", "Save settings"))
 
 
+MAX_ID = 2**63 - 1
+
+
+class IdChoiceField(forms.ModelMultipleChoiceField):
+    """Refuses ids that are not whole numbers in the database's range before querying:
+    SQLite raises OverflowError on a larger integer instead of finding nothing."""
+
+    def _check_values(self, value):
+        for item in value:
+            text = str(item)
+            if not text.isdigit() or int(text) > MAX_ID:
+                raise ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice",
+                    params={"value": text[:40]},
+                )  # fmt: skip
+        return super()._check_values(value)
+
+
 class QuizBuilderForm(forms.Form):
-    topics = forms.ModelMultipleChoiceField(
+    topics = IdChoiceField(
         queryset=Topic.objects.all(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -74,3 +93,71 @@ class QuizBuilderForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.add_input(Submit("submit", "Start quiz"))
+
+
+class QuestionChoiceField(IdChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.key}: {obj.lead_in}"
+
+
+class AssignmentForm(forms.Form):
+    """What an educator sets for a cohort. The view hands it to cohorts.create_assignment."""
+
+    title = forms.CharField(max_length=200)
+    kind = forms.ChoiceField(
+        label="Questions",
+        choices=Assignment.Kind.choices,
+        initial=Assignment.Kind.RULE,
+        widget=forms.RadioSelect,
+    )
+    topics = IdChoiceField(
+        queryset=Topic.objects.order_by("order", "name"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Rule: drawn from these topics (all when none is ticked), once, when you "
+        "save, so every resident answers the same questions.",
+    )
+    question_count = forms.IntegerField(
+        label="Number of questions (rule)", min_value=2, max_value=200, initial=20, required=False
+    )
+    questions = QuestionChoiceField(
+        queryset=Question.objects.published().order_by("key"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Fixed set",
+        help_text="Fixed set: tick the questions.",
+    )
+    mode = forms.ChoiceField(
+        choices=Attempt.Mode.choices, initial=Attempt.Mode.TIMED, widget=forms.RadioSelect
+    )
+    time_limit_minutes = forms.IntegerField(
+        label="Time limit (minutes)",
+        min_value=1,
+        max_value=600,
+        required=False,
+        help_text="Timed mode. Blank: 90 s a question. Residents' extended-time settings apply, "
+        "and no attempt runs past the due date.",
+    )
+    opens_at = forms.DateTimeField(
+        label="Opens", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    due_at = forms.DateTimeField(
+        label="Due", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", "Create assignment"))
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        if kind == Assignment.Kind.FIXED and not data.get("questions"):
+            self.add_error("questions", "Tick at least one question for a fixed set.")
+        if kind == Assignment.Kind.RULE and not data.get("question_count"):
+            self.add_error("question_count", "Say how many questions the rule draws.")
+        opens, due = data.get("opens_at"), data.get("due_at")
+        if opens and due and due <= opens:
+            self.add_error("due_at", "The due date must be after the opening date.")
+        return data

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import accounts, authoring, public, resident
+from .views import accounts, authoring, educator, public, resident
 
 app_name = "questions"
 
@@ -9,6 +9,9 @@ urlpatterns = [
     path("references/", public.reference_list, name="reference_list"),
     path("signup/", accounts.signup, name="signup"),
     path("settings/", accounts.profile, name="profile"),
+    path("dashboard/", resident.dashboard, name="dashboard"),
+    path("cohorts/join/", resident.cohort_join, name="cohort_join"),
+    path("assignments/<int:pk>/start/", resident.assignment_start, name="assignment_start"),
     path("quizzes/", resident.attempt_list, name="attempt_list"),
     path("quizzes/new/", resident.attempt_new, name="attempt_new"),
     path("quizzes/<int:pk>/", resident.attempt_detail, name="attempt_detail"),
@@ -27,11 +30,41 @@ urlpatterns = [
         resident.attempt_flag,
         name="attempt_flag",
     ),
+    path(
+        "quizzes/<int:pk>/questions/<int:position>/report/",
+        resident.item_report,
+        name="item_report",
+    ),
+    path("reports/", resident.report_list, name="report_list"),
     path("quizzes/<int:pk>/finish/", resident.attempt_finish, name="attempt_finish"),
     path("quizzes/<int:pk>/results/", resident.attempt_results, name="attempt_results"),
     path(
         "authoring/questions/<int:pk>/preview/",
         authoring.question_preview,
         name="question_preview",
+    ),
+    path(
+        "authoring/item-analysis/",
+        authoring.item_analysis,
+        name="item_analysis",
+    ),
+    path("cohorts/", educator.cohort_list, name="cohort_list"),
+    path("cohorts/<int:pk>/", educator.cohort_detail, name="cohort_detail"),
+    path("cohorts/<int:pk>/export.csv", educator.cohort_export, name="cohort_export"),
+    path(
+        "cohorts/<int:pk>/residents/<int:user_pk>/",
+        educator.cohort_resident,
+        name="cohort_resident",
+    ),
+    path(
+        "cohorts/<int:pk>/residents/<int:user_pk>/quizzes/<int:attempt_pk>/",
+        educator.cohort_resident_attempt,
+        name="cohort_resident_attempt",
+    ),
+    path("cohorts/<int:pk>/assignments/new/", educator.assignment_new, name="assignment_new"),
+    path(
+        "cohorts/<int:pk>/assignments/<int:assignment_pk>/",
+        educator.assignment_detail,
+        name="assignment_detail",
     ),
 ]

@@ -1,10 +1,22 @@
 """factory-boy factories. ``PublishableQuestionFactory`` builds a question that meets every
 rule of ``questions.bank`` (5 choices, one key, a citation used in the explanation)."""
 
+import datetime
+
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from questions.models import CHOICE_LETTERS, Choice, Citation, Question, Reference, Topic
+from questions.models import (
+    CHOICE_LETTERS,
+    Attempt,
+    AttemptItem,
+    Choice,
+    Citation,
+    Question,
+    Reference,
+    Topic,
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -79,6 +91,7 @@ class PublishableQuestionFactory(QuestionFactory):
     verified reference: ``PublishableQuestionFactory(correct_letter="B")``."""
 
     status = Question.Status.PUBLISHED
+    last_reviewed_on = factory.LazyFunction(timezone.localdate)
 
     class Meta:
         skip_postgeneration_save = True
@@ -98,3 +111,74 @@ class PublishableQuestionFactory(QuestionFactory):
         citation = CitationFactory(question=self)
         self.explanation = f"The nerves cross the iliac crest [@{citation.reference.key}]."
         self.save(update_fields=["explanation"])
+
+
+def _shown(question: Question) -> dict:
+    """A snapshot in the question's own letter order (no shuffle), as engine.snapshot's."""
+    return {
+        "stem": question.stem,
+        "lead_in": question.lead_in,
+        "objective": question.objective,
+        "explanation": question.explanation,
+        "choices": [
+            {
+                "choice_id": c.pk,
+                "letter": c.letter,
+                "text": c.text,
+                "rationale": c.rationale,
+                "is_correct": c.is_correct,
+            }
+            for c in question.choices.all()
+        ],
+        "citations": [
+            {"reference_id": c.reference_id, "locator": c.locator} for c in question.citations.all()
+        ],
+    }
+
+
+def finished_attempts(rows, *, started_at=None, assignment=None, mode=Attempt.Mode.TIMED):
+    """Finished attempts built directly (bulk inserts, no engine), for statistics tests.
+
+    ``rows``: one ``(user, answers)`` per attempt, where ``answers`` lists
+    ``(question, letter or None, seconds)`` with letters as the question stores them.
+    Attempts start a minute apart from ``started_at``. Returns the attempts in order."""
+    started_at = started_at or timezone.now() - datetime.timedelta(days=1)
+    attempts, pending = [], []
+    for index, (user, answers) in enumerate(rows):
+        start = started_at + datetime.timedelta(minutes=index)
+        outcomes = []
+        for question, letter, seconds in answers:
+            chosen = next((c for c in question.choices.all() if c.letter == letter), None)
+            outcomes.append((question, letter, seconds, chosen))
+        attempts.append(
+            Attempt(
+                user=user,
+                mode=mode,
+                status=Attempt.Status.FINISHED,
+                started_at=start,
+                finished_at=start + datetime.timedelta(seconds=30),
+                finish_reason=Attempt.FinishReason.SUBMITTED,
+                question_count=len(answers),
+                correct_count=sum(bool(c and c.is_correct) for *_, c in outcomes),
+                assignment=assignment,
+            )
+        )
+        pending.append(outcomes)
+    Attempt.objects.bulk_create(attempts)
+    AttemptItem.objects.bulk_create(
+        AttemptItem(
+            attempt=attempt,
+            position=position,
+            question=question,
+            shown=_shown(question),
+            selected_letter=letter or "",
+            selected_choice_pk=chosen.pk if chosen else None,
+            answered_at=attempt.started_at if chosen else None,
+            locked_at=attempt.finished_at,
+            is_correct=bool(chosen and chosen.is_correct),
+            seconds_spent=seconds,
+        )
+        for attempt, outcomes in zip(attempts, pending, strict=True)
+        for position, (question, letter, seconds, chosen) in enumerate(outcomes, start=1)
+    )
+    return attempts

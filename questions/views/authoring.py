@@ -1,17 +1,76 @@
-"""Pages for educators (staff): preview a question as it will read, with its key."""
+"""Pages for authors (staff): preview a question as residents will see it; item analysis."""
 
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.cache import never_cache
 
-from questions import bank
+from questions import bank, engine, stats
 from questions.models import Question
+from questions.templatetags.bank_tags import explanation_context
 
 
 @staff_member_required
+@permission_required("questions.view_question", raise_exception=True)
 def question_preview(request, pk: int):
-    question = get_object_or_404(Question.objects.with_bank_relations(), pk=pk)
+    """The question as a resident meets it (no key), then its review page as the resident
+    sees it after answering, before it is published; with its rule problems and log."""
+    question = get_object_or_404(
+        Question.objects.with_bank_relations().select_related("author"), pk=pk
+    )
+    citations = list(question.citations.all())
+    review = {
+        "choices": [
+            {
+                "letter": c.letter,
+                "text": c.text,
+                "rationale": c.rationale,
+                "is_correct": c.is_correct,
+                "is_selected": False,
+                "image": c.image_data(),
+                "share": None,
+            }
+            for c in question.choices.all()
+        ],
+        "objective": question.objective,
+        "explanation": explanation_context(
+            question.explanation, citations, f"q{question.pk}", "Explanation"
+        ),
+        "residents": 0,
+        "has_shares": True,  # no "statistics appear once..." note in a preview
+    }
     return render(
         request,
         "questions/question_preview.html",
-        {"question": question, "problems": bank.question_problems(question)},
+        {
+            "question": question,
+            "problems": bank.question_problems(question),
+            "review": review,
+            "status_changes": question.status_changes.select_related("changed_by")[:10],
+        },
+    )
+
+
+@never_cache
+@staff_member_required
+@permission_required("questions.view_question", raise_exception=True)
+def item_analysis(request):
+    """Every question that residents have answered, flagged items first, then by key."""
+    engine.expire_overdue()  # abandoned quizzes count once their time is up
+    item_stats = stats.item_analysis(stats.first_encounter_items())
+    rows = stats.item_report(Question.objects.filter(pk__in=list(item_stats)), item_stats)
+    rows.sort(key=lambda row: not row["flags"])  # stable: flagged first, each by key
+    return render(
+        request,
+        "questions/item_analysis.html",
+        {
+            "rows": rows,
+            "flagged_count": sum(bool(row["flags"]) for row in rows),
+            "min_responses": stats.MIN_RESPONSES_FOR_FLAGS,
+            "thresholds": {
+                "too_hard": stats.FACILITY_TOO_HARD,
+                "too_easy": stats.FACILITY_TOO_EASY,
+                "discrimination": stats.DISCRIMINATION_TOO_LOW,
+            },
+        },
     )

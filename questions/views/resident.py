@@ -17,9 +17,9 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from questions import bank, engine, grading, stats
+from questions import bank, charts, cohorts, engine, grading, reports, stats
 from questions.forms import QuizBuilderForm
-from questions.models import Attempt, Reference
+from questions.models import Assignment, Attempt, ErrorReport, Reference, ResidentProfile
 from questions.templatetags.bank_tags import explanation_context
 
 
@@ -45,7 +45,7 @@ def attempt_list(request):
 
 @login_required
 def attempt_new(request):
-    form = QuizBuilderForm(request.POST or None)
+    form = QuizBuilderForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         config = engine.QuizConfig(
             question_count=form.cleaned_data["question_count"],
@@ -96,6 +96,7 @@ def _review(item, citations, shares=None) -> dict:
             "rationale": c["rationale"],
             "is_correct": c["is_correct"],
             "is_selected": c["letter"] == item.selected_letter,
+            "image": c.get("image"),
             "share": (
                 round(100 * counts["by_choice"].get(c["choice_id"], 0) / counts["residents"])
                 if enough
@@ -136,17 +137,24 @@ def attempt_question(request, pk: int, position: int):
         "previous": position - 1 if position > 1 else None,
         "next": position + 1 if position < len(items) else None,
         # Letters and texts only: the key and rationales stay on the server until locked.
-        "choices": [{"letter": c["letter"], "text": c["text"]} for c in item.shown["choices"]],
+        "choices": [
+            {"letter": c["letter"], "text": c["text"], "image": c.get("image")}
+            for c in item.shown["choices"]
+        ],
         "stem": item.shown["stem"],
+        "image": item.shown.get("image"),
         "lead_in": item.shown["lead_in"],
         "profile": getattr(request.user, "resident_profile", None),
     }
-    if attempt.deadline_at:
+    if attempt.deadline_at and attempt.mode == Attempt.Mode.TUTOR:
+        context["due_at"] = attempt.deadline_at  # an assignment's due date, not a clock
+    elif attempt.deadline_at:
         remaining = (attempt.deadline_at - timezone.now()).total_seconds()
         context["remaining_seconds"] = max(0, int(remaining))
         context["grace_seconds"] = engine.GRACE_SECONDS
     if attempt.mode == Attempt.Mode.TUTOR and item.is_locked:
         context["review"] = _review(item, _frozen_citations([item])[item.pk])
+        context["report_kinds"] = ErrorReport.Kind.choices
     return render(request, "questions/attempt_question.html", context)
 
 
@@ -156,6 +164,8 @@ def attempt_answer(request, pk: int, position: int):
     attempt = get_object_or_404(Attempt, pk=pk, user=request.user)
     letter = request.POST.get("letter", "")
     go = request.POST.get("go", "stay")
+    if go not in {"next", "previous", "stay"}:
+        go = "stay"  # an unknown button is treated as "save", so a missing answer is said
     try:
         if letter:
             engine.answer(attempt=attempt, position=position, letter=letter)
@@ -199,30 +209,151 @@ def attempt_finish(request, pk: int):
     return redirect(_results_url(attempt))
 
 
+def results_context(attempt: Attempt) -> dict:
+    """Everything the results page shows for a finished attempt (also used by educators)."""
+    items = list(attempt.items.order_by("position"))
+    citations = _frozen_citations(items)
+    shares = stats.first_attempt_choice_counts(item.question_id for item in items)
+    used = (attempt.finished_at - attempt.started_at).total_seconds()
+    reported = {
+        r.attempt_item_id: r
+        for r in ErrorReport.objects.filter(attempt_item__attempt=attempt, reporter=attempt.user)
+    }
+    return {
+        "attempt": attempt,
+        "score": grading.Score(correct=attempt.correct_count, total=attempt.question_count),
+        "seconds_used": int(used),
+        "seconds_per_question": round(used / attempt.question_count),
+        "pace_seconds": settings.QUIZ_SECONDS_PER_QUESTION,
+        "topics": stats.topic_breakdown(attempt),
+        "reviews": [
+            {
+                "item": item,
+                "report": reported.get(item.pk),
+                **_review(item, citations[item.pk], shares),
+            }
+            for item in items
+        ],
+        "report_kinds": ErrorReport.Kind.choices,
+        "min_residents": stats.MIN_RESIDENTS_FOR_SHARES,
+    }
+
+
 @never_cache
 @login_required
 def attempt_results(request, pk: int):
     attempt = _attempt_for(request, pk)
     if not attempt.is_finished:
         return redirect(_question_url(attempt, attempt.current_position))
-    items = list(attempt.items.order_by("position"))
-    citations = _frozen_citations(items)
-    shares = stats.first_attempt_choice_counts(item.question_id for item in items)
-    used = (attempt.finished_at - attempt.started_at).total_seconds()
-    score = grading.Score(correct=attempt.correct_count, total=attempt.question_count)
+    return render(request, "questions/attempt_results.html", results_context(attempt))
+
+
+QUICK_QUIZ_SIZE = 10
+
+
+def dashboard_context(user, *, cohort=None) -> dict:
+    """A resident's standing: the figures, charts and lists of the dashboard. With
+    ``cohort``, as that cohort's educators may see it (no other cohort's assignments).
+    A fixed number of queries whatever the number of attempts (pinned in tests)."""
+    summary = stats.resident_summary(user, cohort=cohort)
+    trend = stats.score_trend(user, cohort=cohort)
+    mastery = stats.topic_mastery(user, topics=stats.topics_with_published_counts(), cohort=cohort)
+    profile = ResidentProfile.objects.filter(user=user).first()
+    multiplier = profile.time_multiplier if profile else 1.0
+    weakest = [
+        dict(row, quiz_size=min(QUICK_QUIZ_SIZE, row["topic"].published_count))
+        for row in stats.weakest_topics(mastery)
+    ]
+    return {
+        "subject": user,
+        "summary": summary,
+        "pace_seconds": round(settings.QUIZ_SECONDS_PER_QUESTION * (multiplier or 1.0)),
+        "trend": trend,
+        "trend_chart": charts.score_trend(trend, label="Percent correct in each finished quiz"),
+        "mastery": mastery,
+        "mastery_chart": charts.topic_mastery(mastery, label="Percent correct by topic"),
+        "weakest": weakest,
+        "quick_quiz_size": QUICK_QUIZ_SIZE,
+        "min_answered_for_weakest": stats.MIN_ANSWERED_FOR_WEAKEST,
+        "percentile": stats.percentile_rank(user),
+        "min_peers": stats.MIN_PEERS_FOR_PERCENTILE,
+        "assignments": stats.resident_assignments(user, cohort=cohort),
+        "recent_attempts": Attempt.objects.filter(user=user).prefetch_related("topics")[:5],
+        "my_cohorts": list(user.cohorts.order_by("name")) if cohort is None else [],
+        "now": timezone.now(),
+    }
+
+
+@never_cache
+@login_required
+def dashboard(request):
+    engine.expire_overdue(Attempt.objects.filter(user=request.user))
+    return render(request, "questions/dashboard.html", dashboard_context(request.user))
+
+
+@require_POST
+@login_required
+def item_report(request, pk: int, position: int):
+    """A resident reports a problem with a question they have answered."""
+    attempt = get_object_or_404(Attempt, pk=pk, user=request.user)
+    item = get_object_or_404(attempt.items.select_related("attempt"), position=position)
+    try:
+        reports.report_problem(
+            user=request.user,
+            item=item,
+            kind=request.POST.get("kind", ""),
+            comment=request.POST.get("comment", ""),
+        )
+    except reports.ReportRefused as exc:
+        messages.error(request, f"Your report was not sent: {exc}")
+    else:
+        messages.success(
+            request,
+            "Thank you: your report was sent to the educators. You can follow it under My reports.",
+        )
+    target = _results_url(attempt) if attempt.is_finished else _question_url(attempt, position)
+    return redirect(f"{target}#item-{position}" if attempt.is_finished else target)
+
+
+@never_cache
+@login_required
+def report_list(request):
     return render(
         request,
-        "questions/attempt_results.html",
+        "questions/report_list.html",
         {
-            "attempt": attempt,
-            "score": score,
-            "seconds_used": int(used),
-            "seconds_per_question": round(used / attempt.question_count),
-            "pace_seconds": settings.QUIZ_SECONDS_PER_QUESTION,
-            "topics": stats.topic_breakdown(attempt),
-            "reviews": [
-                {"item": item, **_review(item, citations[item.pk], shares)} for item in items
-            ],
-            "min_residents": stats.MIN_RESIDENTS_FOR_SHARES,
+            "reports": ErrorReport.objects.filter(reporter=request.user).select_related(
+                "question", "attempt_item__attempt"
+            )
         },
     )
+
+
+@require_POST
+@login_required
+def cohort_join(request):
+    try:
+        cohort = cohorts.join_cohort(user=request.user, code=request.POST.get("code", ""))
+    except cohorts.JoinRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, f"You joined {cohort.name}. Its educators can now follow your results."
+        )
+    return redirect("questions:dashboard")
+
+
+@require_POST
+@login_required
+def assignment_start(request, pk: int):
+    """Start (or resume) the resident's attempt at an assignment of one of their cohorts."""
+    assignment = get_object_or_404(Assignment, pk=pk, cohort__residents=request.user)
+    try:
+        attempt = engine.start_assignment(user=request.user, assignment=assignment)
+    except engine.EngineError as exc:
+        messages.error(request, str(exc))
+        return redirect("questions:dashboard")
+    attempt = engine.expire_if_due(attempt)
+    if attempt.is_finished:
+        return redirect(_results_url(attempt))
+    return redirect(_question_url(attempt, attempt.current_position))

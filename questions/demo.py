@@ -1,0 +1,97 @@
+"""Demo activity for `make run` (debug only): a cohort whose dashboards have something to show.
+
+Synthetic residents ("demo-r01"...) take quizzes through the engine itself, answering with a
+fixed per-resident ability, so every figure on the dashboards is computed the same way as
+for real residents. Seeded, so each run builds the same history; idempotent: it does
+nothing once the demo cohort exists.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from . import cohorts, engine
+from .models import Assignment, Attempt, Cohort, Question, ResidentProfile
+
+DEMO_COHORT = "Demo residency program"
+SYNTHETIC_RESIDENTS = 24
+QUIZZES_EACH = 4
+QUIZ_SIZE = 10
+ASSIGNMENT_SIZE = 20
+
+
+def _take(attempt: Attempt, *, ability: float, start: datetime.datetime, rng: random.Random):
+    now = start
+    for item in attempt.items.order_by("position"):
+        now += datetime.timedelta(seconds=rng.randint(25, 85))
+        key = next(c["letter"] for c in item.shown["choices"] if c["is_correct"])
+        wrong = [c["letter"] for c in item.shown["choices"] if not c["is_correct"]]
+        letter = key if rng.random() < ability else rng.choice(wrong)
+        engine.answer(attempt=attempt, position=item.position, letter=letter, now=now)
+        if item.position < attempt.question_count:
+            engine.go_to(attempt=attempt, position=item.position + 1, now=now)
+    engine.finish_attempt(attempt=attempt, now=now + datetime.timedelta(seconds=20))
+
+
+@transaction.atomic
+def seed_demo_activity(*, educator, resident, rng: random.Random | None = None) -> bool:
+    """Create the demo cohort with the demo educator, the demo resident and synthetic
+    residents with finished quizzes and one finished assignment. False (nothing done) if
+    it exists or the bank is not loaded yet."""
+    if Cohort.objects.filter(name=DEMO_COHORT).exists():
+        return False
+    if Question.objects.published().count() < ASSIGNMENT_SIZE:
+        return False
+    rng = rng or random.Random(2026)
+    User = get_user_model()
+    now = timezone.now()
+    cohort = Cohort.objects.create(name=DEMO_COHORT, program="Demo program (synthetic data)")
+    cohort.educators.add(educator)
+    ResidentProfile.objects.update_or_create(
+        user=resident, defaults={"program": "Demo program", "training_year": 2}
+    )
+    synthetic = []
+    for index in range(1, SYNTHETIC_RESIDENTS + 1):
+        user = User.objects.create_user(username=f"demo-r{index:02d}", password=None)
+        user.first_name, user.last_name = "Demo", f"Resident {index:02d}"
+        user.save(update_fields=["first_name", "last_name"])
+        ResidentProfile.objects.create(
+            user=user, program="Demo program", training_year=2 if index % 3 else 3
+        )
+        synthetic.append((user, 0.35 + 0.55 * rng.random()))
+    cohort.residents.add(resident, *(user for user, _ in synthetic))
+
+    for user, ability in [*synthetic, (resident, 0.6)]:
+        quizzes = 3 if user == resident else QUIZZES_EACH
+        for number in range(quizzes):
+            start = now - datetime.timedelta(days=28 - 7 * number, hours=rng.randint(0, 8))
+            mode = Attempt.Mode.TUTOR if number % 2 else Attempt.Mode.TIMED
+            attempt = engine.start_attempt(
+                user=user,
+                config=engine.QuizConfig(question_count=QUIZ_SIZE, mode=mode),
+                now=start,
+                rng=rng,
+            )
+            _take(attempt, ability=min(0.95, ability + 0.04 * number), start=start, rng=rng)
+
+    assignment = cohorts.create_assignment(
+        cohort=cohort,
+        created_by=educator,
+        title="Week 1: cluneal nerve anatomy and blocks",
+        kind=Assignment.Kind.RULE,
+        mode=Attempt.Mode.TIMED,
+        opens_at=now - datetime.timedelta(days=10),
+        due_at=now + datetime.timedelta(days=4),
+        question_count=ASSIGNMENT_SIZE,
+        rng=rng,
+    )
+    for user, ability in synthetic[:22]:
+        start = now - datetime.timedelta(days=rng.randint(1, 9), hours=rng.randint(0, 8))
+        attempt = engine.start_assignment(user=user, assignment=assignment, now=start, rng=rng)
+        _take(attempt, ability=ability, start=start, rng=rng)
+    return True

@@ -1,0 +1,204 @@
+"""Pages for educators: their cohorts, each resident's standing, assignments and their
+item statistics. An educator sees only the cohorts they are listed on (a superuser sees
+all); anything else is a 404, so the pages never reveal that a cohort or resident exists.
+"""
+
+import csv
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+
+from questions import bank, cohorts, engine, stats
+from questions.forms import AssignmentForm
+from questions.models import Assignment, Attempt
+from questions.views.resident import dashboard_context, results_context
+
+
+def _staff_only(request):
+    if not request.user.is_staff:
+        raise PermissionDenied
+
+
+def _cohort_for(request, pk: int):
+    _staff_only(request)
+    return get_object_or_404(cohorts.cohorts_for(request.user), pk=pk)
+
+
+def _resident_in(cohort, user_pk: int):
+    return get_object_or_404(get_user_model(), pk=user_pk, cohorts=cohort)
+
+
+def _visible_attempts(subject, cohort):
+    """A resident's attempts as the cohort's educators may see them: practice quizzes and
+    this cohort's assignments, never another cohort's assignments."""
+    return Attempt.objects.filter(user=subject).filter(
+        Q(assignment__isnull=True) | Q(assignment__cohort=cohort)
+    )
+
+
+@login_required
+def cohort_list(request):
+    _staff_only(request)
+    rows = cohorts.cohorts_for(request.user).annotate(
+        resident_count=Count("residents", distinct=True),
+        assignment_count=Count("assignments", distinct=True),
+    )
+    return render(request, "questions/cohort_list.html", {"cohorts": rows})
+
+
+@never_cache
+@login_required
+def cohort_detail(request, pk: int):
+    cohort = _cohort_for(request, pk)
+    engine.expire_overdue(Attempt.objects.filter(user__cohorts=cohort))
+    table = stats.cohort_table(cohort)
+    grid = stats.cohort_topic_grid(cohort)
+    topics = list(stats.topics_with_published_counts())
+    for row in table:
+        cells = grid.get(row["user"].pk, {})
+        row["topics"] = [cells.get(topic.pk) for topic in topics]
+    assignments = cohort.assignments.annotate(
+        finished=Count("attempts", filter=Q(attempts__status=Attempt.Status.FINISHED))
+    )
+    return render(
+        request,
+        "questions/cohort_detail.html",
+        {
+            "cohort": cohort,
+            "rows": table,
+            "topics": topics,
+            "assignments": assignments,
+            "resident_count": len(table),
+        },
+    )
+
+
+@login_required
+def cohort_export(request, pk: int):
+    """The cohort table as CSV: one row per resident, then percent correct per topic."""
+    cohort = _cohort_for(request, pk)
+    engine.expire_overdue(Attempt.objects.filter(user__cohorts=cohort))
+    table = stats.cohort_table(cohort)
+    grid = stats.cohort_topic_grid(cohort)
+    topics = list(stats.topics_with_published_counts())
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    filename = f"cohort-{cohort.pk}-{timezone.localdate():%Y-%m-%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    header = ["username", "name", "attempts", "questions answered", "correct", "percent correct"]
+    header += ["last activity"]
+    for topic in topics:
+        name = _csv_safe(topic.name)
+        header += [f"{name}: answered", f"{name}: percent correct"]
+    writer.writerow(header)
+    for row in table:
+        user = row["user"]
+        line = [
+            _csv_safe(user.get_username()),
+            _csv_safe(user.get_full_name()),
+            row["attempts"],
+            row["answered"],
+            row["correct"],
+            "" if row["percent"] is None else row["percent"],
+            row["last_activity"].isoformat() if row["last_activity"] else "",
+        ]
+        cells = grid.get(user.pk, {})
+        for topic in topics:
+            cell = cells.get(topic.pk)
+            line += [cell["answered"], cell["percent"]] if cell else [0, ""]
+        writer.writerow(line)
+    return response
+
+
+def _csv_safe(text: str) -> str:
+    """Defuse spreadsheet formulas in user-supplied text (CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@never_cache
+@login_required
+def cohort_resident(request, pk: int, user_pk: int):
+    cohort = _cohort_for(request, pk)
+    subject = _resident_in(cohort, user_pk)
+    engine.expire_overdue(Attempt.objects.filter(user=subject))
+    context = dashboard_context(subject, cohort=cohort)
+    context["recent_attempts"] = _visible_attempts(subject, cohort).prefetch_related("topics")
+    context.update(cohort=cohort, viewer_is_educator=True)
+    return render(request, "questions/dashboard.html", context)
+
+
+@never_cache
+@login_required
+def cohort_resident_attempt(request, pk: int, user_pk: int, attempt_pk: int):
+    cohort = _cohort_for(request, pk)
+    subject = _resident_in(cohort, user_pk)
+    attempt = get_object_or_404(
+        _visible_attempts(subject, cohort), pk=attempt_pk, status=Attempt.Status.FINISHED
+    )
+    context = results_context(attempt)
+    context.update(cohort=cohort, subject=subject, viewer_is_educator=True)
+    return render(request, "questions/attempt_results.html", context)
+
+
+@login_required
+def assignment_new(request, pk: int):
+    cohort = _cohort_for(request, pk)
+    form = AssignmentForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            assignment = cohorts.create_assignment(
+                cohort=cohort,
+                created_by=request.user,
+                title=data["title"],
+                kind=data["kind"],
+                mode=data["mode"],
+                opens_at=data["opens_at"],
+                due_at=data["due_at"],
+                questions=data["questions"],
+                topics=data["topics"],
+                question_count=data["question_count"],
+                time_limit_minutes=data["time_limit_minutes"],
+            )
+        except bank.PoolTooSmall as exc:
+            form.add_error("question_count", str(exc))
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request, f"“{assignment.title}” is set: {assignment.question_count} questions."
+            )
+            return redirect("questions:assignment_detail", cohort.pk, assignment.pk)
+    return render(request, "questions/assignment_new.html", {"form": form, "cohort": cohort})
+
+
+@never_cache
+@login_required
+def assignment_detail(request, pk: int, assignment_pk: int):
+    cohort = _cohort_for(request, pk)
+    assignment = get_object_or_404(Assignment, pk=assignment_pk, cohort=cohort)
+    engine.expire_overdue(assignment.attempts.all())
+    progress = stats.assignment_progress(assignment)
+    item_stats = stats.item_analysis(stats.assignment_items(assignment))
+    finished = [row["percent"] for row in progress if row["percent"] is not None]
+    return render(
+        request,
+        "questions/assignment_detail.html",
+        {
+            "cohort": cohort,
+            "assignment": assignment,
+            "progress": progress,
+            "finished_count": len(finished),
+            "mean_percent": round(sum(finished) / len(finished), 1) if finished else None,
+            "items": stats.item_report(assignment.questions.all(), item_stats),
+            "reliability": stats.reliability(assignment, item_stats),
+            "min_responses": stats.MIN_RESPONSES_FOR_FLAGS,
+        },
+    )
