@@ -2,7 +2,8 @@
 
 An attempt is a state machine with two states: in progress, and finished (terminal).
 - The deadline of a timed attempt is fixed on the server when it starts:
-  started_at + time_limit_seconds. The page's countdown only displays it.
+  started_at + time_limit_seconds. The page's countdown only displays it. An assignment's
+  attempt also ends at the assignment's due date, in tutor mode too.
 - An answer that arrives more than GRACE_SECONDS after the deadline is refused, and the
   attempt is finished as of the deadline. Every read expires an overdue attempt the same
   way (lazily), stamped at the deadline, not at the moment it was noticed.
@@ -22,12 +23,12 @@ import random
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from . import bank, grading
-from .models import Attempt, AttemptItem, Question, ResidentProfile
+from .models import Assignment, Attempt, AttemptItem, Question, ResidentProfile
 
 GRACE_SECONDS = 5  # for network delay: an answer this late after the deadline still counts
 # Time on a question is credited when the resident moves on; one visit counts at most this
@@ -77,12 +78,19 @@ class QuizConfig:
 def snapshot(question: Question, rng: random.Random) -> dict:
     """What the resident will be shown, frozen: choices shuffled and relettered."""
     choices = [
-        {"choice_id": c.pk, "text": c.text, "rationale": c.rationale, "is_correct": c.is_correct}
+        {
+            "choice_id": c.pk,
+            "text": c.text,
+            "rationale": c.rationale,
+            "is_correct": c.is_correct,
+            "image": c.image_data(),
+        }
         for c in question.choices.all()
     ]
     return {
         "stem": question.stem,
         "lead_in": question.lead_in,
+        "image": question.image_data(),
         "objective": question.objective,
         "explanation": question.explanation,
         "choices": grading.shuffle_choices(choices, rng),
@@ -111,29 +119,127 @@ def start_attempt(
     questions = bank.draw_questions(
         user=user, count=config.question_count, topics=config.topics, pool=config.pool, rng=rng
     )
-    profile, _ = ResidentProfile.objects.get_or_create(user=user)
     limit = grading.time_limit_seconds(
         question_count=len(questions),
         timed=config.mode == Attempt.Mode.TIMED,
-        multiplier=profile.time_multiplier,
+        multiplier=_multiplier(user),
         seconds_per_question=settings.QUIZ_SECONDS_PER_QUESTION,
     )
-    attempt = Attempt.objects.create(
+    deadline = now + datetime.timedelta(seconds=limit) if limit else None
+    return _create_attempt(
         user=user,
+        questions=questions,
         mode=config.mode,
         pool=config.pool,
+        topics=config.topics,
+        deadline=deadline,
+        now=now,
+        rng=rng,
+    )
+
+
+def _multiplier(user) -> float | None:
+    profile, _ = ResidentProfile.objects.get_or_create(user=user)
+    return profile.time_multiplier
+
+
+def _create_attempt(
+    *, user, questions, mode, pool, topics, deadline, now, rng, assignment=None
+) -> Attempt:
+    attempt = Attempt.objects.create(
+        user=user,
+        mode=mode,
+        pool=pool,
         started_at=now,
         position_entered_at=now,
-        time_limit_seconds=limit,
-        deadline_at=now + datetime.timedelta(seconds=limit) if limit else None,
+        time_limit_seconds=int((deadline - now).total_seconds()) if deadline else None,
+        deadline_at=deadline,
         question_count=len(questions),
+        assignment=assignment,
     )
-    attempt.topics.set(config.topics)
+    attempt.topics.set(topics)
     AttemptItem.objects.bulk_create(
         AttemptItem(attempt=attempt, position=i, question=q, shown=snapshot(q, rng))
         for i, q in enumerate(questions, start=1)
     )
     return attempt
+
+
+class AssignmentNotOpen(EngineError):
+    def __init__(self, assignment: Assignment, now: datetime.datetime):
+        when = "opens" if now < assignment.opens_at else "closed"
+        at = assignment.opens_at if when == "opens" else assignment.due_at
+        super().__init__(f"“{assignment.title}” {when} {timezone.localtime(at):%d %b %Y, %H:%M}.")
+
+
+class NotInCohort(EngineError):
+    def __init__(self):
+        super().__init__("This assignment is for another cohort.")
+
+
+@transaction.atomic
+def start_assignment(
+    *,
+    user,
+    assignment: Assignment,
+    now: datetime.datetime | None = None,
+    rng: random.Random | None = None,
+) -> Attempt:
+    """The resident's one attempt at an assignment: resumed if it exists, else started with
+    the assignment's questions in a shuffled order.
+
+    Timed: the assignment's time limit (or the standard pace) times the resident's
+    multiplier, and never past the due date; an untimed setting leaves only the due date.
+    Tutor: the due date is the deadline. Questions no longer published are left out.
+    Raises NotInCohort, or AssignmentNotOpen when starting outside the open window."""
+    now = _now(now)
+    rng = rng or random.SystemRandom()
+    if not assignment.cohort.residents.filter(pk=user.pk).exists():
+        raise NotInCohort
+    existing = Attempt.objects.filter(assignment=assignment, user=user).first()
+    if existing is not None:
+        return existing
+    if not assignment.is_open(now):
+        raise AssignmentNotOpen(assignment, now)
+    # A question retired (or sent back to draft) since the assignment was set is not served.
+    questions = list(assignment.questions.published().with_bank_relations())
+    if not questions:
+        raise EngineError(
+            f"None of the questions of “{assignment.title}” is in use any more; "
+            "please tell your educator."
+        )
+    rng.shuffle(questions)
+    # Every assignment attempt ends by the due date; a tutor attempt has no other clock.
+    deadline = assignment.due_at
+    if assignment.mode == Attempt.Mode.TIMED:
+        multiplier = _multiplier(user)
+        seconds = (
+            assignment.time_limit_minutes * 60 * multiplier
+            if assignment.time_limit_minutes and multiplier
+            else grading.time_limit_seconds(
+                question_count=len(questions),
+                timed=True,
+                multiplier=multiplier,
+                seconds_per_question=settings.QUIZ_SECONDS_PER_QUESTION,
+            )
+        )
+        if seconds:
+            deadline = min(deadline, now + datetime.timedelta(seconds=round(seconds)))
+    try:
+        with transaction.atomic():
+            return _create_attempt(
+                user=user,
+                questions=questions,
+                mode=assignment.mode,
+                pool=Attempt.Pool.ALL,
+                topics=[],
+                deadline=deadline,
+                now=now,
+                rng=rng,
+                assignment=assignment,
+            )
+    except IntegrityError:  # a second tab started it first: one attempt per assignment
+        return Attempt.objects.get(assignment=assignment, user=user)
 
 
 def is_overdue(attempt: Attempt, now: datetime.datetime) -> bool:
@@ -142,6 +248,19 @@ def is_overdue(attempt: Attempt, now: datetime.datetime) -> bool:
         and attempt.deadline_at is not None
         and now > attempt.deadline_at + datetime.timedelta(seconds=GRACE_SECONDS)
     )
+
+
+def expire_overdue(attempts=None, *, now: datetime.datetime | None = None) -> int:
+    """Finish every overdue attempt among ``attempts`` (all when None), each as of its
+    deadline, so that statistics count quizzes their residents abandoned. One query when
+    none is overdue; returns how many were finished."""
+    now = _now(now)
+    attempts = Attempt.objects.all() if attempts is None else attempts
+    overdue = attempts.filter(
+        status=Attempt.Status.IN_PROGRESS,
+        deadline_at__lt=now - datetime.timedelta(seconds=GRACE_SECONDS),
+    )
+    return sum(_expire(attempt, now) for attempt in overdue)
 
 
 def _lock(attempt: Attempt) -> Attempt:
@@ -182,10 +301,19 @@ def expire_if_due(attempt: Attempt, *, now: datetime.datetime | None = None) -> 
     now = _now(now)
     if not is_overdue(attempt, now):
         return attempt
+    _expire(attempt, now)
+    return Attempt.objects.get(pk=attempt.pk)
+
+
+@transaction.atomic
+def _expire(attempt: Attempt, now: datetime.datetime) -> bool:
+    """Finish an overdue attempt as of its deadline, under its row lock; True only for the
+    call that finished it (another process may have got there first)."""
     attempt = _lock(attempt)
-    if is_overdue(attempt, now):
-        _finish_locked(attempt, at=attempt.deadline_at, reason=Attempt.FinishReason.DEADLINE)
-    return attempt
+    if not is_overdue(attempt, now):
+        return False
+    _finish_locked(attempt, at=attempt.deadline_at, reason=Attempt.FinishReason.DEADLINE)
+    return True
 
 
 def _open_item(attempt: Attempt, position: int) -> tuple[Attempt, AttemptItem]:

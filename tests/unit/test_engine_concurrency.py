@@ -73,3 +73,29 @@ def test_finishing_from_two_tabs_at_once_scores_once():
     attempt.refresh_from_db()
     assert (attempt.status, attempt.correct_count) == ("finished", 0)
     assert AttemptItem.objects.filter(attempt=attempt, locked_at=attempt.finished_at).count() == 3
+
+
+def test_expire_attempts_on_several_hosts_at_once_finishes_each_attempt_once():
+    import datetime
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    PublishableQuestionFactory.create_batch(3)
+    long_ago = timezone.now() - datetime.timedelta(hours=2)
+    attempts = [
+        engine.start_attempt(user=UserFactory(), config=QuizConfig(question_count=3), now=long_ago)
+        for _ in range(5)
+    ]
+    counts = []
+
+    def host(_):
+        counts.append(engine.expire_overdue())
+
+    assert run_together(4, host) == [None] * 4
+    assert sum(counts) == 5  # each attempt finished by exactly one "host"
+    for attempt in attempts:
+        attempt.refresh_from_db()
+        assert attempt.is_finished
+        assert attempt.finished_at == attempt.deadline_at
+    call_command("expire_attempts")  # nothing left to do, and no error

@@ -255,7 +255,7 @@ def test_login_and_logout(client, resident):
     response = client.post(
         reverse("login"), {"username": resident.username, "password": "a-long-test-password"}
     )
-    assert response.url == reverse("questions:attempt_list")
+    assert response.url == reverse("questions:dashboard")
     assert client.post(reverse("logout")).status_code == 302
     assert client.get(reverse("questions:attempt_list")).status_code == 302
 
