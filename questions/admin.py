@@ -6,23 +6,67 @@ and its inlines in one transaction, only after every form and formset is valid.
 Choice letters and citation numbers follow the order of the rows: authors never type them.
 """
 
+import secrets
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
-from django.db.models import Count
-from django.urls import reverse
-from django.utils.html import format_html
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Case, CharField, Count, Value, When
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import bank
-from .models import CHOICE_LETTERS, Choice, Citation, Question, Reference, SiteSetting, Topic
+from . import bank, cohorts, exchange, stats
+from .models import (
+    CHOICE_LETTERS,
+    Assignment,
+    Choice,
+    Citation,
+    Cohort,
+    ErrorReport,
+    Question,
+    Reference,
+    SiteSetting,
+    Topic,
+)
 
 
 def _errors(problems: list[bank.Problem]) -> ValidationError:
     return ValidationError([ValidationError(p.message, code=p.code) for p in problems])
 
 
-class PositionedForm(forms.ModelForm):
+class CheckedActionsMixin:
+    """Django's admin queries the posted ``_selected_action`` ids unchecked: a non-numeric
+    or out-of-range id is a 500. Keep only ids that can exist before the action runs."""
+
+    def response_action(self, request, queryset):
+        ids = request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
+        valid = [i for i in ids if i.isdigit() and int(i) <= 2**63 - 1]
+        if valid != ids:
+            post = request.POST.copy()
+            post.setlist(admin.helpers.ACTION_CHECKBOX_NAME, valid)
+            request.POST = post
+        return super().response_action(request, queryset)
+
+
+class UnixNewlinesMixin:
+    """Browsers submit textareas with CRLF line endings; store LF, as the bank files and
+    imports do, so that exports, imports and diffs see no phantom change."""
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, value in cleaned.items():
+            if isinstance(value, str) and "\r" in value:
+                cleaned[name] = value.replace("\r\n", "\n").replace("\r", "\n")
+        return cleaned
+
+
+class PositionedForm(UnixNewlinesMixin, forms.ModelForm):
     """A row whose position field (letter, number) is set by its formset, not typed:
     it counts as changed when only its position moved, so the formset saves it."""
 
@@ -65,7 +109,7 @@ class ChoiceForm(PositionedForm):
 
     class Meta:
         model = Choice
-        fields = ["text", "is_correct", "rationale"]
+        fields = ["text", "is_correct", "rationale", "image", "image_alt", "image_credit"]
         widgets = {
             "text": forms.Textarea(attrs={"rows": 2, "cols": 40}),
             "rationale": forms.Textarea(attrs={"rows": 2, "cols": 60}),
@@ -79,6 +123,20 @@ class ChoiceInlineFormSet(PositionedInlineFormSet):
     def clean(self):
         super().clean()
         kept = self.kept_forms()
+        if len(kept) > len(CHOICE_LETTERS):
+            raise ValidationError(
+                f"A question has at most {len(CHOICE_LETTERS)} choices.", code="too_many_choices"
+            )
+        # Rows for stored choices that the page did not send, while it sends new rows: the
+        # page is out of date (or was tampered with); saving would collide on letters.
+        stored = {c.pk for c in self.instance.choices.all()} if self.instance.pk else set()
+        sent = {form.instance.pk for form in self.forms if form.instance.pk}
+        if stored - sent and any(form.instance.pk is None for form in kept):
+            raise ValidationError(
+                "The choices changed since this page was opened (or rows were lost): reload "
+                "the question and make your change again.",
+                code="stale_choices",
+            )
         choices = [
             bank.ChoiceData(
                 letter=form.instance.letter,
@@ -95,6 +153,7 @@ class ChoiceInlineFormSet(PositionedInlineFormSet):
         # Clear the old key first: the partial unique index allows one correct choice at a time.
         if commit and self.instance.pk:
             new_key = [f.instance.pk for f in self.kept_forms() if f.cleaned_data.get("is_correct")]
+            # The old key's own form saves it afterwards, and that save is what history records.
             self.instance.choices.filter(is_correct=True).exclude(pk__in=new_key).update(
                 is_correct=False
             )
@@ -131,7 +190,7 @@ class ChoiceInline(admin.TabularInline):
     model = Choice
     form = ChoiceForm
     formset = ChoiceInlineFormSet
-    fields = ["letter", "text", "is_correct", "rationale"]
+    fields = ["letter", "text", "is_correct", "rationale", "image", "image_alt", "image_credit"]
     readonly_fields = ["letter"]
     extra = 0
     max_num = len(CHOICE_LETTERS)
@@ -146,7 +205,6 @@ class CitationInline(admin.TabularInline):
     formset = CitationInlineFormSet
     fields = ["number", "reference", "locator"]
     readonly_fields = ["number"]
-    autocomplete_fields = ["reference"]
     extra = 1
     verbose_name = "citation"
     verbose_name_plural = "citations (numbered in this order; cite in the explanation as [@key])"
@@ -156,12 +214,12 @@ class CitationInline(admin.TabularInline):
         return obj.order if obj.pk else "-"
 
 
-class QuestionAdminForm(forms.ModelForm):
+class QuestionAdminForm(UnixNewlinesMixin, forms.ModelForm):
     class Meta:
         model = Question
         fields = [
-            "key", "difficulty", "topics", "stem", "lead_in", "objective", "explanation",
-            "last_reviewed_on",
+            "key", "difficulty", "topics", "stem", "lead_in", "image", "image_alt",
+            "image_credit", "objective", "explanation",
         ]  # fmt: skip
         widgets = {"lead_in": forms.TextInput(attrs={"size": 100})}
 
@@ -178,32 +236,157 @@ class QuestionAdminForm(forms.ModelForm):
         return cleaned
 
 
+class ImportForm(forms.Form):
+    """The file to import, and its format (from its name unless chosen)."""
+
+    EXTENSIONS = {".json": "json", ".csv": "csv", ".xml": "moodle"}
+    MAX_BYTES = 5 * 1024 * 1024
+
+    file = forms.FileField(help_text="JSON, CSV or Moodle XML, up to 5 MB.")
+    format = forms.ChoiceField(
+        choices=[
+            ("", "From the file name"),
+            ("json", "JSON"),
+            ("csv", "CSV"),
+            ("moodle", "Moodle XML"),
+        ],
+        required=False,
+    )
+
+    def clean(self):
+        data = super().clean()
+        upload, fmt = data.get("file"), data.get("format")
+        if not upload:
+            return data
+        if upload.size > self.MAX_BYTES:
+            raise ValidationError("The file is larger than 5 MB.", code="too_big")
+        name = upload.name.lower()
+        fmt = fmt or next((f for ext, f in self.EXTENSIONS.items() if name.endswith(ext)), "")
+        if not fmt:
+            raise ValidationError(
+                "Say which format the file is in (JSON, CSV or Moodle XML).", code="format"
+            )
+        try:
+            data["text"] = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ValidationError("The file is not UTF-8 text.", code="encoding") from exc
+        data["format"] = fmt
+        return data
+
+
+class NeedsReviewFilter(admin.SimpleListFilter):
+    """Published questions due for a look: review overdue, or citing an unverified work."""
+
+    title = "needs review"
+    parameter_name = "needs_review"
+
+    def lookups(self, request, model_admin):
+        months = settings.QUESTION_REVIEW_MONTHS
+        return [
+            ("overdue", f"Not reviewed in {months} months"),
+            ("unverified", "Cites an unverified reference"),
+        ]
+
+    def queryset(self, request, queryset):
+        reasons = bank.needing_attention(
+            today=timezone.localdate(), months=settings.QUESTION_REVIEW_MONTHS
+        )
+        if self.value() == "overdue":
+            return queryset.filter(pk__in=reasons["review_overdue"].values("pk"))
+        if self.value() == "unverified":
+            return queryset.filter(pk__in=reasons["unverified_reference"].values("pk"))
+        return queryset
+
+
+class ItemAnalysisFilter(admin.SimpleListFilter):
+    """Questions whose residents' answers look broken (see ``stats.ItemStats.flags``)."""
+
+    title = "item analysis"
+    parameter_name = "item_analysis"
+
+    def lookups(self, request, model_admin):
+        return [("flagged", "Flagged"), ("not_flagged", "Not flagged")]
+
+    def queryset(self, request, queryset):
+        if "item_flag" not in queryset.query.annotations:
+            return queryset
+        if self.value() == "flagged":
+            return queryset.exclude(item_flag="")
+        if self.value() == "not_flagged":
+            return queryset.filter(item_flag="")
+        return queryset
+
+
 @admin.register(Question)
-class QuestionAdmin(SimpleHistoryAdmin):
+class QuestionAdmin(CheckedActionsMixin, SimpleHistoryAdmin):
     form = QuestionAdminForm
     inlines = [ChoiceInline, CitationInline]
     list_display = [
         "key", "lead_in_short", "status", "difficulty", "topic_list", "last_reviewed_on",
-        "preview_link",
+        "item_flag_display", "preview_link",
     ]  # fmt: skip
-    list_filter = ["status", "difficulty", "topics"]
+    list_filter = ["status", NeedsReviewFilter, ItemAnalysisFilter, "difficulty", "topics"]
     search_fields = ["key", "stem", "lead_in", "explanation"]
     filter_horizontal = ["topics"]
-    readonly_fields = ["status", "author", "created_at", "updated_at", "preview_link"]
-    actions = ["send_to_review", "publish", "retire", "return_to_draft"]
+    readonly_fields = [
+        "status", "author", "last_reviewed_on", "created_at", "updated_at", "preview_link",
+        "status_log",
+    ]  # fmt: skip
+    actions = [
+        "send_to_review", "publish", "retire", "return_to_draft", "mark_reviewed",
+        "export_json", "export_csv", "export_moodle",
+    ]  # fmt: skip
+    change_list_template = "admin/questions/question/change_list.html"
     fieldsets = [
         (None, {"fields": ["key", "status", "difficulty", "topics"]}),
         ("Question", {"fields": ["stem", "lead_in"]}),
+        (
+            "Image (optional)",
+            {
+                "fields": ["image", "image_alt", "image_credit"],
+                "description": "Opens larger on click and scales on phones. Alt text and "
+                "credit are required with an image.",
+            },
+        ),
         ("Teaching", {"fields": ["objective", "explanation"]}),
         (
             "Record",
-            {"fields": ["author", "last_reviewed_on", "created_at", "updated_at", "preview_link"]},
+            {
+                "fields": [
+                    "author",
+                    "last_reviewed_on",
+                    "created_at",
+                    "updated_at",
+                    "preview_link",
+                    "status_log",
+                ]
+            },  # fmt: skip
         ),
     ]
     history_list_display = ["status"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("topics")
+        queryset = super().get_queryset(request).prefetch_related("topics")
+        match = request.resolver_match
+        if match is not None and match.url_name == "questions_question_changelist":
+            # One aggregate query, then the reasons ride along as an annotation.
+            flagged = stats.flagged_question_ids()
+            queryset = queryset.annotate(
+                item_flag=Case(
+                    *(When(pk=pk, then=Value("; ".join(r))) for pk, r in flagged.items()),
+                    default=Value(""),
+                    output_field=CharField(),
+                )
+            )
+        return queryset
+
+    @admin.display(description="item analysis")
+    def item_flag_display(self, obj):
+        reasons = getattr(obj, "item_flag", "")
+        if not reasons:
+            return ""
+        url = reverse("questions:item_analysis")
+        return format_html('<a href="{}" title="{}">⚠ flagged</a>', url, reasons)
 
     @admin.display(description="lead-in")
     def lead_in_short(self, obj):
@@ -212,6 +395,28 @@ class QuestionAdmin(SimpleHistoryAdmin):
     @admin.display(description="topics")
     def topic_list(self, obj):
         return ", ".join(t.name for t in obj.topics.all())
+
+    @admin.display(description="status log")
+    def status_log(self, obj):
+        """Who moved the question between statuses (and re-reviewed it), newest first."""
+        if not obj.pk:
+            return "-"
+        rows = [
+            (
+                timezone.localtime(c.changed_at).strftime("%d %b %Y %H:%M"),
+                str(c.changed_by or "(command)"),
+                c.get_from_status_display(),
+                c.get_to_status_display(),
+                c.note,
+            )
+            for c in obj.status_changes.select_related("changed_by")[:20]
+        ]
+        if not rows:
+            return "No status change recorded yet."
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join("", "<li>{}: {} moved it from {} to {} {}</li>", rows),
+        )
 
     @admin.display(description="preview")
     def preview_link(self, obj):
@@ -225,11 +430,28 @@ class QuestionAdmin(SimpleHistoryAdmin):
             obj.author = request.user
         super().save_model(request, obj, form, change)
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        edited = form.has_changed() or any(formset.has_changed() for formset in formsets)
+        if (
+            change
+            and edited
+            and bank.back_to_review_if_published(
+                question=form.instance, by=request.user, note="edited while published"
+            )
+        ):
+            self.message_user(
+                request,
+                "It was published, so it went back to review: another educator republishes "
+                "it (residents do not get it meanwhile).",
+                messages.WARNING,
+            )
+
     def _move(self, request, queryset, to: str):
         moved = 0
         for question in queryset:
             try:
-                bank.change_status(question=question, to=to)
+                bank.change_status(question=question, to=to, by=request.user)
             except bank.TransitionError as exc:
                 detail = " ".join([str(exc), *(p.message for p in exc.problems)])
                 self.message_user(request, f"Not moved: {question.key}. {detail}", messages.ERROR)
@@ -255,9 +477,162 @@ class QuestionAdmin(SimpleHistoryAdmin):
     def return_to_draft(self, request, queryset):
         self._move(request, queryset, Question.Status.DRAFT)
 
+    @admin.action(
+        description="Mark selected published questions reviewed today (still accurate)",
+        permissions=["change"],
+    )
+    def mark_reviewed(self, request, queryset):
+        done = 0
+        for question in queryset:
+            try:
+                bank.mark_reviewed(question=question, by=request.user)
+            except bank.TransitionError as exc:
+                detail = " ".join([str(exc), *(p.message for p in exc.problems)])
+                self.message_user(request, f"Not marked: {question.key}. {detail}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"{done} question(s) marked reviewed.", messages.SUCCESS)
+
+    # History: simple-history's own "revert" restores the question's fields only; ours
+    # restores a version with its choices and citations, after showing it.
+    object_history_list_template = "admin/questions/question/object_history_list.html"
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def _export(self, queryset, fmt: str):
+        content_type, extension = exchange.FORMATS[fmt]
+        text = exchange.export_questions(queryset, fmt)
+        response = HttpResponse(text, content_type=content_type)
+        filename = f"questions-{timezone.localdate():%Y-%m-%d}.{extension}"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    @admin.action(description="Export selected questions as JSON (with their references)")
+    def export_json(self, request, queryset):
+        return self._export(queryset, "json")
+
+    @admin.action(description="Export selected questions as CSV")
+    def export_csv(self, request, queryset):
+        return self._export(queryset, "csv")
+
+    @admin.action(description="Export selected questions as Moodle XML")
+    def export_moodle(self, request, queryset):
+        return self._export(queryset, "moodle")
+
+    IMPORT_SESSION_KEY = "question-import"
+
+    def import_view(self, request):
+        """Upload a file and see what it would do (a dry run); then import it, from the copy
+        kept in the session (so a large file is not posted back). Nothing is written while
+        any row has a problem."""
+        if not (self.has_add_permission(request) and self.has_change_permission(request)):
+            raise PermissionDenied
+        as_admin = request.user.is_superuser
+        form = ImportForm(request.POST or None, request.FILES or None)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Import questions",
+            "form": form,
+            "as_admin": as_admin,
+        }
+        pending = request.session.get(self.IMPORT_SESSION_KEY)
+        if request.method == "POST" and "apply" in request.POST:
+            if not pending or request.POST.get("token") != pending["token"]:
+                self.message_user(
+                    request, "That check has expired: choose the file again.", messages.ERROR
+                )
+                return redirect("admin:questions_question_import")
+            del request.session[self.IMPORT_SESSION_KEY]
+            try:
+                plan = exchange.import_questions(
+                    pending["text"], pending["format"], dry_run=False, by=request.user,
+                    as_admin=as_admin,
+                )  # fmt: skip
+            except exchange.ImportFailed as exc:  # the bank changed since the dry run
+                context["plan"] = exc.plan
+                return TemplateResponse(request, "admin/questions/question/import.html", context)
+            summary = (
+                f"Imported: {len(plan.created)} created, {len(plan.changed)} changed, "
+                f"{len(plan.unchanged)} unchanged."
+            )
+            if plan.sent_to_review:
+                summary += f" {len(plan.sent_to_review)} published question(s) went back to review."
+            self.message_user(request, summary, messages.SUCCESS)
+            return redirect("admin:questions_question_changelist")
+        if request.method == "POST" and form.is_valid():
+            text, fmt = form.cleaned_data["text"], form.cleaned_data["format"]
+            try:
+                plan = exchange.import_questions(
+                    text, fmt, dry_run=True, by=request.user, as_admin=as_admin
+                )
+            except exchange.ImportFailed as exc:
+                context["plan"] = exc.plan
+            else:
+                token = secrets.token_urlsafe(16)
+                request.session[self.IMPORT_SESSION_KEY] = {
+                    "token": token,
+                    "text": text,
+                    "format": fmt,
+                }
+                context.update(plan=plan, token=token)
+        return TemplateResponse(request, "admin/questions/question/import.html", context)
+
+    def get_urls(self):
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="questions_question_import",
+            ),
+            path(
+                "<int:object_id>/history/<int:history_id>/restore/",
+                self.admin_site.admin_view(self.restore_view),
+                name="questions_question_restore",
+            ),
+            *super().get_urls(),
+        ]
+
+    def restore_view(self, request, object_id: int, history_id: int):
+        question = get_object_or_404(Question, pk=object_id)
+        if not self.has_change_permission(request, question):
+            raise PermissionDenied
+        try:
+            version = bank.version_of(question=question, history_id=history_id)
+        except question.history.model.DoesNotExist as exc:
+            raise Http404 from exc
+        change_url = reverse("admin:questions_question_change", args=[question.pk])
+        if request.method == "POST":
+            try:
+                bank.restore_version(question=question, history_id=history_id, by=request.user)
+            except bank.TransitionError as exc:
+                detail = " ".join([str(exc), *(p.message for p in exc.problems)])
+                self.message_user(request, f"Not restored. {detail}", messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"Restored the version of {version.record.history_date:%d %b %Y %H:%M}.",
+                    messages.SUCCESS,
+                )
+                return redirect(change_url)
+        references = Reference.objects.in_bulk([ref for ref, _ in version.citations])
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Restore an earlier version of {question.key}",
+            "question": question,
+            "version": version,
+            "topics": Topic.objects.filter(pk__in=version.topic_ids),
+            "citations": [(references.get(ref), locator) for ref, locator in version.citations],
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/questions/question/restore.html", context)
+
 
 @admin.register(Reference)
-class ReferenceAdmin(SimpleHistoryAdmin):
+class ReferenceAdmin(CheckedActionsMixin, SimpleHistoryAdmin):
     list_display = ["key", "authors", "title", "journal", "year", "is_verified", "citation_count"]
     list_filter = ["kind", "is_verified"]
     search_fields = ["key", "authors", "title", "journal", "doi", "pmid"]
@@ -271,7 +646,7 @@ class ReferenceAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Topic)
-class TopicAdmin(admin.ModelAdmin):
+class TopicAdmin(CheckedActionsMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "order", "question_count"]
     prepopulated_fields = {"slug": ["name"]}
 
@@ -285,10 +660,179 @@ class TopicAdmin(admin.ModelAdmin):
 
 @admin.register(SiteSetting)
 class SiteSettingAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "is_signup_open"]
+    list_display = ["__str__", "is_signup_open", "allows_self_review"]
 
     def has_add_permission(self, request):
         return not SiteSetting.objects.exists()
 
+    def get_readonly_fields(self, request, obj=None):
+        # Self-review waives the second reviewer: only a superuser may turn it on.
+        return [] if request.user.is_superuser else ["allows_self_review"]
+
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Cohort)
+class CohortAdmin(CheckedActionsMixin, admin.ModelAdmin):
+    """Educators manage the cohorts they follow; the creator becomes one of its educators.
+    Residents are enrolled by their own join code (or by a superuser), never by an educator."""
+
+    list_display = ["name", "program", "resident_count", "educator_count", "dashboard_link"]
+    search_fields = ["name", "program"]
+    filter_horizontal = ["educators", "residents"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Residents join with the code themselves; only a superuser may enrol or move one.
+        if request.user.is_superuser:
+            return []
+        return ["residents", "join_code"]
+
+    def get_queryset(self, request):
+        return (
+            cohorts.cohorts_for(request.user)
+            .annotate(
+                resident_count=Count("residents", distinct=True),
+                educator_count=Count("educators", distinct=True),
+            )
+            .order_by("name")
+        )
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        User = db_field.related_model
+        if db_field.name == "educators":
+            kwargs["queryset"] = User.objects.filter(is_staff=True).order_by("username")
+        elif db_field.name == "residents":
+            kwargs["queryset"] = User.objects.filter(is_staff=False).order_by("username")
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if not change and not request.user.is_superuser:
+            form.instance.educators.add(request.user)
+
+    @admin.display(description="residents", ordering="resident_count")
+    def resident_count(self, obj):
+        return obj.resident_count
+
+    @admin.display(description="educators", ordering="educator_count")
+    def educator_count(self, obj):
+        return obj.educator_count
+
+    @admin.display(description="dashboard")
+    def dashboard_link(self, obj):
+        url = reverse("questions:cohort_detail", args=[obj.pk])
+        return format_html('<a href="{}">Open</a>', url)
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(CheckedActionsMixin, admin.ModelAdmin):
+    """Read-mostly: assignments are created on the cohort page, which draws their questions."""
+
+    list_display = ["title", "cohort", "kind", "mode", "question_count", "opens_at", "due_at"]
+    list_filter = [("cohort", admin.RelatedOnlyFieldListFilter), "mode", "kind"]
+    search_fields = ["title", "cohort__name"]
+    filter_horizontal = ["questions", "topics"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).select_related("cohort")
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(cohort__in=cohorts.cohorts_for(request.user))
+
+
+class ErrorReportForm(forms.ModelForm):
+    class Meta:
+        model = ErrorReport
+        fields = ["status", "reply"]
+
+    def clean_status(self):
+        status = self.cleaned_data["status"]
+        report = self.instance
+        if (
+            status == ErrorReport.Status.NEW
+            and ErrorReport.objects.filter(
+                reporter_id=report.reporter_id,
+                question_id=report.question_id,
+                kind=report.kind,
+                status=ErrorReport.Status.NEW,
+            )
+            .exclude(pk=report.pk)
+            .exists()
+        ):
+            raise ValidationError(
+                "This resident has a newer open report of the same kind on this question; "
+                "handle that one instead.",
+                code="duplicate_open_report",
+            )
+        return status
+
+
+@admin.register(ErrorReport)
+class ErrorReportAdmin(CheckedActionsMixin, admin.ModelAdmin):
+    """The queue of residents' reports: newest first, filtered by status; each links to its
+    question. Saving a decision records who handled it; the reply is shown to the resident."""
+
+    list_display = ["created_at", "question_link", "kind", "status", "reporter", "comment_short"]
+    list_filter = ["status", "kind"]
+    search_fields = ["question__key", "comment", "reporter__username"]
+    list_select_related = ["question", "reporter"]
+    fields = [
+        "question_link", "kind", "comment", "reporter", "shown_wording", "created_at",
+        "status", "reply", "handled_by",
+    ]  # fmt: skip
+    readonly_fields = [
+        "question_link", "kind", "comment", "reporter", "shown_wording", "created_at",
+        "handled_by",
+    ]  # fmt: skip
+    actions = ["mark_accepted", "mark_rejected", "mark_fixed"]
+    form = ErrorReportForm
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="question")
+    def question_link(self, obj):
+        url = reverse("admin:questions_question_change", args=[obj.question_id])
+        preview = reverse("questions:question_preview", args=[obj.question_id])
+        return format_html(
+            '<a href="{}">{}</a> (<a href="{}">preview</a>)', url, obj.question.key, preview
+        )
+
+    @admin.display(description="comment")
+    def comment_short(self, obj):
+        return obj.comment if len(obj.comment) <= 80 else obj.comment[:79] + "…"
+
+    @admin.display(description="as the resident saw it")
+    def shown_wording(self, obj):
+        if obj.attempt_item is None:
+            return "-"
+        shown = obj.attempt_item.shown
+        choices = "; ".join(
+            f"{c['letter']}. {c['text']}{' (key)' if c['is_correct'] else ''}"
+            for c in shown["choices"]
+        )
+        answer = obj.attempt_item.selected_letter or "none"
+        return f"{shown['lead_in']} Choices: {choices}. Their answer: {answer}."
+
+    def save_model(self, request, obj, form, change):
+        if change and {"status", "reply"} & set(form.changed_data):
+            obj.handled_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def _decide(self, request, queryset, status):
+        count = queryset.update(status=status, handled_by=request.user, updated_at=timezone.now())
+        label = ErrorReport.Status(status).label.lower()
+        self.message_user(request, f"{count} report(s) marked {label}.", messages.SUCCESS)
+
+    @admin.action(description="Mark selected reports accepted", permissions=["change"])
+    def mark_accepted(self, request, queryset):
+        self._decide(request, queryset, ErrorReport.Status.ACCEPTED)
+
+    @admin.action(description="Mark selected reports rejected", permissions=["change"])
+    def mark_rejected(self, request, queryset):
+        self._decide(request, queryset, ErrorReport.Status.REJECTED)
+
+    @admin.action(description="Mark selected reports fixed", permissions=["change"])
+    def mark_fixed(self, request, queryset):
+        self._decide(request, queryset, ErrorReport.Status.FIXED)

@@ -13,6 +13,7 @@ and ``manage.py validate_bank`` apply exactly the same ones:
 
 from __future__ import annotations
 
+import calendar
 import datetime
 import random
 import re
@@ -20,10 +21,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from .models import CHOICE_LETTERS, Attempt, AttemptItem, Choice, Question, Reference
+from .models import (
+    CHOICE_LETTERS,
+    Attempt,
+    AttemptItem,
+    Choice,
+    Citation,
+    Question,
+    Reference,
+    SiteSetting,
+    StatusChange,
+    Topic,
+)
 
 CITATION_MARKER = re.compile(r"\[@([A-Za-z0-9_-]+)\]")
 CATCH_ALL_CHOICE = re.compile(r"\b(all|none|both|neither) of the (above|following)\b", re.I)
@@ -202,10 +214,32 @@ class TransitionError(Exception):
         self.problems = list(problems)
 
 
+def _self_review_refused(question: Question, by) -> bool:
+    """An author may not be the one who publishes or re-reviews their own question, unless
+    the site allows self-review (a one-person program)."""
+    return (
+        by is not None
+        and question.author_id is not None
+        and question.author_id == by.pk
+        and not SiteSetting.current().allows_self_review
+    )
+
+
+SELF_REVIEW_MESSAGE = (
+    "Another educator must review it: you are its author. "
+    "(A one-person program can allow self-review in Site settings.)"
+)
+
+
 @transaction.atomic
-def change_status(*, question: Question, to: str, now: datetime.datetime | None = None) -> Question:
-    """Move a question to status ``to`` if the transition is allowed and the question meets
-    the rules of that status. Publishing stamps ``last_reviewed_on``. Raises TransitionError."""
+def change_status(
+    *, question: Question, to: str, by=None, now: datetime.datetime | None = None
+) -> Question:
+    """Move a question to status ``to`` if the transition is allowed, the question meets
+    the rules of that status and, when publishing, ``by`` is not its author (unless
+    self-review is allowed). Publishing stamps ``last_reviewed_on``. Every move is logged
+    as a StatusChange with who and when (``by`` None: a command, not a person).
+    Raises TransitionError."""
     now = now or timezone.now()
     question = (
         Question.objects.select_for_update().filter(pk=question.pk).with_bank_relations().get()
@@ -217,13 +251,174 @@ def change_status(*, question: Question, to: str, now: datetime.datetime | None 
             f"A {question.get_status_display().lower()} question cannot be moved to "
             f"{Question.Status(to).label.lower()}."
         )
+    if to == Question.Status.PUBLISHED and _self_review_refused(question, by):
+        raise TransitionError(SELF_REVIEW_MESSAGE)
     if problems := question_problems(question, status=to):
         raise TransitionError("It is not ready:", problems)
+    StatusChange.objects.create(
+        question=question, from_status=question.status, to_status=to, changed_by=by, changed_at=now
+    )
     question.status = to
     if to == Question.Status.PUBLISHED:
         question.last_reviewed_on = timezone.localdate(now)
     question.save(update_fields=["status", "last_reviewed_on", "updated_at"])
     return question
+
+
+def back_to_review_if_published(
+    *, question: Question, by, note: str, now: datetime.datetime | None = None
+) -> bool:
+    """A published question whose content changed goes back to review (logged), so that
+    residents only ever see wording another educator has reviewed. True if it moved."""
+    if question.status != Question.Status.PUBLISHED:
+        return False
+    StatusChange.objects.create(
+        question=question,
+        from_status=Question.Status.PUBLISHED,
+        to_status=Question.Status.IN_REVIEW,
+        changed_by=by,
+        changed_at=now or timezone.now(),
+        note=note,
+    )
+    question.status = Question.Status.IN_REVIEW
+    question.save(update_fields=["status", "updated_at"])
+    return True
+
+
+@transaction.atomic
+def mark_reviewed(*, question: Question, by, now: datetime.datetime | None = None) -> Question:
+    """Record that ``by`` checked a published question and found it still accurate: its
+    ``last_reviewed_on`` becomes today. Same rules as publishing. Raises TransitionError."""
+    now = now or timezone.now()
+    question = Question.objects.select_for_update().with_bank_relations().get(pk=question.pk)
+    if question.status != Question.Status.PUBLISHED:
+        raise TransitionError("Only a published question is re-reviewed; publish it instead.")
+    if _self_review_refused(question, by):
+        raise TransitionError(SELF_REVIEW_MESSAGE)
+    if problems := question_problems(question):
+        raise TransitionError("It no longer meets the rules:", problems)
+    StatusChange.objects.create(
+        question=question,
+        from_status=question.status,
+        to_status=question.status,
+        changed_by=by,
+        changed_at=now,
+        note="reviewed: still accurate",
+    )
+    question.last_reviewed_on = timezone.localdate(now)
+    question.save(update_fields=["last_reviewed_on", "updated_at"])
+    return question
+
+
+def review_due_before(today: datetime.date, months: int) -> datetime.date:
+    """The date before which a last review is overdue: ``months`` calendar months ago."""
+    year, month = divmod(today.year * 12 + today.month - 1 - months, 12)
+    month += 1
+    last_day = calendar.monthrange(year, month)[1]
+    return datetime.date(year, month, min(today.day, last_day))
+
+
+def needing_attention(*, today: datetime.date, months: int) -> dict[str, QuerySet[Question]]:
+    """Published questions an educator should look at, by reason: ``{"review_overdue",
+    "unverified_reference"}`` (item-analysis flags come from ``stats``)."""
+    published = Question.objects.published()
+    return {
+        "review_overdue": published.filter(
+            Q(last_reviewed_on__isnull=True)
+            | Q(last_reviewed_on__lt=review_due_before(today, months))
+        ),
+        "unverified_reference": published.filter(
+            pk__in=Citation.objects.filter(reference__is_verified=False)
+            .exclude(reference__kind=Reference.Kind.DOCUMENT)
+            .values("question")
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class Version:
+    """A question as it stood between one save of it and the next, with its choices and
+    citations as they were then (the admin saves the question first, then its inlines)."""
+
+    record: object  # the HistoricalQuestion that opened the version
+    topic_ids: list[int]
+    choices: list[ChoiceData]
+    citations: list[tuple[int, str]]  # (reference id, locator) in citation order
+
+
+def version_of(*, question: Question, history_id: int) -> Version:
+    """The version of ``question`` that its history record ``history_id`` opened."""
+    record = question.history.get(history_id=history_id)
+    later = (
+        question.history.filter(history_date__gt=record.history_date)
+        .order_by("history_date")
+        .first()
+    )
+    # Just before the next save of the question, or now for the latest version.
+    as_of = later.history_date - datetime.timedelta(microseconds=1) if later else timezone.now()
+    choices = sorted(
+        Choice.history.as_of(as_of).filter(question_id=question.pk), key=lambda c: c.letter
+    )
+    citations = sorted(
+        Citation.history.as_of(as_of).filter(question_id=question.pk),
+        key=lambda c: (c.order, c.pk),
+    )
+    return Version(
+        record=record,
+        topic_ids=[row.topic_id for row in record.topics.all()],
+        choices=[
+            ChoiceData(letter=c.letter, text=c.text, is_correct=c.is_correct, rationale=c.rationale)
+            for c in choices
+        ],
+        citations=[(c.reference_id, c.locator) for c in citations],
+    )
+
+
+@transaction.atomic
+def restore_version(*, question: Question, history_id: int, by=None) -> Question:
+    """Make the question's wording, image, topics, choices and citations those of an
+    earlier version. A published question must still meet the published rules once
+    restored (or nothing changes), and then goes back to review: residents only see
+    reviewed wording. Raises TransitionError."""
+    version = version_of(question=question, history_id=history_id)
+    record = version.record
+    references = Reference.objects.in_bulk([ref for ref, _ in version.citations])
+    if missing := [ref for ref, _ in version.citations if ref not in references]:
+        raise TransitionError(
+            f"That version cites {len(missing)} reference(s) deleted since; it cannot be restored."
+        )
+    question = Question.objects.select_for_update().get(pk=question.pk)
+    for name in (
+        "stem", "lead_in", "objective", "explanation", "difficulty",
+        "image", "image_alt", "image_credit",
+    ):  # fmt: skip
+        setattr(question, name, getattr(record, name))
+    question._change_reason = f"Restored the version of {record.history_date:%Y-%m-%d %H:%M}"
+    question.save()
+    # A topic deleted since is left out: its questions no longer belong to it anywhere.
+    question.topics.set(Topic.objects.filter(pk__in=version.topic_ids))
+    save_choices(question=question, choices=version.choices)
+    save_citations(question, [(references[ref], locator) for ref, locator in version.citations])
+    restored = Question.objects.with_bank_relations().get(pk=question.pk)
+    if problems := question_problems(restored):
+        transaction.set_rollback(True)
+        raise TransitionError("That version breaks the rules of its status:", problems)
+    back_to_review_if_published(question=restored, by=by, note="restored an earlier version")
+    return restored
+
+
+def save_citations(question: Question, wanted: list[tuple[Reference, str]]) -> None:
+    """Make the question's citations exactly ``wanted`` (reference, locator), numbered in
+    that order."""
+    question.citations.exclude(reference__in=[ref for ref, _ in wanted]).delete()
+    existing = {c.reference_id: c for c in question.citations.all()}
+    for order, (reference, locator) in enumerate(wanted, start=1):
+        citation = existing.get(reference.pk) or Citation(question=question, reference=reference)
+        if citation.pk and (citation.locator, citation.order) == (locator, order):
+            continue
+        citation.locator, citation.order = locator, order
+        citation.full_clean(validate_unique=False, validate_constraints=False)
+        citation.save()
 
 
 def save_choices(*, question: Question, choices: Sequence[ChoiceData]) -> None:
@@ -232,9 +427,12 @@ def save_choices(*, question: Question, choices: Sequence[ChoiceData]) -> None:
     The old key is cleared first, so the one-correct-choice index never sees two keys at once.
     """
     with transaction.atomic():
-        question.choices.filter(is_correct=True).exclude(
+        # Saved one by one (not a queryset update) so that the history records it.
+        for old_key in question.choices.filter(is_correct=True).exclude(
             letter__in=[c.letter for c in choices if c.is_correct]
-        ).update(is_correct=False)
+        ):
+            old_key.is_correct = False
+            old_key.save(update_fields=["is_correct"])
         question.choices.exclude(letter__in=[c.letter for c in choices]).delete()
         existing = {c.letter: c for c in question.choices.all()}
         for data in choices:

@@ -19,7 +19,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from . import bank
-from .models import CHOICE_LETTERS, Citation, Question, Reference, Topic
+from .models import CHOICE_LETTERS, Question, Reference, Topic
 
 DIFFICULTIES = {d.label.lower(): d.value for d in Question.Difficulty}
 REFERENCE_FIELDS = (
@@ -149,10 +149,36 @@ def load_bank(*, directory: Path, today: datetime.date | None = None) -> LoadRep
         for r in _read_json(directory / "references.json")
     }
 
+    errors += _import_questions(
+        [
+            (f"{filename}: {item.get('key', '(no key)')}", item)
+            for filename, item in read_question_files(directory)
+        ],
+        topics=topics,
+        references=references,
+        report=report,
+        today=today,
+    )
+    if errors:
+        raise BankFileError(errors)
+    return report
+
+
+def _import_questions(
+    items: list[tuple[str, dict]],
+    *,
+    topics: dict[str, Topic],
+    references: dict[str, Reference],
+    report: LoadReport,
+    today: datetime.date | None,
+) -> list[str]:
+    """Create or update each question (by key) inside the caller's transaction; return
+    every problem, each naming where it came from. The caller rolls back if any.
+    A new question without ``last_reviewed_on`` is stamped ``today`` (None: left blank)."""
+    errors: list[str] = []
     seen: set[str] = set()
     failed: set[str] = set()
-    for filename, item in read_question_files(directory):
-        where = f"{filename}: {item.get('key', '(no key)')}"
+    for where, item in items:
         values = _question_values(where, item, errors)
         if not values:
             continue
@@ -192,15 +218,18 @@ def load_bank(*, directory: Path, today: datetime.date | None = None) -> LoadRep
             continue
         existed = Question.objects.filter(key=item["key"]).exists()
         try:
-            if not existed:
+            if item.get("last_reviewed_on"):
+                values["last_reviewed_on"] = datetime.date.fromisoformat(item["last_reviewed_on"])
+            elif not existed and today is not None:
                 values["last_reviewed_on"] = today
             question = _upsert(Question, {"key": item["key"]}, values, report, "question")
             bank.save_choices(question=question, choices=choices)
-            _save_citations(
+            bank.save_citations(
                 question, [(references[c["ref"]], c.get("locator", "")) for c in item["citations"]]
             )
-        except ValidationError as exc:
-            errors.append(f"{where}: {'; '.join(exc.messages)}")
+        except (ValidationError, ValueError) as exc:
+            messages = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
+            errors.append(f"{where}: {'; '.join(messages)}")
             failed.add(item["key"])  # reported once; its half-saved rows roll back with the rest
             continue
         wanted_topics = {topics[s].pk for s in item["topics"]}
@@ -213,18 +242,4 @@ def load_bank(*, directory: Path, today: datetime.date | None = None) -> LoadRep
         for q, problems in bank.bank_problems(loaded)
         for p in problems
     ]
-    if errors:
-        raise BankFileError(errors)
-    return report
-
-
-def _save_citations(question: Question, wanted: list[tuple[Reference, str]]) -> None:
-    question.citations.exclude(reference__in=[ref for ref, _ in wanted]).delete()
-    existing = {c.reference_id: c for c in question.citations.all()}
-    for order, (reference, locator) in enumerate(wanted, start=1):
-        citation = existing.get(reference.pk) or Citation(question=question, reference=reference)
-        if citation.pk and (citation.locator, citation.order) == (locator, order):
-            continue
-        citation.locator, citation.order = locator, order
-        citation.full_clean(validate_unique=False, validate_constraints=False)
-        citation.save()
+    return errors

@@ -6,9 +6,13 @@
   "use strict";
   var timer = null;
 
+  function pad(n) {
+    return (n < 10 ? "0" : "") + n;
+  }
+
   function formatSeconds(s) {
-    var m = Math.floor(s / 60), r = s % 60;
-    return m + ":" + (r < 10 ? "0" : "") + r;
+    var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+    return h ? h + ":" + pad(m) + ":" + pad(r) : m + ":" + pad(r);
   }
 
   function startCountdown() {

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from questions.accounts import EDUCATORS_GROUP
 from tests.factories import PublishableQuestionFactory
@@ -54,7 +55,10 @@ def test_demo_accounts_are_created_once_and_can_log_in(settings, client, capsys)
         ("resident", False, False),
     ]
     assert users.get(username="educator").groups.filter(name=EDUCATORS_GROUP).exists()
-    assert client.login(username="resident", password="resident-demo-2026")
+    response = client.post(
+        reverse("login"), {"username": "resident", "password": "resident-demo-2026"}
+    )
+    assert response.status_code == 302  # logged in: redirected to the dashboard
     assert "password: educator-demo-2026" in capsys.readouterr().out
 
 
@@ -86,3 +90,68 @@ def test_database_url_selects_postgresql_and_default_is_sqlite():
     )
     assert sqlite.stdout.strip() == "django.db.backends.sqlite3"
     assert postgres.stdout.strip() == "django.db.backends.postgresql"
+
+
+def test_demo_activity_builds_a_cohort_with_dashboards_to_show():
+    from django.contrib.auth import get_user_model
+
+    from questions.demo import DEMO_COHORT, seed_demo_activity
+    from questions.models import Cohort
+    from tests.factories import PublishableQuestionFactory, UserFactory
+
+    PublishableQuestionFactory.create_batch(20)
+    educator, resident = UserFactory(is_staff=True), UserFactory()
+
+    assert seed_demo_activity(educator=educator, resident=resident) is True
+    assert seed_demo_activity(educator=educator, resident=resident) is False  # idempotent
+
+    cohort = Cohort.objects.get(name=DEMO_COHORT)
+    assert list(cohort.educators.all()) == [educator]
+    assert cohort.residents.count() == 25
+    assignment = cohort.assignments.get()
+    assert assignment.attempts.filter(status="finished").count() == 22
+    assert get_user_model().objects.get(username="demo-r01").attempts.count() == 5
+
+
+def test_expire_attempts_finishes_abandoned_quizzes_at_their_deadline(capsys):
+    import datetime
+
+    from django.utils import timezone
+
+    from questions import engine
+    from tests.factories import UserFactory
+
+    PublishableQuestionFactory.create_batch(2)
+    long_ago = timezone.now() - datetime.timedelta(hours=1)
+    config = engine.QuizConfig(question_count=2)
+    abandoned = engine.start_attempt(user=UserFactory(), config=config, now=long_ago)
+    running = engine.start_attempt(user=UserFactory(), config=config)
+
+    call_command("expire_attempts")
+
+    assert "1 overdue attempt(s) finished." in capsys.readouterr().out
+    abandoned.refresh_from_db()
+    running.refresh_from_db()
+    assert (abandoned.status, abandoned.finish_reason) == ("finished", "deadline")
+    assert abandoned.finished_at == abandoned.deadline_at
+    assert running.status == "in_progress"
+
+
+def test_redis_url_puts_cache_and_sessions_in_redis():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import quizsite.settings as s; "
+            "print(s.CACHES['default']['BACKEND'], s.SESSION_ENGINE)",
+        ],
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+        | {"DJANGO_DEBUG": "true", "REDIS_URL": "redis://127.0.0.1:6379/1"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.stdout.split() == [
+        "django.core.cache.backends.redis.RedisCache",
+        "django.contrib.sessions.backends.cached_db",
+    ]

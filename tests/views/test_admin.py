@@ -246,3 +246,264 @@ def test_history_page_lists_changes(educator_client):
     response = educator_client.get(reverse("admin:questions_question_history", args=[question.pk]))
     assert response.status_code == 200
     assert "Created" in response.content.decode() or "+" in response.content.decode()
+
+
+def test_question_admin_flags_broken_items_and_filters_them(educator_client):
+    from tests.factories import UserFactory, finished_attempts
+
+    broken, fine, also_fine = PublishableQuestionFactory.create_batch(3)
+    # Half the residents answer fine and also_fine right, half wrong: each discriminates
+    # perfectly on the other. Nobody answers broken right: facility 0.
+    finished_attempts(
+        [
+            (UserFactory(), [(broken, "A", 10), (fine, letter, 10), (also_fine, letter, 10)])
+            for letter in ["C", "B"] * 10
+        ]
+    )
+    url = reverse("admin:questions_question_changelist")
+
+    flagged = educator_client.get(url, {"item_analysis": "flagged"})
+    not_flagged = educator_client.get(url, {"item_analysis": "not_flagged"})
+
+    assert list(flagged.context["cl"].result_list) == [broken]
+    assert "⚠ flagged" in flagged.content.decode()
+    assert "facility 0.00 is below 0.2" in flagged.content.decode()
+    assert set(not_flagged.context["cl"].result_list) == {fine, also_fine}
+
+
+def test_an_educator_sees_and_manages_only_their_cohorts(educator_client, educator):
+    from questions.models import Cohort
+
+    Cohort.objects.create(name="Someone else's")
+    response = educator_client.post(
+        reverse("admin:questions_cohort_add"), {"name": "Mine", "program": "", "description": ""}
+    )
+    assert response.status_code == 302
+    mine = Cohort.objects.get(name="Mine")
+    assert list(mine.educators.all()) == [educator]
+
+    listing = educator_client.get(reverse("admin:questions_cohort_changelist"))
+    assert [c.name for c in listing.context["cl"].result_list] == ["Mine"]
+    other = Cohort.objects.get(name="Someone else's")
+    assert (
+        educator_client.get(reverse("admin:questions_cohort_change", args=[other.pk])).status_code
+        == 302
+    )
+
+
+def test_an_educator_cannot_enrol_residents_in_the_admin(educator_client, educator):
+    from questions.models import Cohort
+    from tests.factories import UserFactory
+
+    cohort = Cohort.objects.create(name="Mine")
+    cohort.educators.add(educator)
+    stranger = UserFactory()
+    url = reverse("admin:questions_cohort_change", args=[cohort.pk])
+
+    educator_client.post(
+        url,
+        {"name": "Mine", "program": "", "description": "", "educators": [educator.pk],
+         "residents": [stranger.pk]},
+    )  # fmt: skip
+
+    assert not cohort.residents.exists()
+
+
+def test_the_assignment_filter_lists_only_the_educators_cohorts(educator_client, educator):
+    from questions.models import Cohort
+
+    Cohort.objects.create(name="Hidden program")
+    Cohort.objects.create(name="Mine").educators.add(educator)
+    page = educator_client.get(reverse("admin:questions_assignment_changelist"))
+    assert page.status_code == 200
+    assert "Hidden program" not in page.content.decode()
+
+
+def test_publish_action_refuses_the_author_and_accepts_another_educator(
+    educator_client, educator, client
+):
+    from django.contrib.auth.models import Group
+
+    from questions.accounts import EDUCATORS_GROUP
+    from tests.factories import UserFactory
+
+    question = PublishableQuestionFactory(status=Question.Status.IN_REVIEW, author=educator)
+    url = reverse("admin:questions_question_changelist")
+    action = {"action": "publish", "_selected_action": [question.pk]}
+
+    refused = educator_client.post(url, action, follow=True).content.decode()
+    assert f"Not moved: {question.key}. Another educator must review it" in refused
+
+    colleague = UserFactory(username="colleague", is_staff=True)
+    colleague.groups.add(Group.objects.get(name=EDUCATORS_GROUP))
+    client.force_login(colleague)
+    client.post(url, action)
+    question.refresh_from_db()
+    assert question.status == Question.Status.PUBLISHED
+    assert question.status_changes.get().changed_by == colleague
+    change_form = client.get(reverse("admin:questions_question_change", args=[question.pk]))
+    assert "colleague moved it from In review to Published" in change_form.content.decode()
+
+
+def test_needs_review_filter_lists_overdue_questions(educator_client):
+    import datetime
+
+    due = PublishableQuestionFactory(last_reviewed_on=datetime.date(2020, 1, 1))
+    PublishableQuestionFactory()  # reviewed today
+    response = educator_client.get(
+        reverse("admin:questions_question_changelist"), {"needs_review": "overdue"}
+    )
+    assert list(response.context["cl"].result_list) == [due]
+
+
+def test_history_shows_versions_and_restores_one_with_its_choices(educator_client):
+    question = PublishableQuestionFactory()
+    question.stem = "Old wording of the vignette."
+    question.save()
+    old = question.history.first()
+    question.stem = "New wording of the vignette."
+    question.save()
+
+    history = educator_client.get(reverse("admin:questions_question_history", args=[question.pk]))
+    restore_url = reverse("admin:questions_question_restore", args=[question.pk, old.history_id])
+    assert restore_url in history.content.decode()
+    assert "<strong>Stem:</strong>" in history.content.decode()  # what each save changed
+
+    confirm = educator_client.get(restore_url)
+    assert "Old wording of the vignette." in confirm.content.decode()
+    assert "Nerve C for" in confirm.content.decode()  # the version's choices are shown
+
+    educator_client.post(restore_url)
+    question.refresh_from_db()
+    assert question.stem == "Old wording of the vignette."
+
+
+def test_preview_link_is_on_the_change_form(educator_client):
+    question = PublishableQuestionFactory()
+    page = educator_client.get(reverse("admin:questions_question_change", args=[question.pk]))
+    assert reverse("questions:question_preview", args=[question.pk]) in page.content.decode()
+
+
+def test_export_actions_download_the_selected_questions(educator_client):
+    chosen, other = PublishableQuestionFactory(), PublishableQuestionFactory()
+    url = reverse("admin:questions_question_changelist")
+    for action, marker in [
+        ("export_json", '"questions"'),
+        ("export_csv", "key,status"),
+        ("export_moodle", "<quiz>"),
+    ]:
+        response = educator_client.post(url, {"action": action, "_selected_action": [chosen.pk]})
+        body = response.content.decode()
+        assert "attachment" in response["Content-Disposition"]
+        assert marker in body
+        assert chosen.key in body and other.key not in body
+
+
+def test_import_page_checks_then_imports(educator_client, educator):
+    import json
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from questions import exchange
+
+    source = PublishableQuestionFactory()
+    text = exchange.export_questions(Question.objects.filter(pk=source.pk), "json")
+    data = json.loads(text)
+    data["questions"][0]["key"] = "imported-question"
+    upload = SimpleUploadedFile("bank.json", json.dumps(data).encode(), "application/json")
+    url = reverse("admin:questions_question_import")
+
+    checked = educator_client.post(url, {"file": upload})
+    assert "Dry run" in checked.content.decode()
+    assert checked.context["plan"].created == ["imported-question"]
+    assert not Question.objects.filter(key="imported-question").exists()
+
+    applied = educator_client.post(
+        url, {"token": checked.context["token"], "apply": "1"}, follow=True
+    )
+    assert "Imported: 1 created" in applied.content.decode()
+    imported = Question.objects.get(key="imported-question")
+    assert (imported.status, imported.author) == ("draft", educator)
+
+
+def test_an_invalid_import_lists_problems_and_imports_nothing(educator_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from questions.interchange import CSV_COLUMNS
+
+    row = dict.fromkeys(CSV_COLUMNS, "") | {
+        "key": "bad",
+        "difficulty": "extreme",
+        "stem": "S",
+        "lead_in": "L?",
+        "choice_a": "A",
+        "correct": "A",
+    }
+    csv_text = ",".join(CSV_COLUMNS) + "\n" + ",".join(row[c] for c in CSV_COLUMNS) + "\n"
+    upload = SimpleUploadedFile("bank.csv", csv_text.encode(), "text/csv")
+    response = educator_client.post(reverse("admin:questions_question_import"), {"file": upload})
+    page = response.content.decode()
+    assert "Nothing was imported" in page
+    assert "row 2" in page
+    assert not Question.objects.filter(key="bad").exists()
+
+
+def test_residents_cannot_import(client, resident):
+    client.force_login(resident)
+    response = client.get(reverse("admin:questions_question_import"))
+    assert response.status_code == 302
+    assert "login" in response.url
+
+
+def test_text_typed_in_the_browser_is_stored_with_unix_newlines(educator_client):
+    data = form_data(
+        choices=[(text, i == 0) for i, text in enumerate(FIVE_NERVES)],
+        citations=[(ReferenceFactory(), "Abstract")],
+        stem="First paragraph.\r\n\r\nSecond paragraph.",
+    )
+    data["choices-0-rationale"] = "Line one.\r\nLine two."
+    educator_client.post(ADD_URL, data)
+    question = Question.objects.get()
+    assert question.stem == "First paragraph.\n\nSecond paragraph."
+    assert question.choices.get(letter="A").rationale == "Line one.\nLine two."
+
+
+def test_editing_a_published_question_sends_it_back_to_review(educator_client, educator):
+    question = PublishableQuestionFactory()
+    choices = list(question.choices.order_by("letter"))
+    data = form_data(
+        question=question,
+        key=question.key,
+        choices=[(c.text, c.is_correct, c.pk) for c in choices],
+        stem="A reworded vignette.",
+        last_reviewed_on="2030-01-01",  # not editable: ignored
+    )
+    citation = question.citations.get()
+    data |= {
+        "citations-TOTAL_FORMS": "1",
+        "citations-INITIAL_FORMS": "1",
+        "citations-0-id": str(citation.pk),
+        "citations-0-question": str(question.pk),
+        "citations-0-reference": str(citation.reference_id),
+        "citations-0-locator": citation.locator,
+        "explanation": question.explanation,
+    }
+    response = educator_client.post(
+        reverse("admin:questions_question_change", args=[question.pk]), data, follow=True
+    )
+    question.refresh_from_db()
+    assert "went back to review" in response.content.decode()
+    assert question.status == Question.Status.IN_REVIEW
+    assert str(question.last_reviewed_on) != "2030-01-01"
+    change = question.status_changes.get()
+    assert (change.changed_by, change.note) == (educator, "edited while published")
+
+
+def test_only_a_superuser_may_allow_self_review(educator_client):
+    from questions.models import SiteSetting
+
+    setting = SiteSetting.current()
+    url = reverse("admin:questions_sitesetting_change", args=[setting.pk])
+    educator_client.post(url, {"is_signup_open": "on", "allows_self_review": "on"})
+    setting.refresh_from_db()
+    assert setting.allows_self_review is False

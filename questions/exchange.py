@@ -1,0 +1,344 @@
+"""Export and import questions: the whole bank or a selection, as JSON, CSV or Moodle XML.
+
+- Export writes the bank's item format (``fixtures/README.md``); JSON also carries the
+  topics and references the questions use, so a JSON export loads into an empty database.
+  CSV and Moodle XML carry questions only: their topics and references must exist.
+- Import validates everything first, inside one transaction, with the bank's own rules
+  (``loading._import_questions``): if any row or question has a problem, nothing is
+  written and every problem is listed with its row or question. A dry run does the same
+  and rolls back, reporting what would be created and what would change, field by field.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from . import bank, interchange
+from .loading import REFERENCE_FIELDS, LoadReport, _import_questions, _upsert
+from .models import Question, Reference, StatusChange, Topic
+
+FORMATS = {
+    "json": ("application/json", "json"),
+    "csv": ("text/csv; charset=utf-8", "csv"),
+    "moodle": ("application/xml", "xml"),
+}
+DIFFICULTY_NAMES = {d.value: d.label.lower() for d in Question.Difficulty}
+COMPARED_FIELDS = (
+    "status", "difficulty", "topics", "stem", "lead_in", "objective", "explanation",
+    "choices", "citations", "last_reviewed_on",
+)  # fmt: skip
+
+
+def question_item(question: Question) -> dict:
+    """One question in the bank's item format (needs ``with_bank_relations()``)."""
+    return {
+        "key": question.key,
+        "status": question.status,
+        "difficulty": DIFFICULTY_NAMES[question.difficulty],
+        "topics": [t.slug for t in sorted(question.topics.all(), key=lambda t: (t.order, t.slug))],
+        "stem": question.stem,
+        "lead_in": question.lead_in,
+        "objective": question.objective,
+        "explanation": question.explanation,
+        "choices": [
+            {"text": c.text, "correct": c.is_correct, "rationale": c.rationale}
+            for c in question.choices.all()
+        ],
+        "citations": [
+            {"ref": c.reference.key, "locator": c.locator} for c in question.citations.all()
+        ],
+        "last_reviewed_on": (
+            question.last_reviewed_on.isoformat() if question.last_reviewed_on else ""
+        ),
+    }
+
+
+def reference_item(reference: Reference) -> dict:
+    return {"key": reference.key} | {name: getattr(reference, name) for name in REFERENCE_FIELDS}
+
+
+def export_questions(questions: QuerySet[Question], fmt: str) -> str:
+    """``questions`` as a file in ``fmt`` (json, csv or moodle). Five queries."""
+    questions = list(questions.with_bank_relations().order_by("key"))
+    items = [question_item(q) for q in questions]
+    if fmt == "csv":
+        return interchange.questions_to_csv(items)
+    references = {c.reference.key: c.reference for q in questions for c in q.citations.all()}
+    if fmt == "moodle":
+        return interchange.questions_to_moodle_xml(
+            items,
+            {
+                key: {"text": ref.citation_text, "url": ref.doi_url or ref.pmid_url or ref.url}
+                for key, ref in references.items()
+            },
+        )
+    topics = {t.pk: t for q in questions for t in q.topics.all()}
+    return json.dumps(
+        {
+            "topics": [
+                {"slug": t.slug, "name": t.name, "description": t.description, "order": t.order}
+                for t in sorted(topics.values(), key=lambda t: (t.order, t.slug))
+            ],
+            "references": [reference_item(r) for _, r in sorted(references.items())],
+            "questions": items,
+        },
+        ensure_ascii=False,
+        indent=1,
+    )
+
+
+@dataclass
+class ImportPlan:
+    """What an import did (or, in a dry run, would do)."""
+
+    created: list[str] = field(default_factory=list)
+    changed: dict[str, list[str]] = field(default_factory=dict)  # key -> fields that change
+    unchanged: list[str] = field(default_factory=list)
+    sent_to_review: list[str] = field(default_factory=list)  # published, content changed
+    references_created: list[str] = field(default_factory=list)
+    references_changed: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    dry_run: bool = True
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class ImportFailed(Exception):
+    def __init__(self, plan: ImportPlan):
+        super().__init__(f"{len(plan.problems)} problem(s); nothing was imported.")
+        self.plan = plan
+
+
+def read_file(text: str, fmt: str) -> tuple[list[dict], dict, list[str]]:
+    """Items, the JSON bank's topics and references (if any) and parse problems."""
+    if "\x00" in text:
+        return [], {}, ["The file holds a NUL character, which no text may contain."]
+    if fmt == "csv":
+        items, problems = interchange.questions_from_csv(text)
+        return items, {}, problems
+    if fmt == "moodle":
+        items, problems = interchange.questions_from_moodle_xml(text)
+        return items, {}, problems
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        return [], {}, [f"The file is not valid JSON: {str(exc)[:200]}"]
+    if isinstance(data, list):
+        data = {"questions": data}
+    if not isinstance(data, dict) or not isinstance(data.get("questions"), list):
+        return [], {}, ['Expected a list of questions, or {"questions": [...]} with topics.']
+    extra = {"topics": data.get("topics") or [], "references": data.get("references") or []}
+    wrong = [name for name, value in extra.items() if not isinstance(value, list)]
+    if wrong:
+        return [], {}, [f"{name} must be a list" for name in wrong]
+    return data["questions"], extra, []
+
+
+def _normalised(item: dict) -> dict:
+    out = {name: item.get(name) for name in COMPARED_FIELDS}
+    out["status"] = out["status"] or Question.Status.PUBLISHED
+    out["last_reviewed_on"] = out["last_reviewed_on"] or ""
+    out["choices"] = [
+        {
+            "text": (c.get("text") or "").strip(),
+            "correct": bool(c.get("correct")),
+            "rationale": (c.get("rationale") or "").strip(),
+        }
+        for c in item.get("choices") or []
+    ]
+    out["citations"] = [
+        {"ref": c.get("ref"), "locator": c.get("locator", "")} for c in item.get("citations") or []
+    ]
+    return out
+
+
+TEXT_FIELDS = ("key", "stem", "lead_in", "objective", "explanation", "difficulty", "status")
+
+
+def _shape_problems(where: str, item) -> list[str]:
+    """What makes an item impossible to read at all (wrong JSON types), before any rule."""
+    if not isinstance(item, dict):
+        return [f"{where}: expected an object with the question's fields"]
+    problems = [
+        f"{where}: {name} must be text"
+        for name in TEXT_FIELDS
+        if name in item and not isinstance(item[name], str)
+    ]
+    for name, inner in (("choices", dict), ("citations", dict), ("topics", str)):
+        value = item.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(v, inner) for v in value):
+            kind = "objects" if inner is dict else "slugs (text)"
+            problems.append(f"{where}: {name} must be a list of {kind}")
+    choices = item.get("choices") if isinstance(item.get("choices"), list) else []
+    for n, choice in enumerate(choices, start=1):
+        if not isinstance(choice, dict):
+            continue
+        if not isinstance(choice.get("text"), str) or not choice["text"].strip():
+            problems.append(f"{where}: choice {n} needs its text")
+        if not isinstance(choice.get("rationale", ""), str):
+            problems.append(f"{where}: choice {n}'s rationale must be text")
+        if not isinstance(choice.get("correct", False), bool):
+            problems.append(f"{where}: choice {n}'s correct must be true or false")
+    citations = item.get("citations") if isinstance(item.get("citations"), list) else []
+    refs = []
+    for n, citation in enumerate(citations, start=1):
+        if not isinstance(citation, dict):
+            continue
+        if not isinstance(citation.get("ref"), str) or not citation["ref"]:
+            problems.append(f"{where}: citation {n} needs a reference key (text)")
+        elif citation["ref"] in refs:
+            problems.append(f"{where}: citation {n} cites {citation['ref']} a second time")
+        else:
+            refs.append(citation["ref"])
+        if not isinstance(citation.get("locator", ""), str):
+            problems.append(f"{where}: citation {n}'s locator must be text")
+    if not isinstance(item.get("last_reviewed_on", ""), str):
+        problems.append(f"{where}: last_reviewed_on must be a date written YYYY-MM-DD")
+    return problems
+
+
+def _upsert_extra(extra: dict, *, as_admin: bool) -> tuple[list[str], list[str], list[str]]:
+    """Create or update the JSON file's references (and, for an administrator, topics).
+    Returns (references created, references changed, problems)."""
+    created, changed, problems = [], [], []
+    report = LoadReport()
+    if as_admin:
+        for n, t in enumerate(extra.get("topics", []), start=1):
+            if not isinstance(t, dict) or not isinstance(t.get("slug"), str):
+                problems.append(f"topic {n}: needs a slug")
+                continue
+            values = {k: t[k] for k in ("name", "description", "order") if k in t}
+            try:
+                _upsert(Topic, {"slug": t["slug"]}, values, report, "topic")
+            except (ValidationError, TypeError, ValueError) as exc:
+                problems.append(f"topic {t['slug']}: {exc}")
+    for n, r in enumerate(extra.get("references", []), start=1):
+        if not isinstance(r, dict) or not isinstance(r.get("key"), str):
+            problems.append(f"reference {n}: needs a key")
+            continue
+        values = {name: r[name] for name in REFERENCE_FIELDS if name in r}
+        existing = Reference.objects.filter(key=r["key"]).first()
+        try:
+            _upsert(Reference, {"key": r["key"]}, values, report, "reference")
+        except (ValidationError, TypeError, ValueError) as exc:
+            messages = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
+            problems.append(f"reference {r['key']}: {'; '.join(messages)}")
+            continue
+        if existing is None:
+            created.append(r["key"])
+        elif any(getattr(existing, k) != v for k, v in values.items()):
+            changed.append(r["key"])
+    return created, changed, problems
+
+
+def import_questions(
+    text: str, fmt: str, *, dry_run: bool, by=None, as_admin: bool = False
+) -> ImportPlan:
+    """Import a file; all or nothing. Raises ImportFailed (nothing written) with every
+    problem; returns the plan (rolled back when ``dry_run``).
+
+    An educator's import (``as_admin`` False) goes through the review workflow: new
+    questions arrive as drafts authored by ``by``, existing ones keep their status, a
+    published question whose content changes goes back to review, review dates in the file
+    are ignored, and the file's topics are not touched (educators cannot edit topics).
+    An administrator's import (a superuser moving a bank, or the command line) applies the
+    file's statuses, review dates and topics; status changes are logged either way."""
+    items, extra, problems = read_file(text, fmt)
+    plan = ImportPlan(problems=list(problems), dry_run=dry_run)
+    where = "row" if fmt == "csv" else "question"
+    offset = 2 if fmt == "csv" else 1  # a CSV's header is row 1
+    labelled = []
+    for n, item in enumerate(items, start=offset):
+        key = item.get("key", "no key") if isinstance(item, dict) else "?"
+        label = f"{where} {n} ({key})"
+        plan.problems += _shape_problems(label, item)
+        labelled.append((label, item))
+    if plan.problems:
+        raise ImportFailed(plan)
+    keys = [item.get("key") for _, item in labelled]
+    existing = {q.key: q for q in Question.objects.filter(key__in=keys).with_bank_relations()}
+    before = {key: _normalised(question_item(q)) for key, q in existing.items()}
+    if not as_admin:
+        labelled = [
+            (
+                label,
+                {k: v for k, v in item.items() if k != "last_reviewed_on"}
+                | {
+                    "status": existing[item["key"]].status
+                    if item.get("key") in existing
+                    else Question.Status.DRAFT
+                },
+            )
+            for label, item in labelled
+        ]
+    with transaction.atomic():
+        created_refs, changed_refs, extra_problems = _upsert_extra(extra, as_admin=as_admin)
+        plan.references_created, plan.references_changed = created_refs, changed_refs
+        plan.problems = extra_problems + _import_questions(
+            labelled,
+            topics={t.slug: t for t in Topic.objects.all()},
+            references={r.key: r for r in Reference.objects.all()},
+            report=LoadReport(),
+            today=None,
+        )
+        if not plan.problems:
+            _settle(plan, keys, before, by=by)
+        if plan.problems or dry_run:
+            transaction.set_rollback(True)
+    if plan.problems:
+        raise ImportFailed(plan)
+    return plan
+
+
+def _settle(plan: ImportPlan, keys: list[str], before: dict, *, by) -> None:
+    """Classify each key, stamp authors and history, log status changes, and send edited
+    published questions back to review (inside the import's transaction)."""
+    questions = {q.key: q for q in Question.objects.filter(key__in=keys).with_bank_relations()}
+    now = timezone.now()
+    for key in keys:
+        question = questions[key]
+        after = _normalised(question_item(question))
+        if key not in before:
+            plan.created.append(key)
+            if by is not None and question.author_id is None:
+                question.author = by
+                question.save(update_fields=["author"])
+            if question.status != Question.Status.DRAFT:
+                StatusChange.objects.create(
+                    question=question,
+                    from_status=Question.Status.DRAFT,
+                    to_status=question.status,
+                    changed_by=by,
+                    changed_at=now,
+                    note="imported",
+                )
+            continue
+        changed = [f for f in COMPARED_FIELDS if before[key][f] != after[f]]
+        if not changed:
+            plan.unchanged.append(key)
+            continue
+        plan.changed[key] = changed
+        # One history version per imported change, even when only choices changed.
+        question._change_reason = "Imported from a file"
+        question.save()
+        if before[key]["status"] != after["status"]:
+            StatusChange.objects.create(
+                question=question,
+                from_status=before[key]["status"],
+                to_status=after["status"],
+                changed_by=by,
+                changed_at=now,
+                note="imported",
+            )
+        elif bank.back_to_review_if_published(
+            question=question, by=by, note="changed by an import", now=now
+        ):
+            plan.sent_to_review.append(key)

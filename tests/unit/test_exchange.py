@@ -1,0 +1,163 @@
+"""Export and import: round trips of the real bank through each format into an empty
+database, all-or-nothing imports with problems by row, and dry runs."""
+
+import json
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from questions import exchange
+from questions.loading import load_bank
+from questions.models import Attempt, Question, Reference, Topic
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def bank():
+    load_bank(directory=settings.QUESTION_BANK_DIR)
+    return Question.objects.all()
+
+
+def snapshot() -> list[dict]:
+    return [
+        exchange.question_item(q) for q in Question.objects.with_bank_relations().order_by("key")
+    ]
+
+
+def empty_questions():
+    Attempt.objects.all().delete()
+    Question.objects.all().delete()  # choices and citations go with them
+
+
+def test_json_round_trip_into_an_empty_database(bank):
+    before = snapshot()
+    text = exchange.export_questions(Question.objects.all(), "json")
+    empty_questions()
+    Reference.objects.all().delete()
+    Topic.objects.all().delete()
+
+    plan = exchange.import_questions(text, "json", dry_run=False, as_admin=True)
+
+    assert len(plan.created) == 67
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("fmt", ["csv", "moodle"])
+def test_csv_and_moodle_round_trips_keep_questions_choices_rationales_and_citations(bank, fmt):
+    before = snapshot()
+    text = exchange.export_questions(Question.objects.all(), fmt)
+    empty_questions()  # topics and references stay: these formats carry questions only
+
+    exchange.import_questions(text, fmt, dry_run=False, as_admin=True)
+
+    # These formats have no field for the review date: everything else comes back.
+    def without_review_date(items):
+        return [{k: v for k, v in item.items() if k != "last_reviewed_on"} for item in items]
+
+    assert without_review_date(snapshot()) == without_review_date(before)
+
+
+def test_a_filtered_selection_exports_only_those_questions(bank):
+    text = exchange.export_questions(Question.objects.filter(topics__slug="middle-cluneal"), "json")
+    data = json.loads(text)
+    assert len(data["questions"]) == Question.objects.filter(topics__slug="middle-cluneal").count()
+    used = {c["ref"] for q in data["questions"] for c in q["citations"]}
+    assert {r["key"] for r in data["references"]} == used
+
+
+def test_an_invalid_import_names_each_row_and_writes_nothing(bank):
+    items = snapshot()[:3]
+    items[0]["stem"] = "Changed stem that must not be saved."
+    items[1]["choices"] = items[1]["choices"][:3]  # a published question needs 4 or 5
+    items[2]["topics"] = ["no-such-topic"]
+    before = snapshot()
+
+    with pytest.raises(exchange.ImportFailed) as failed:
+        exchange.import_questions(
+            exchange.interchange.questions_to_csv(items), "csv", dry_run=False, as_admin=True
+        )
+
+    problems = failed.value.plan.problems
+    assert any(p.startswith(f"row 3 ({items[1]['key']})") and "4 or 5" in p for p in problems)
+    assert any(
+        p.startswith(f"row 4 ({items[2]['key']})") and "no-such-topic" in p for p in problems
+    )
+    assert snapshot() == before
+
+
+def test_a_dry_run_lists_what_would_change_and_writes_nothing(bank):
+    items = snapshot()[:2]
+    items[0]["stem"] = "A reworded stem."
+    items[0]["choices"][0]["rationale"] = "A better rationale."
+    new = dict(items[1], key="brand-new-question")
+    before = snapshot()
+
+    plan = exchange.import_questions(
+        json.dumps([items[0], items[1], new]), "json", dry_run=True, as_admin=True
+    )
+
+    assert plan.changed == {items[0]["key"]: ["stem", "choices"]}
+    assert plan.unchanged == [items[1]["key"]]
+    assert plan.created == ["brand-new-question"]
+    assert snapshot() == before
+
+
+def test_without_keeping_statuses_new_questions_arrive_as_drafts_by_their_importer(bank):
+    item = dict(snapshot()[0], key="imported-by-an-educator")
+    educator = UserFactory(is_staff=True)
+    exchange.import_questions(json.dumps([item]), "json", dry_run=False, by=educator)
+    imported = Question.objects.get(key="imported-by-an-educator")
+    assert (imported.status, imported.author) == ("draft", educator)
+
+
+def test_commands_export_and_import(bank, tmp_path, capsys):
+    path = tmp_path / "bank.xml"
+    call_command("export_bank", "--format", "moodle", "--status", "published", "-o", str(path))
+    call_command("import_bank", str(path), "--dry-run")
+    out = capsys.readouterr().out
+    assert "Would create 0" in out
+    assert "Unchanged: 67" in out
+    assert "Dry run: nothing was written." in out
+
+
+def test_an_educators_import_sends_changed_published_questions_back_to_review(bank):
+    item = snapshot()[0]
+    item["stem"] = "Reworded by an import."
+    item["last_reviewed_on"] = "2030-01-01"
+    educator = UserFactory(is_staff=True)
+
+    plan = exchange.import_questions(json.dumps([item]), "json", dry_run=False, by=educator)
+
+    question = Question.objects.get(key=item["key"])
+    assert plan.sent_to_review == [item["key"]]
+    assert question.status == "review"
+    assert str(question.last_reviewed_on) != "2030-01-01"
+    assert question.status_changes.get().changed_by == educator
+    assert question.history.first().history_change_reason == "Imported from a file"
+
+
+def test_an_educators_json_import_does_not_touch_topics(bank):
+    first = Question.objects.order_by("key").first()
+    data = json.loads(exchange.export_questions(Question.objects.filter(pk=first.pk), "json"))
+    data["topics"][0]["name"] = "Renamed by an import"
+    exchange.import_questions(json.dumps(data), "json", dry_run=False, by=UserFactory())
+    assert not Topic.objects.filter(name="Renamed by an import").exists()
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ([{"key": "x", "stem": 5}], "stem must be text"),
+        ([{"key": "x", "choices": ["A", "B"]}], "choices must be a list of objects"),
+        (["not an object"], "expected an object"),
+        ({"questions": [], "topics": [{"name": "no slug"}]}, "topic 1: needs a slug"),
+        ({"questions": [], "references": [{"key": "r", "pmid": "abc"}]}, "reference r"),
+    ],
+)
+def test_malformed_files_are_listed_as_problems_not_errors(bank, payload, message):
+    with pytest.raises(exchange.ImportFailed) as failed:
+        exchange.import_questions(json.dumps(payload), "json", dry_run=False, as_admin=True)
+    assert any(message in p for p in failed.value.plan.problems)
