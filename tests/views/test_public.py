@@ -46,14 +46,18 @@ class TestPreview:
         self, educator_client, django_assert_max_num_queries
     ):
         question = PublishableQuestionFactory(correct_letter="B")
-        with django_assert_max_num_queries(8):
+        with django_assert_max_num_queries(9):  # 4 for the question, 2 for permissions
             response = educator_client.get(self.url(question))
         page = response.content.decode()
         assert response.status_code == 200
-        assert "Correct answer" in page
-        assert page.index("B.") < page.index("Correct answer") < page.index("C.")
-        assert "Rationale for E." in page
-        assert f'href="#q{question.pk}-ref-1"' in page
+        as_resident = page[page.index('id="as-resident"') : page.index('id="review-page"')]
+        review = page[page.index('id="review-page"') :]
+        assert "Nerve B for" in as_resident
+        assert "Correct answer" not in as_resident  # the resident's view holds no key
+        assert "Rationale for" not in as_resident
+        assert review.index("B.") < review.index("Correct answer") < review.index("C.")
+        assert "Rationale for E." in review
+        assert f'href="#q{question.pk}-ref-1"' in review
 
     def test_preview_lists_what_breaks_the_rules(self, educator_client):
         question = PublishableQuestionFactory()
