@@ -501,6 +501,12 @@ class QuestionAdmin(CheckedActionsMixin, SimpleHistoryAdmin):
     def revert_disabled(self, request, obj=None):
         return True
 
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        """simple-history's own version page saves the old row back on POST, status and
+        review date included, past ``bank.change_status`` (no second reader, no log): lead
+        to the restore page, which sends a restored question back to review."""
+        return redirect("admin:questions_question_restore", object_id, version_id)
+
     def _export(self, queryset, fmt: str):
         content_type, extension = exchange.FORMATS[fmt]
         text = exchange.export_questions(queryset, fmt)

@@ -507,3 +507,25 @@ def test_only_a_superuser_may_allow_self_review(educator_client):
     educator_client.post(url, {"is_signup_open": "on", "allows_self_review": "on"})
     setting.refresh_from_db()
     assert setting.allows_self_review is False
+
+
+def test_simple_historys_own_version_page_cannot_save_an_old_status(educator_client):
+    """simple-history's version form saves the old row back on POST, status included: it
+    must not be a way around the review workflow (it leads to our restore page instead)."""
+    question = PublishableQuestionFactory(status=Question.Status.PUBLISHED)
+    published = question.history.first()
+    question.status = Question.Status.RETIRED
+    question.save()
+    url = reverse(
+        "admin:questions_question_simple_history", args=[question.pk, published.history_id]
+    )
+    restore_url = reverse(
+        "admin:questions_question_restore", args=[question.pk, published.history_id]
+    )
+
+    response = educator_client.post(url, {"stem": question.stem, "status": "published"})
+
+    assert response.status_code == 302 and response.url == restore_url
+    question.refresh_from_db()
+    assert question.status == Question.Status.RETIRED
+    assert educator_client.get(url).url == restore_url
