@@ -131,6 +131,8 @@ def read_file(text: str, fmt: str) -> tuple[list[dict], dict, list[str]]:
         data = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
         return [], {}, [f"The file is not valid JSON: {str(exc)[:200]}"]
+    if _holds_nul(data):  # written as \u0000: the raw-text check above cannot see it
+        return [], {}, ["The file holds a NUL character, which no text may contain."]
     if isinstance(data, list):
         data = {"questions": data}
     if not isinstance(data, dict) or not isinstance(data.get("questions"), list):
@@ -140,6 +142,22 @@ def read_file(text: str, fmt: str) -> tuple[list[dict], dict, list[str]]:
     if wrong:
         return [], {}, [f"{name} must be a list" for name in wrong]
     return data["questions"], extra, []
+
+
+def _holds_nul(value) -> bool:
+    """Whether any key or string in parsed JSON holds a NUL (PostgreSQL cannot store it)."""
+    stack = [value]
+    while stack:  # iterative: json.loads has already bounded the depth
+        value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
 
 
 def _normalised(item: dict) -> dict:

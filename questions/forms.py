@@ -59,7 +59,8 @@ class IdChoiceField(forms.ModelMultipleChoiceField):
     def _check_values(self, value):
         for item in value:
             text = str(item)
-            if not text.isdigit() or int(text) > MAX_ID:
+            # The length test first: int() refuses strings of over 4,300 digits.
+            if not text.isdigit() or len(text) > 19 or int(text) > MAX_ID:
                 raise ValidationError(
                     self.error_messages["invalid_choice"], code="invalid_choice",
                     params={"value": text[:40]},
