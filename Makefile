@@ -5,7 +5,7 @@ PYTHON_BIN ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run test venv lint format check-migrations setup clean
+.PHONY: run test venv lint format check-migrations setup clean bench loadtest
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON_BIN) -m venv $(VENV)
@@ -29,8 +29,21 @@ run: setup
 
 # Tests run with debug off, as in production; the key is a throwaway for the test process.
 test: export DJANGO_SECRET_KEY ?= test-only-secret-key-not-for-production
+# The live server of the browser tests speaks plain HTTP (the redirect is tested on its own).
+test: export DJANGO_SECURE_SSL_REDIRECT ?= false
 test: $(STAMP)
 	$(PY) -m pytest
+
+# Timings of the dashboard aggregates on a large synthetic history (docs/benchmarks.md).
+BENCH_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+bench: $(STAMP)
+	DATABASE_URL= $(PY) bench/stats_bench.py
+	DATABASE_URL=$(BENCH_POSTGRES_URL) $(PY) bench/stats_bench.py
+
+# 100 residents for 60 s on gunicorn + PostgreSQL, a worker killed and the database
+# connections dropped once; fails on any lost answer or 5xx outside the faults (loadtest/).
+loadtest: $(STAMP)
+	$(PY) loadtest/run.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

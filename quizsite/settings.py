@@ -7,8 +7,13 @@ One module for every environment, driven by environment variables (django-enviro
 - ``DJANGO_ALLOWED_HOSTS``  comma-separated host names (default: localhost names).
 - ``DATABASE_URL``          e.g. ``postgres://postgres@127.0.0.1:5432/quizsite``;
                             default: the SQLite file ``db.sqlite3`` beside manage.py.
+- ``REDIS_URL``             e.g. ``redis://127.0.0.1:6379/0``: cache and sessions in Redis,
+                            shared by several app hosts; default: local memory and the DB.
+The security settings below are production-safe by default and relaxed only by debug or by
+the variables named beside them (docs/deploy.md lists them all).
 """
 
+import datetime
 from pathlib import Path
 
 import environ
@@ -47,6 +52,7 @@ INSTALLED_APPS = [
     "simple_history",
     "django_htmx",
     "bootstrap",
+    "axes",
     "questions",
 ]
 
@@ -56,12 +62,15 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "questions.middleware.htmx_push_url",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "quizsite.urls"
@@ -91,6 +100,17 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
+# A persistent connection that the database dropped is noticed and replaced, not used.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL}}  # fmt: skip
+    # Sessions live in Redis, backed by the database, so a Redis restart logs nobody out.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -101,8 +121,60 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses a locked-out login before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Five failed logins for the same account from the same address lock that pair out for 15
+# minutes (locking a whole address would lock out a hospital behind one NAT address).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Logged as typed but cut to the user model's 150 characters (axes stores at most 255).
+AXES_USERNAME_CALLABLE = "questions.accounts.login_username"
+AXES_IPWARE_PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=0) or None
+
+# --- Transport and browser security ---------------------------------------------------------
+# Behind a TLS-terminating proxy or load balancer that sets X-Forwarded-Proto.
+if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+# Health checks come over plain HTTP from the load balancer.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True  # forms carry the token; no script reads the cookie
+
+# Content-Security-Policy (django-csp): no inline or third-party script anywhere. Inline
+# styles stay allowed: the server-drawn SVG charts carry their own <style>.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "questions:attempt_list"
+LOGIN_REDIRECT_URL = "questions:dashboard"
 LOGOUT_REDIRECT_URL = "questions:home"
 
 LANGUAGE_CODE = "en-us"
@@ -113,6 +185,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded question images, stored through Django's storage API (the "default" storage).
+MEDIA_URL = "media/"
+MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
+# Let Django itself serve MEDIA_URL (development, or a small site without a web server in
+# front); otherwise point the web server at MEDIA_ROOT (docs/deploy.md).
+SERVE_MEDIA = env.bool("DJANGO_SERVE_MEDIA", default=DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -129,6 +207,8 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # Exam pace: a timed quiz allows this many seconds a question (times the resident's setting).
 QUIZ_SECONDS_PER_QUESTION = env.int("QUIZ_SECONDS_PER_QUESTION", default=90)
+# A published question is due for re-review this many months after its last review.
+QUESTION_REVIEW_MONTHS = env.int("QUESTION_REVIEW_MONTHS", default=24)
 
 # The question bank on disk that `manage.py load_bank` reads.
 QUESTION_BANK_DIR = BASE_DIR / "fixtures"

@@ -14,7 +14,7 @@ from questions.models import ResidentProfile, SiteSetting
 def signup(request):
     if not SiteSetting.current().is_signup_open:
         raise Http404("Sign-up is closed; ask your program's educator for an account.")
-    form = SignUpForm(request.POST or None)
+    form = SignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
@@ -26,7 +26,7 @@ def signup(request):
 @login_required
 def profile(request):
     instance, _ = ResidentProfile.objects.get_or_create(user=request.user)
-    form = ProfileForm(request.POST or None, instance=instance)
+    form = ProfileForm(request.POST if request.method == "POST" else None, instance=instance)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Settings saved.")

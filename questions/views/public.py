@@ -1,7 +1,10 @@
-"""Pages anyone may read: the bank's overview and its reference list."""
+"""Pages anyone may read: the bank's overview, its reference list, and the health check."""
 
+from django.db import DatabaseError, connection
 from django.db.models import Count, Q
+from django.http import JsonResponse
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
 
 from questions import stats
 from questions.models import Question, Reference
@@ -31,3 +34,15 @@ def reference_list(request):
         .order_by("kind", "authors", "year")
     )
     return render(request, "questions/reference_list.html", {"references": references})
+
+
+@never_cache
+def healthz(request):
+    """For the load balancer: 200 when this app host can query the database, else 503."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})

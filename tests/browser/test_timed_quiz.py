@@ -20,7 +20,7 @@ def test_timed_quiz_by_keyboard_runs_out_and_lands_on_results(live_server, page,
     page.fill("#id_username", "pgy2")
     page.fill("#id_password", "a-long-test-password")
     page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/quizzes/$"))
+    page.wait_for_url(re.compile(r"/dashboard/$"))
 
     page.goto(live_server.url + reverse("questions:attempt_new"))
     page.fill("#id_question_count", "3")

@@ -1,0 +1,1 @@
+"""Load-and-fault test harness: ``python loadtest/run.py --help`` (see README.md here)."""
