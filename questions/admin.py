@@ -329,8 +329,8 @@ class QuestionAdmin(CheckedActionsMixin, SimpleHistoryAdmin):
     search_fields = ["key", "stem", "lead_in", "explanation"]
     filter_horizontal = ["topics"]
     readonly_fields = [
-        "status", "author", "last_reviewed_on", "created_at", "updated_at", "preview_link",
-        "status_log",
+        "status", "author", "last_edited_by", "last_reviewed_on", "created_at", "updated_at",
+        "preview_link", "status_log",
     ]  # fmt: skip
     actions = [
         "send_to_review", "publish", "retire", "return_to_draft", "mark_reviewed",
@@ -354,6 +354,7 @@ class QuestionAdmin(CheckedActionsMixin, SimpleHistoryAdmin):
             {
                 "fields": [
                     "author",
+                    "last_edited_by",
                     "last_reviewed_on",
                     "created_at",
                     "updated_at",
@@ -433,6 +434,10 @@ class QuestionAdmin(CheckedActionsMixin, SimpleHistoryAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         edited = form.has_changed() or any(formset.has_changed() for formset in formsets)
+        if edited or not change:
+            question = form.instance
+            question.last_edited_by = request.user
+            question.save(update_fields=["last_edited_by", "updated_at"])
         if (
             change
             and edited

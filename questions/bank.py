@@ -215,18 +215,20 @@ class TransitionError(Exception):
 
 
 def _self_review_refused(question: Question, by) -> bool:
-    """An author may not be the one who publishes or re-reviews their own question, unless
-    the site allows self-review (a one-person program)."""
+    """Whoever wrote the question's current version (its last editor, else its author) may
+    not be the one who publishes or re-reviews it, unless the site allows self-review (a
+    one-person program). Once another educator edits it, the author may review the edit."""
+    writer_id = question.last_edited_by_id or question.author_id
     return (
         by is not None
-        and question.author_id is not None
-        and question.author_id == by.pk
+        and writer_id is not None
+        and writer_id == by.pk
         and not SiteSetting.current().allows_self_review
     )
 
 
 SELF_REVIEW_MESSAGE = (
-    "Another educator must review it: you are its author. "
+    "Another educator must review it: you wrote its current version. "
     "(A one-person program can allow self-review in Site settings.)"
 )
 
@@ -393,6 +395,8 @@ def restore_version(*, question: Question, history_id: int, by=None) -> Question
         "image", "image_alt", "image_credit",
     ):  # fmt: skip
         setattr(question, name, getattr(record, name))
+    if by is not None:
+        question.last_edited_by = by
     question._change_reason = f"Restored the version of {record.history_date:%Y-%m-%d %H:%M}"
     question.save()
     # A topic deleted since is left out: its questions no longer belong to it anywhere.

@@ -328,7 +328,8 @@ def _settle(plan: ImportPlan, keys: list[str], before: dict, *, by) -> None:
             plan.created.append(key)
             if by is not None and question.author_id is None:
                 question.author = by
-                question.save(update_fields=["author"])
+                question.last_edited_by = by
+                question.save(update_fields=["author", "last_edited_by"])
             if question.status != Question.Status.DRAFT:
                 StatusChange.objects.create(
                     question=question,
@@ -346,6 +347,8 @@ def _settle(plan: ImportPlan, keys: list[str], before: dict, *, by) -> None:
         plan.changed[key] = changed
         # One history version per imported change, even when only choices changed.
         question._change_reason = "Imported from a file"
+        if by is not None:
+            question.last_edited_by = by
         question.save()
         if before[key]["status"] != after["status"]:
             StatusChange.objects.create(

@@ -223,6 +223,15 @@ class Question(Illustrated):
         on_delete=models.SET_NULL,
         related_name="authored_questions",
     )
+    last_edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who last changed its wording, choices or citations (the author until "
+        "someone else does): another educator must review that version.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     last_reviewed_on = models.DateField(null=True, blank=True)

@@ -211,3 +211,33 @@ def test_a_version_citing_a_deleted_reference_is_refused_cleanly():
 
     with pytest.raises(bank.TransitionError, match="deleted since"):
         bank.restore_version(question=question, history_id=old.history_id)
+
+
+def test_whoever_wrote_the_current_version_cannot_publish_it(in_review, author):
+    """The second reader reviews the wording residents will see: once another educator
+    edits the question, that editor may not publish it, and the author now may."""
+    editor = UserFactory(username="editor", is_staff=True)
+    in_review.last_edited_by = editor
+    in_review.save()
+
+    with pytest.raises(bank.TransitionError, match="Another educator must review it"):
+        bank.change_status(question=in_review, to=PUBLISHED, by=editor, now=NOW)
+    bank.change_status(question=in_review, to=PUBLISHED, by=author, now=NOW)
+
+    in_review.refresh_from_db()
+    assert in_review.status == PUBLISHED
+
+
+def test_restoring_a_version_makes_the_restorer_its_editor(author):
+    question = PublishableQuestionFactory(author=author)
+    old = question.history.first()
+    question.stem = "Newer wording."
+    question.save()
+    restorer = UserFactory(is_staff=True)
+
+    bank.restore_version(question=question, history_id=old.history_id, by=restorer)
+
+    question.refresh_from_db()
+    assert question.last_edited_by == restorer
+    with pytest.raises(bank.TransitionError, match="Another educator"):
+        bank.change_status(question=question, to=PUBLISHED, by=restorer, now=NOW)

@@ -497,6 +497,7 @@ def test_editing_a_published_question_sends_it_back_to_review(educator_client, e
     assert str(question.last_reviewed_on) != "2030-01-01"
     change = question.status_changes.get()
     assert (change.changed_by, change.note) == (educator, "edited while published")
+    assert question.last_edited_by == educator  # so another educator republishes it
 
 
 def test_only_a_superuser_may_allow_self_review(educator_client):
