@@ -11,6 +11,7 @@ import secrets
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, CharField, Count, Value, When
 from django.http import Http404, HttpResponse
@@ -435,9 +436,9 @@ class QuestionAdmin(CheckedActionsMixin, SimpleHistoryAdmin):
         super().save_related(request, form, formsets, change)
         edited = form.has_changed() or any(formset.has_changed() for formset in formsets)
         if edited or not change:
-            question = form.instance
-            question.last_edited_by = request.user
-            question.save(update_fields=["last_edited_by", "updated_at"])
+            # An update, not a save: the history already has this edit's version.
+            form.instance.last_edited_by = request.user
+            Question.objects.filter(pk=form.instance.pk).update(last_edited_by=request.user)
         if (
             change
             and edited
@@ -505,6 +506,12 @@ class QuestionAdmin(CheckedActionsMixin, SimpleHistoryAdmin):
 
     def revert_disabled(self, request, obj=None):
         return True
+
+    def history_view(self, request, object_id, extra_context=None):
+        question = self.get_object(request, unquote(object_id))
+        changes = bank.choice_and_citation_changes(question) if question else {}
+        extra_context = {**(extra_context or {}), "related_changes": changes}
+        return super().history_view(request, object_id, extra_context=extra_context)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         """simple-history's own version page saves the old row back on POST, status and

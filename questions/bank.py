@@ -17,6 +17,7 @@ import calendar
 import datetime
 import random
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -374,6 +375,96 @@ def version_of(*, question: Question, history_id: int) -> Version:
         ],
         citations=[(c.reference_id, c.locator) for c in citations],
     )
+
+
+def _quoted(text: str, limit: int = 120) -> str:
+    text = str(text)
+    return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"
+
+
+def _choice_change_lines(previous, record) -> list[str]:
+    name = f"Choice {record.letter}"
+    if record.history_type == "+":
+        key = " (the key)" if record.is_correct else ""
+        return [f"{name} added{key}: {_quoted(record.text)}"]
+    if record.history_type == "-":
+        return [f"{name} deleted: {_quoted(record.text)}"]
+    if previous is None:
+        return []
+    lines = []
+    if previous.letter != record.letter:
+        lines.append(f"Choice {previous.letter} re-lettered {record.letter}")
+    if previous.is_correct != record.is_correct:
+        lines.append(
+            f"{name} is now the key" if record.is_correct else f"{name} is no longer the key"
+        )
+    if previous.text != record.text:
+        lines.append(f"{name}: text changed to {_quoted(record.text)}")
+    if previous.rationale != record.rationale:
+        lines.append(f"{name}: rationale changed to {_quoted(record.rationale)}")
+    return lines
+
+
+def _citation_change_lines(previous, record, keys: dict[int, str]) -> list[str]:
+    name = keys.get(record.reference_id, f"reference {record.reference_id}")
+    if record.history_type == "+":
+        return [f"Cites {name}" + (f" ({record.locator})" if record.locator else "")]
+    if record.history_type == "-":
+        return [f"No longer cites {name}"]
+    if previous is None:
+        return []
+    lines = []
+    if previous.reference_id != record.reference_id:
+        lines.append(f"Citation of {keys.get(previous.reference_id)} now cites {name}")
+    if previous.locator != record.locator:
+        lines.append(f"Citation of {name}: locator changed to {_quoted(record.locator)}")
+    if previous.order != record.order:
+        lines.append(f"Citation of {name} moved to number {record.order}")
+    return lines
+
+
+def choice_and_citation_changes(question: Question) -> dict[int, list[str]]:
+    """What each save of ``question`` changed in its choices and citations, keyed by the
+    ``history_id`` of the question version it belongs to: ``{history_id: [line, ...]}``.
+
+    The admin saves the question first and its choices and citations just after, so a
+    change belongs to the latest question version saved before it. Saves that changed
+    nothing are left out. Four queries whatever the length of the history."""
+    versions = list(
+        question.history.order_by("history_date", "history_id").values_list(
+            "history_id", "history_date"
+        )
+    )
+    if not versions:
+        return {}
+    dates = [date for _, date in versions]
+    changes: dict[int, list[str]] = {}
+
+    def attach(when, lines):
+        if lines:
+            index = max(bisect_right(dates, when) - 1, 0)
+            changes.setdefault(versions[index][0], []).extend(lines)
+
+    order = ("id", "history_date", "history_id")
+    previous = None
+    for record in Choice.history.filter(question_id=question.pk).order_by(*order):
+        same = previous is not None and previous.id == record.id
+        attach(record.history_date, _choice_change_lines(previous if same else None, record))
+        previous = record
+    citations = list(Citation.history.filter(question_id=question.pk).order_by(*order))
+    keys = dict(
+        Reference.objects.filter(pk__in={c.reference_id for c in citations}).values_list(
+            "pk", "key"
+        )
+    )
+    previous = None
+    for record in citations:
+        same = previous is not None and previous.id == record.id
+        attach(
+            record.history_date, _citation_change_lines(previous if same else None, record, keys)
+        )
+        previous = record
+    return changes
 
 
 @transaction.atomic

@@ -56,3 +56,9 @@ def explanation_context(explanation: str, citations: list, anchor: str, heading:
             (n, c, f"{anchor}-ref-{n}") for n, c in enumerate(citations, start=1)
         ],
     }
+
+
+@register.filter
+def get_item(mapping: dict, key):
+    """``mapping[key]``, or None: for dictionaries keyed by a loop variable."""
+    return mapping.get(key) if mapping else None

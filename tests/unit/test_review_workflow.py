@@ -241,3 +241,28 @@ def test_restoring_a_version_makes_the_restorer_its_editor(author):
     assert question.last_edited_by == restorer
     with pytest.raises(bank.TransitionError, match="Another educator"):
         bank.change_status(question=question, to=PUBLISHED, by=restorer, now=NOW)
+
+
+def test_history_says_what_each_save_changed_in_choices_and_citations(author):
+    question = PublishableQuestionFactory(author=author)
+    created = question.history.last().history_id  # the oldest version
+    question.stem = "Reworded."
+    question.save()
+    edit = question.history.first().history_id
+    old_key = question.choices.get(is_correct=True)
+    new_key = question.choices.exclude(pk=old_key.pk).order_by("letter").first()
+    old_key.is_correct = False
+    old_key.save()
+    new_key.is_correct, new_key.text = True, "A reworded choice."
+    new_key.save()
+    citation = question.citations.get()
+    citation.locator = "p. 12"
+    citation.save()
+
+    changes = bank.choice_and_citation_changes(question)
+
+    assert f"Choice {old_key.letter} is no longer the key" in changes[edit]
+    assert f"Choice {new_key.letter} is now the key" in changes[edit]
+    assert f"Choice {new_key.letter}: text changed to “A reworded choice.”" in changes[edit]
+    assert f"Citation of {citation.reference.key}: locator changed to “p. 12”" in changes[edit]
+    assert all("added" in line or "Cites" in line for line in changes.get(created, []))

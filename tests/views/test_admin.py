@@ -378,6 +378,17 @@ def test_history_shows_versions_and_restores_one_with_its_choices(educator_clien
     assert question.stem == "Old wording of the vignette."
 
 
+def test_history_lists_what_each_save_changed_in_the_choices(educator_client):
+    question = PublishableQuestionFactory()
+    choice = question.choices.get(letter="D")
+    choice.text = "A sharper distractor."
+    choice.save()
+
+    page = educator_client.get(reverse("admin:questions_question_history", args=[question.pk]))
+
+    assert "Choice D: text changed to “A sharper distractor.”" in page.content.decode()
+
+
 def test_preview_link_is_on_the_change_form(educator_client):
     question = PublishableQuestionFactory()
     page = educator_client.get(reverse("admin:questions_question_change", args=[question.pk]))
