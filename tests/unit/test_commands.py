@@ -38,6 +38,48 @@ def test_validate_bank_lists_each_problem_and_fails(capsys):
     assert "fine" not in out
 
 
+def _reviewed_months_ago():
+    """A question last reviewed 30 months ago and one reviewed 6 months ago."""
+    import datetime
+
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    PublishableQuestionFactory(key="stale", last_reviewed_on=today - datetime.timedelta(days=915))
+    PublishableQuestionFactory(key="recent", last_reviewed_on=today - datetime.timedelta(days=183))
+
+
+def test_validate_bank_lists_questions_needing_attention(capsys):
+    _reviewed_months_ago()
+    call_command("validate_bank")  # attention is not an error: exit status 0
+    out = capsys.readouterr().out
+    assert "Needs attention (not errors):" in out
+    assert "1 question(s) not reviewed in the last 24 months: stale" in out
+    assert "recent" not in out
+
+
+def test_validate_bank_lists_a_published_question_citing_an_unverified_reference(capsys):
+    question = PublishableQuestionFactory(key="unchecked-ref")
+    reference = question.citations.get().reference
+    reference.is_verified = False
+    reference.save()
+    with pytest.raises(CommandError):  # a published question must cite verified work
+        call_command("validate_bank")
+    attention = capsys.readouterr().out.split("Needs attention (not errors):")[1]
+    assert "1 question(s) cite a reference that is not verified: unchecked-ref" in attention
+
+
+def test_the_review_interval_is_an_option_and_a_setting(capsys, settings):
+    _reviewed_months_ago()
+    call_command("validate_bank", "--months", "3")
+    assert "2 question(s) not reviewed in the last 3 months: recent, stale" in (
+        capsys.readouterr().out
+    )
+    settings.QUESTION_REVIEW_MONTHS = 36
+    call_command("validate_bank")
+    assert "not reviewed in the last" not in capsys.readouterr().out
+
+
 def test_demo_accounts_are_refused_when_debug_is_off(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="only when DJANGO_DEBUG is on"):

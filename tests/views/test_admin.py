@@ -541,3 +541,15 @@ def test_simple_historys_own_version_page_cannot_save_an_old_status(educator_cli
     question.refresh_from_db()
     assert question.status == Question.Status.RETIRED
     assert educator_client.get(url).url == restore_url
+
+
+def test_needs_review_filter_lists_questions_citing_an_unverified_reference(educator_client):
+    checked, unchecked = PublishableQuestionFactory(), PublishableQuestionFactory()
+    reference = unchecked.citations.get().reference
+    reference.is_verified = False
+    reference.save()
+
+    url = reverse("admin:questions_question_changelist") + "?needs_review=unverified"
+    page = educator_client.get(url).content.decode()
+
+    assert unchecked.key in page and checked.key not in page
