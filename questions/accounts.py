@@ -97,3 +97,21 @@ def login_username(request, credentials) -> str:
     username can have (a longer one cannot exist, and would not fit its log)."""
     typed = (credentials or {}).get("username") or request.POST.get("username", "")
     return str(typed)[:150]
+
+
+def login_client_ip(request) -> str | None:
+    """The address django-axes locks out: REMOTE_ADDR, or, behind ``PROXY_COUNT`` trusted
+    proxies, the address the outermost proxy received the request from. Each proxy appends
+    the address it saw to X-Forwarded-For, so that is the PROXY_COUNT-th entry from the
+    right; anything to its left was written by the client and is not trusted.
+
+    Not django-ipware: its proxy count expects the proxies' own addresses in the header,
+    and with a single nginx in front (X-Forwarded-For holding only the client) it finds
+    no address at all."""
+    count = settings.PROXY_COUNT
+    remote = request.META.get("REMOTE_ADDR")
+    if not count:
+        return remote
+    hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    hops = [h for h in hops if h]
+    return hops[-count] if len(hops) >= count else remote

@@ -99,6 +99,44 @@ def test_repeated_failed_logins_lock_the_account_from_that_address(client):
     assert ok.status_code == 302  # another address is not locked out
 
 
+def _fail_five_times(client, **headers):
+    for _ in range(5):
+        client.post(reverse("login"), {"username": "ann", "password": "wrong"}, **headers)
+
+
+def test_a_forged_forwarded_for_header_does_not_escape_the_lockout(client):
+    """Without a proxy in front (DJANGO_PROXY_COUNT=0), X-Forwarded-For is the client's
+    own word and is ignored."""
+    UserFactory(username="ann")
+    _fail_five_times(client, HTTP_X_FORWARDED_FOR="198.51.100.1")
+    retry = client.post(
+        reverse("login"),
+        {"username": "ann", "password": "a-long-test-password"},
+        HTTP_X_FORWARDED_FOR="198.51.100.2",
+    )
+    assert retry.status_code == 429
+
+
+def test_behind_a_proxy_the_lockout_follows_each_clients_address(settings):
+    """With DJANGO_PROXY_COUNT=1 every request comes from the proxy's address: locking
+    that would lock out the whole hospital, so the lockout follows the address the proxy
+    appended to X-Forwarded-For, and what a client wrote there itself is ignored."""
+    settings.PROXY_COUNT = 1
+    UserFactory(username="ann")
+    proxy = Client(REMOTE_ADDR="10.0.0.2")
+    _fail_five_times(proxy, HTTP_X_FORWARDED_FOR="198.51.100.1")
+
+    def log_in(forwarded_for):
+        return proxy.post(
+            reverse("login"),
+            {"username": "ann", "password": "a-long-test-password"},
+            HTTP_X_FORWARDED_FOR=forwarded_for,
+        ).status_code
+
+    assert log_in("203.0.113.5, 198.51.100.1") == 429  # a forged entry on the left
+    assert log_in("198.51.100.7") == 302  # another resident behind the same proxy
+
+
 def test_sign_up_applies_the_password_validators(client):
     response = client.post(
         reverse("questions:signup"),
