@@ -23,6 +23,7 @@ from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import bank, cohorts, exchange, stats
+from .forms import is_database_id
 from .models import (
     CHOICE_LETTERS,
     Assignment,
@@ -47,7 +48,7 @@ class CheckedActionsMixin:
 
     def response_action(self, request, queryset):
         ids = request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
-        valid = [i for i in ids if i.isdigit() and int(i) <= 2**63 - 1]
+        valid = [i for i in ids if is_database_id(i)]
         if valid != ids:
             post = request.POST.copy()
             post.setlist(admin.helpers.ACTION_CHECKBOX_NAME, valid)

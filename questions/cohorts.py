@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from . import bank
-from .models import JOIN_CODE_ALPHABET, Assignment, Attempt, Cohort, Question
+from .models import Assignment, Attempt, Cohort, Question, normalize_join_code
 
 
 def cohorts_for(user) -> QuerySet[Cohort]:
@@ -39,20 +39,14 @@ def join_cohort(*, user, code: str) -> Cohort:
     the cohort's educators. Idempotent. Raises JoinRefused."""
     if user.is_staff:
         raise JoinRefused("Staff accounts follow cohorts as educators; they cannot join one.")
-    normalized = "".join(code.split()).upper()
-    # A code is made of JOIN_CODE_ALPHABET only; anything else (a NUL, which PostgreSQL
-    # refuses in a query) cannot match, so it is not looked up.
-    is_well_formed = normalized and all(c in JOIN_CODE_ALPHABET for c in normalized)
-    cohort = Cohort.objects.filter(join_code=normalized).first() if is_well_formed else None
+    # A malformed code (a NUL among others, which PostgreSQL refuses in a query) cannot
+    # match any cohort, so it is not looked up.
+    normalized = normalize_join_code(code)
+    cohort = Cohort.objects.filter(join_code=normalized).first() if normalized else None
     if cohort is None:
         raise JoinRefused("No cohort has that code. Check it with your educator.")
     cohort.residents.add(user)
     return cohort
-
-
-def is_educator(user) -> bool:
-    """Whether the user follows at least one cohort (or may follow any)."""
-    return user.is_superuser or (user.is_staff and cohorts_for(user).exists())
 
 
 @transaction.atomic

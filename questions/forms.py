@@ -52,15 +52,20 @@ class ProfileForm(forms.ModelForm):
 MAX_ID = 2**63 - 1
 
 
+def is_database_id(text: str) -> bool:
+    """Whether posted text is a whole number in the database's id range. Checked before
+    any query: SQLite raises OverflowError on a larger integer instead of finding nothing,
+    and int() itself refuses strings of over 4,300 digits (hence the length test first)."""
+    return text.isdigit() and len(text) <= 19 and int(text) <= MAX_ID
+
+
 class IdChoiceField(forms.ModelMultipleChoiceField):
-    """Refuses ids that are not whole numbers in the database's range before querying:
-    SQLite raises OverflowError on a larger integer instead of finding nothing."""
+    """Refuses ids that are not whole numbers in the database's range before querying."""
 
     def _check_values(self, value):
         for item in value:
             text = str(item)
-            # The length test first: int() refuses strings of over 4,300 digits.
-            if not text.isdigit() or len(text) > 19 or int(text) > MAX_ID:
+            if not is_database_id(text):
                 raise ValidationError(
                     self.error_messages["invalid_choice"], code="invalid_choice",
                     params={"value": text[:40]},

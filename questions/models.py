@@ -514,6 +514,13 @@ def new_join_code() -> str:
     return get_random_string(8, JOIN_CODE_ALPHABET)
 
 
+def normalize_join_code(typed: str) -> str | None:
+    """A join code as stored: residents type it in any case, with spaces. None when what
+    is left is empty or holds a character no code has (a NUL among them)."""
+    code = "".join((typed or "").split()).upper()
+    return code if code and all(c in JOIN_CODE_ALPHABET for c in code) else None
+
+
 class Cohort(models.Model):
     """A residency program or class: the educators who follow it and the residents in it.
 
@@ -543,13 +550,14 @@ class Cohort(models.Model):
 
     def clean(self):
         super().clean()
-        # Residents type the code in any case, with spaces; keep it in the form they match.
-        self.join_code = "".join((self.join_code or "").split()).upper()
-        if not self.join_code or any(c not in JOIN_CODE_ALPHABET for c in self.join_code):
+        # Keep the code in the form residents' typing is matched against.
+        code = normalize_join_code(self.join_code)
+        if code is None:
             raise ValidationError(
                 {"join_code": "Use letters and digits only (no O, I, 0 or 1)."},
                 code="join_code",
             )
+        self.join_code = code
 
 
 class Assignment(models.Model):

@@ -514,6 +514,13 @@ def cohort_topic_grid(cohort) -> dict[int, dict[int, dict]]:
     return grid
 
 
+def _finished_percent(attempt) -> float | None:
+    """An attempt's score in percent once finished; None before, or without an attempt."""
+    if attempt is None or not attempt.is_finished:
+        return None
+    return _percent(attempt.correct_count, attempt.question_count)
+
+
 def assignment_progress(assignment) -> list[dict]:
     """Each resident of the assignment's cohort with their attempt (None if not started):
     ``{"user", "attempt", "percent"}``, by username. Two queries."""
@@ -521,10 +528,7 @@ def assignment_progress(assignment) -> list[dict]:
     rows = []
     for user in assignment.cohort.residents.order_by("username"):
         attempt = attempts.get(user.pk)
-        percent = None
-        if attempt is not None and attempt.is_finished:
-            percent = _percent(attempt.correct_count, attempt.question_count)
-        rows.append({"user": user, "attempt": attempt, "percent": percent})
+        rows.append({"user": user, "attempt": attempt, "percent": _finished_percent(attempt)})
     return rows
 
 
@@ -545,8 +549,7 @@ def resident_assignments(user, *, cohort=None) -> list[dict]:
     rows = []
     for assignment in assignments:
         attempt = attempts.get(assignment.pk)
-        percent = None
-        if attempt is not None and attempt.is_finished:
-            percent = _percent(attempt.correct_count, attempt.question_count)
-        rows.append({"assignment": assignment, "attempt": attempt, "percent": percent})
+        rows.append(
+            {"assignment": assignment, "attempt": attempt, "percent": _finished_percent(attempt)}
+        )
     return rows
