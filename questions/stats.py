@@ -90,23 +90,18 @@ def topic_breakdown(attempt) -> list[dict]:
 
 def _scored_items(*, cohort=None, **filters):
     return AttemptItem.objects.filter(locked_at__isnull=False, **filters).filter(
-        _visible_items(cohort)
+        visible_attempts(cohort, prefix="attempt__")
     )
 
 
-def _visible_attempts(cohort) -> Q:
+def visible_attempts(cohort, *, prefix: str = "") -> Q:
     """What the educators of ``cohort`` may see of a resident's attempts: practice quizzes
     and this cohort's assignments, never another cohort's assignments. No limit for None
-    (the resident's own view)."""
+    (the resident's own view). ``prefix`` reaches the attempt from another model
+    (``"attempt__"`` from an item)."""
     if cohort is None:
         return Q()
-    return Q(assignment__isnull=True) | Q(assignment__cohort=cohort)
-
-
-def _visible_items(cohort) -> Q:
-    if cohort is None:
-        return Q()
-    return Q(attempt__assignment__isnull=True) | Q(attempt__assignment__cohort=cohort)
+    return Q(**{f"{prefix}assignment__isnull": True}) | Q(**{f"{prefix}assignment__cohort": cohort})
 
 
 _CORRECT_AS_NUMBER = Case(When(is_correct=True, then=1.0), default=0.0, output_field=FloatField())
@@ -136,7 +131,7 @@ def score_trend(user, *, limit: int = 20, cohort=None) -> list[dict]:
     ``{"attempt": pk, "finished_at", "correct", "total", "percent", "mode"}``. One query."""
     rows = list(
         Attempt.objects.filter(user=user, status=Attempt.Status.FINISHED)
-        .filter(_visible_attempts(cohort))
+        .filter(visible_attempts(cohort))
         .order_by("-finished_at", "-id")
         .values("pk", "finished_at", "correct_count", "question_count", "mode")[:limit]
     )
@@ -461,7 +456,7 @@ def cohort_table(cohort) -> list[dict]:
     attempts = {
         r["user"]: r
         for r in Attempt.objects.filter(user__in=ids)
-        .filter(_visible_attempts(cohort))
+        .filter(visible_attempts(cohort))
         .values("user")
         .annotate(n=Count("id"), last_started=Max("started_at"))
         .order_by()

@@ -35,14 +35,6 @@ def _resident_in(cohort, user_pk: int):
     return get_object_or_404(get_user_model(), pk=user_pk, cohorts=cohort)
 
 
-def _visible_attempts(subject, cohort):
-    """A resident's attempts as the cohort's educators may see them: practice quizzes and
-    this cohort's assignments, never another cohort's assignments."""
-    return Attempt.objects.filter(user=subject).filter(
-        Q(assignment__isnull=True) | Q(assignment__cohort=cohort)
-    )
-
-
 @login_required
 def cohort_list(request):
     _staff_only(request)
@@ -130,9 +122,7 @@ def _csv_safe(text: str) -> str:
 def cohort_resident(request, pk: int, user_pk: int):
     cohort = _cohort_for(request, pk)
     subject = _resident_in(cohort, user_pk)
-    engine.expire_overdue(Attempt.objects.filter(user=subject))
     context = dashboard_context(subject, cohort=cohort)
-    context["recent_attempts"] = _visible_attempts(subject, cohort).prefetch_related("topics")
     context.update(cohort=cohort, viewer_is_educator=True)
     return render(request, "questions/dashboard.html", context)
 
@@ -143,7 +133,9 @@ def cohort_resident_attempt(request, pk: int, user_pk: int, attempt_pk: int):
     cohort = _cohort_for(request, pk)
     subject = _resident_in(cohort, user_pk)
     attempt = get_object_or_404(
-        _visible_attempts(subject, cohort), pk=attempt_pk, status=Attempt.Status.FINISHED
+        Attempt.objects.filter(user=subject).filter(stats.visible_attempts(cohort)),
+        pk=attempt_pk,
+        status=Attempt.Status.FINISHED,
     )
     context = results_context(attempt)
     context.update(cohort=cohort, subject=subject, viewer_is_educator=True)

@@ -253,8 +253,16 @@ QUICK_QUIZ_SIZE = 10
 
 def dashboard_context(user, *, cohort=None) -> dict:
     """A resident's standing: the figures, charts and lists of the dashboard. With
-    ``cohort``, as that cohort's educators may see it (no other cohort's assignments).
-    A fixed number of queries whatever the number of attempts (pinned in tests)."""
+    ``cohort``, as that cohort's educators may see it (no other cohort's assignments, and
+    every quiz rather than the last five). Abandoned timed quizzes are finished first, so
+    they count. A fixed number of queries whatever the number of attempts (pinned in
+    tests)."""
+    engine.expire_overdue(Attempt.objects.filter(user=user))
+    attempts = (
+        Attempt.objects.filter(user=user)
+        .filter(stats.visible_attempts(cohort))
+        .prefetch_related("topics")
+    )
     summary = stats.resident_summary(user, cohort=cohort)
     trend = stats.score_trend(user, cohort=cohort)
     mastery = stats.topic_mastery(user, topics=stats.topics_with_published_counts(), cohort=cohort)
@@ -278,7 +286,7 @@ def dashboard_context(user, *, cohort=None) -> dict:
         "percentile": stats.percentile_rank(user),
         "min_peers": stats.MIN_PEERS_FOR_PERCENTILE,
         "assignments": stats.resident_assignments(user, cohort=cohort),
-        "recent_attempts": Attempt.objects.filter(user=user).prefetch_related("topics")[:5],
+        "recent_attempts": attempts[:5] if cohort is None else attempts,
         "my_cohorts": list(user.cohorts.order_by("name")) if cohort is None else [],
         "now": timezone.now(),
     }
@@ -287,7 +295,6 @@ def dashboard_context(user, *, cohort=None) -> dict:
 @never_cache
 @login_required
 def dashboard(request):
-    engine.expire_overdue(Attempt.objects.filter(user=request.user))
     return render(request, "questions/dashboard.html", dashboard_context(request.user))
 
 
