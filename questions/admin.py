@@ -11,7 +11,6 @@ import secrets
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, CharField, Count, Value, When
 from django.http import Http404, HttpResponse
@@ -454,19 +453,32 @@ class QuestionAdmin(CheckedActionsMixin, SimpleHistoryAdmin):
                 messages.WARNING,
             )
 
-    def _move(self, request, queryset, to: str):
-        moved = 0
+    def _apply(self, request, queryset, act, *, refused: str, done: str) -> None:
+        """Run ``act(question)`` on each selected question, saying which were refused and
+        why (``refused``: "Not moved"), then how many went through (``done``: "{n}
+        question(s) ...")."""
+        count = 0
         for question in queryset:
             try:
-                bank.change_status(question=question, to=to, by=request.user)
+                act(question)
             except bank.TransitionError as exc:
-                detail = " ".join([str(exc), *(p.message for p in exc.problems)])
-                self.message_user(request, f"Not moved: {question.key}. {detail}", messages.ERROR)
+                self.message_user(
+                    request, f"{refused}: {question.key}. {exc.detail}", messages.ERROR
+                )
             else:
-                moved += 1
-        if moved:
-            label = Question.Status(to).label.lower()
-            self.message_user(request, f"{moved} question(s) moved to {label}.", messages.SUCCESS)
+                count += 1
+        if count:
+            self.message_user(request, done.format(n=count), messages.SUCCESS)
+
+    def _move(self, request, queryset, to: str):
+        label = Question.Status(to).label.lower()
+        self._apply(
+            request,
+            queryset,
+            lambda question: bank.change_status(question=question, to=to, by=request.user),
+            refused="Not moved",
+            done=f"{{n}} question(s) moved to {label}.",
+        )
 
     @admin.action(description="Send selected questions to review", permissions=["change"])
     def send_to_review(self, request, queryset):
@@ -489,17 +501,13 @@ class QuestionAdmin(CheckedActionsMixin, SimpleHistoryAdmin):
         permissions=["change"],
     )
     def mark_reviewed(self, request, queryset):
-        done = 0
-        for question in queryset:
-            try:
-                bank.mark_reviewed(question=question, by=request.user)
-            except bank.TransitionError as exc:
-                detail = " ".join([str(exc), *(p.message for p in exc.problems)])
-                self.message_user(request, f"Not marked: {question.key}. {detail}", messages.ERROR)
-            else:
-                done += 1
-        if done:
-            self.message_user(request, f"{done} question(s) marked reviewed.", messages.SUCCESS)
+        self._apply(
+            request,
+            queryset,
+            lambda question: bank.mark_reviewed(question=question, by=request.user),
+            refused="Not marked",
+            done="{n} question(s) marked reviewed.",
+        )
 
     # History: simple-history's own "revert" restores the question's fields only; ours
     # restores a version with its choices and citations, after showing it.
@@ -508,11 +516,10 @@ class QuestionAdmin(CheckedActionsMixin, SimpleHistoryAdmin):
     def revert_disabled(self, request, obj=None):
         return True
 
-    def history_view(self, request, object_id, extra_context=None):
-        question = self.get_object(request, unquote(object_id))
-        changes = bank.choice_and_citation_changes(question) if question else {}
-        extra_context = {**(extra_context or {}), "related_changes": changes}
-        return super().history_view(request, object_id, extra_context=extra_context)
+    def render_history_view(self, request, template, context, **kwargs):
+        # Here, after simple-history has found the question and checked permissions.
+        context["related_changes"] = bank.choice_and_citation_changes(context["object"])
+        return super().render_history_view(request, template, context, **kwargs)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         """simple-history's own version page saves the old row back on POST, status and
@@ -627,8 +634,7 @@ class QuestionAdmin(CheckedActionsMixin, SimpleHistoryAdmin):
             try:
                 bank.restore_version(question=question, history_id=history_id, by=request.user)
             except bank.TransitionError as exc:
-                detail = " ".join([str(exc), *(p.message for p in exc.problems)])
-                self.message_user(request, f"Not restored. {detail}", messages.ERROR)
+                self.message_user(request, f"Not restored. {exc.detail}", messages.ERROR)
             else:
                 self.message_user(
                     request,

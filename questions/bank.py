@@ -214,6 +214,11 @@ class TransitionError(Exception):
         super().__init__(message)
         self.problems = list(problems)
 
+    @property
+    def detail(self) -> str:
+        """The reason with every rule problem, as one sentence for an author."""
+        return " ".join([str(self), *(p.message for p in self.problems)])
+
 
 def _self_review_refused(question: Question, by) -> bool:
     """Whoever wrote the question's current version (its last editor, else its author) may
@@ -438,32 +443,25 @@ def choice_and_citation_changes(question: Question) -> dict[int, list[str]]:
     if not versions:
         return {}
     dates = [date for _, date in versions]
-    changes: dict[int, list[str]] = {}
-
-    def attach(when, lines):
-        if lines:
-            index = max(bisect_right(dates, when) - 1, 0)
-            changes.setdefault(versions[index][0], []).extend(lines)
-
     order = ("id", "history_date", "history_id")
-    previous = None
-    for record in Choice.history.filter(question_id=question.pk).order_by(*order):
-        same = previous is not None and previous.id == record.id
-        attach(record.history_date, _choice_change_lines(previous if same else None, record))
-        previous = record
+    choices = list(Choice.history.filter(question_id=question.pk).order_by(*order))
     citations = list(Citation.history.filter(question_id=question.pk).order_by(*order))
     keys = dict(
         Reference.objects.filter(pk__in={c.reference_id for c in citations}).values_list(
             "pk", "key"
         )
     )
-    previous = None
-    for record in citations:
-        same = previous is not None and previous.id == record.id
-        attach(
-            record.history_date, _citation_change_lines(previous if same else None, record, keys)
-        )
-        previous = record
+    changes: dict[int, list[str]] = {}
+    for records, describe in (
+        (choices, _choice_change_lines),
+        (citations, lambda previous, record: _citation_change_lines(previous, record, keys)),
+    ):
+        # Each row's records in order: a record is compared with the one before it.
+        for previous, record in zip([None, *records], records, strict=False):
+            same_row = previous is not None and previous.id == record.id
+            if lines := describe(previous if same_row else None, record):
+                version = versions[max(bisect_right(dates, record.history_date) - 1, 0)]
+                changes.setdefault(version[0], []).extend(lines)
     return changes
 
 
