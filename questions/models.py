@@ -12,7 +12,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import FileExtensionValidator, MaxLengthValidator
+from django.core.validators import (
+    FileExtensionValidator,
+    MaxLengthValidator,
+    ProhibitNullCharactersValidator,
+)
 from django.db import models
 from django.db.models import Q
 from django.utils.crypto import get_random_string
@@ -641,7 +645,10 @@ class ErrorReport(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="error_reports"
     )
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    comment = models.TextField(max_length=2000, validators=[MaxLengthValidator(2000)])
+    # No NUL: PostgreSQL cannot store it in text, and no honest form sends one.
+    comment = models.TextField(
+        max_length=2000, validators=[MaxLengthValidator(2000), ProhibitNullCharactersValidator()]
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
     reply = models.TextField(
         blank=True, help_text="Shown to the resident: what was decided, and why."
