@@ -240,7 +240,6 @@ class QuestionAdminForm(UnixNewlinesMixin, forms.ModelForm):
 class ImportForm(forms.Form):
     """The file to import, and its format (from its name unless chosen)."""
 
-    EXTENSIONS = {".json": "json", ".csv": "csv", ".xml": "moodle"}
     MAX_BYTES = 5 * 1024 * 1024
 
     file = forms.FileField(help_text="JSON, CSV or Moodle XML, up to 5 MB.")
@@ -261,8 +260,7 @@ class ImportForm(forms.Form):
             return data
         if upload.size > self.MAX_BYTES:
             raise ValidationError("The file is larger than 5 MB.", code="too_big")
-        name = upload.name.lower()
-        fmt = fmt or next((f for ext, f in self.EXTENSIONS.items() if name.endswith(ext)), "")
+        fmt = fmt or exchange.format_of(upload.name)
         if not fmt:
             raise ValidationError(
                 "Say which format the file is in (JSON, CSV or Moodle XML).", code="format"

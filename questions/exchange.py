@@ -28,6 +28,14 @@ FORMATS = {
     "csv": ("text/csv; charset=utf-8", "csv"),
     "moodle": ("application/xml", "xml"),
 }
+
+
+def format_of(filename: str) -> str | None:
+    """The import format a file name's extension says (any case), or None."""
+    extension = filename.rpartition(".")[2].lower() if "." in filename else ""
+    return next((fmt for fmt, (_, ext) in FORMATS.items() if ext == extension), None)
+
+
 DIFFICULTY_NAMES = {d.value: d.label.lower() for d in Question.Difficulty}
 COMPARED_FIELDS = (
     "status", "difficulty", "topics", "stem", "lead_in", "objective", "explanation",

@@ -4,8 +4,6 @@ from django.core.management.base import BaseCommand, CommandError
 
 from questions import exchange
 
-EXTENSIONS = {".json": "json", ".csv": "csv", ".xml": "moodle"}
-
 
 class Command(BaseCommand):
     help = (
@@ -20,7 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         path = Path(options["path"])
-        fmt = options["format"] or EXTENSIONS.get(path.suffix.lower())
+        fmt = options["format"] or exchange.format_of(path.name)
         if fmt is None:
             raise CommandError("Say --format json, csv or moodle for this file.")
         try:
