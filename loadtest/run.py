@@ -258,11 +258,24 @@ class Harness:
                 return json.loads(line)["prepare"]
         return {}
 
+    def _spawn(self, log_name: str, argv: list[str]) -> subprocess.Popen:
+        """Start a child in its own session (so it can be killed with its children), its
+        output to ``log_name`` in the scratch directory. The child keeps the file open; the
+        harness closes its own copy at once."""
+        with (self.out / log_name).open("w") as log:
+            return subprocess.Popen(
+                [PYTHON, *argv],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
     def start_gunicorn(self) -> None:
-        log = (self.out / "gunicorn.log").open("w")
-        self.gunicorn = subprocess.Popen(
+        self.gunicorn = self._spawn(
+            "gunicorn.log",
             [
-                PYTHON,
                 "-m",
                 "gunicorn",
                 "quizsite.wsgi",
@@ -280,11 +293,6 @@ class Harness:
                 "5",
                 "--no-control-socket",
             ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -304,10 +312,9 @@ class Harness:
 
     def run_locust(self) -> int:
         a = self.args
-        log = (self.out / "locust.log").open("w")
-        self.locust = subprocess.Popen(
+        self.locust = self._spawn(
+            "locust.log",
             [
-                PYTHON,
                 "-m",
                 "locust",
                 "-f",
@@ -331,11 +338,6 @@ class Harness:
                 "--loglevel",
                 "WARNING",
             ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
         )
         # The fault schedule counts from Locust's test_start (written by the locustfile).
         deadline = time.monotonic() + 60
