@@ -65,6 +65,9 @@ from xml.etree.ElementTree import Element, SubElement, indent, tostring
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
+from .bank import CITATION_MARKER
+from .models import CHOICE_LETTERS, Question
+
 __all__ = [
     "CSV_COLUMNS",
     "questions_from_csv",
@@ -73,9 +76,9 @@ __all__ = [
     "questions_to_moodle_xml",
 ]
 
-CHOICE_LETTERS = "ABCDE"
-DIFFICULTIES = ("easy", "medium", "hard")
-STATUSES = ("draft", "review", "published", "retired")
+# The bank's own vocabulary (constants only: nothing here queries the database).
+DIFFICULTIES = tuple(d.label.lower() for d in Question.Difficulty)
+STATUSES = tuple(Question.Status.values)
 DEFAULT_STATUS = "published"
 FOREIGN_STATUS = "draft"
 DEFAULT_DIFFICULTY = "medium"
@@ -98,7 +101,6 @@ CSV_COLUMNS: tuple[str, ...] = (
 CSV_OPTIONAL_COLUMNS = frozenset({"status", "choice_e", "rationale_e"})
 
 KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,59}")
-CITATION_MARKER = re.compile(r"\[@([A-Za-z0-9_-]+)\]")
 FORMULA_START = frozenset("=+-@\t\r")
 XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 STATUS_ALIASES = {"in review": "review", "in_review": "review", "in-review": "review"}
