@@ -147,20 +147,10 @@ def assignment_new(request, pk: int):
     cohort = _cohort_for(request, pk)
     form = AssignmentForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
+            # The form's fields are create_assignment's keyword arguments, one for one.
             assignment = cohorts.create_assignment(
-                cohort=cohort,
-                created_by=request.user,
-                title=data["title"],
-                kind=data["kind"],
-                mode=data["mode"],
-                opens_at=data["opens_at"],
-                due_at=data["due_at"],
-                questions=data["questions"],
-                topics=data["topics"],
-                question_count=data["question_count"],
-                time_limit_minutes=data["time_limit_minutes"],
+                cohort=cohort, created_by=request.user, **form.cleaned_data
             )
         except bank.PoolTooSmall as exc:
             form.add_error("question_count", str(exc))
