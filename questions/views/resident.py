@@ -303,7 +303,7 @@ def dashboard(request):
 def item_report(request, pk: int, position: int):
     """A resident reports a problem with a question they have answered."""
     attempt = get_object_or_404(Attempt, pk=pk, user=request.user)
-    item = get_object_or_404(attempt.items.select_related("attempt"), position=position)
+    item = get_object_or_404(attempt.items, position=position)  # knows its attempt
     try:
         reports.report_problem(
             user=request.user,
@@ -318,8 +318,9 @@ def item_report(request, pk: int, position: int):
             request,
             "Thank you: your report was sent to the educators. You can follow it under My reports.",
         )
-    target = _results_url(attempt) if attempt.is_finished else _question_url(attempt, position)
-    return redirect(f"{target}#item-{position}" if attempt.is_finished else target)
+    if attempt.is_finished:
+        return redirect(f"{_results_url(attempt)}#item-{position}")
+    return redirect(_question_url(attempt, position))
 
 
 @never_cache
