@@ -6,12 +6,10 @@ gunicorn's log to say which code failed, so each worker also sends ``django.requ
 to stderr, which run.py writes to the run's gunicorn.log. Settings are left untouched.
 """
 
-import contextlib
 import logging
 import sys
 
-with contextlib.suppress(ImportError):  # an older tree without a production configuration
-    from quizsite.gunicorn_conf import *  # noqa: F403
+from quizsite.gunicorn_conf import *  # noqa: F403
 
 _production_post_worker_init = globals().get("post_worker_init")
 

@@ -1,7 +1,8 @@
 """Residents taking timed quizzes, every answer journaled for run.py's verification.
 
 Each Locust user is one resident (from run.py's accounts file): it logs in through the form or
-uses the session it was given, builds a timed quiz, answers each question (random letters among
+uses the session it was given, builds a timed quiz (sending the form's start token, so a retried
+start resumes the same quiz), answers each question (random letters among
 those shown, now and then going back with go=previous and changing the earlier answer, now and
 then resubmitting the same letter), finishes, opens the results and starts another quiz.
 
@@ -42,6 +43,7 @@ SAME_LETTER = 0.3
 QUESTION_URL = re.compile(r"^/quizzes/(\d+)/questions/(\d+)/$")
 LETTER_INPUT = re.compile(r'name="letter" value="([A-Z])"')
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+START_TOKEN_INPUT = re.compile(r'name="start_token" value="([^"]+)"')
 
 _seq = itertools.count(1)
 _status_counts: Counter = Counter()
@@ -193,17 +195,17 @@ class Resident(HttpUser):
             return
         if response.status_code != 200:
             return
+        token = START_TOKEN_INPUT.search(response.text)
+        token = token.group(1) if token else ""
+        form = {"pool": "all", "question_count": QUESTIONS_PER_QUIZ, "mode": "timed"}
         response = self._send(
-            "POST",
-            "/quizzes/new/",
-            "/quizzes/new/",
-            data={"pool": "all", "question_count": QUESTIONS_PER_QUIZ, "mode": "timed"},
+            "POST", "/quizzes/new/", "/quizzes/new/", data=form | {"start_token": token}
         )
         match = QUESTION_URL.match(_path(response)) if response.status_code == 302 else None
         if not match:
             return
         attempt = int(match.group(1))
-        record("attempt_start", attempt=attempt, user=self.account["username"])
+        record("attempt_start", attempt=attempt, user=self.account["username"], token=token)
         self._answer_all(attempt)
         self._send("POST", f"/quizzes/{attempt}/finish/", "/quizzes/[id]/finish/", data={})
         self._send("GET", f"/quizzes/{attempt}/results/", "/quizzes/[id]/results/")

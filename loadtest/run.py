@@ -9,8 +9,10 @@ Steps: create the database (dropped first if it exists), migrate, load the bank,
 residents (loadtest/prepare.py); start gunicorn with production settings; run Locust headless
 (loadtest/locustfile.py); inject the faults at 1/3 and 2/3 of the run; verify; report (stdout
 and --report, default loadtest/report.json). Exit status 1 when an acknowledged answer was
-lost, a 5xx (or a dropped connection) happened outside the fault windows, no answer was
-acknowledged at all, or the site did not recover; 2 when the harness itself could not run.
+lost, any 5xx was sent (faults or not), a request went unanswered outside the fault windows (a
+killed worker drops the requests it was serving), a quiz start token did not map to exactly
+the attempt its client saw, no answer was acknowledged at all, or the site did not recover;
+2 when the harness itself could not run.
 Locust, gunicorn and the database are cleaned up whatever happens, Ctrl-C included.
 
 Every option also reads an environment variable (LOADTEST_USERS, LOADTEST_DURATION...).
@@ -73,7 +75,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--fault-window",
         type=float,
         default=float(env_default("FAULT_WINDOW", 5)),
-        help="seconds after a fault during which 5xx responses are expected",
+        help="seconds after a fault during which requests without a response are expected",
     )
     parser.add_argument("--workers", type=int, default=int(env_default("WORKERS", 4)))
     parser.add_argument("--db", default=env_default("DB", "loadtest"))
@@ -454,6 +456,20 @@ class Harness:
                 "SELECT count(*) FROM questions_attempt WHERE id = ANY(%s) AND status = %s",
                 (attempts, "finished"),
             ).fetchone()[0]
+            # Each start token the clients sent: the attempts it started on the server.
+            seen = {e["token"]: e["attempt"] for e in events if e["ev"] == "attempt_start"}
+            started_by_token = defaultdict(list)
+            for token, attempt_id in conn.execute(
+                "SELECT start_token::text, id FROM questions_attempt "
+                "WHERE start_token::text = ANY(%s)",
+                (list(seen),),
+            ):
+                started_by_token[token].append(attempt_id)
+        start_mismatches = [
+            {"token": t, "client_saw": a, "in_database": started_by_token.get(t, [])}
+            for t, a in seen.items()
+            if started_by_token.get(t) != [a]
+        ]
         lost, unconfirmed_applied, checked, changes = [], 0, 0, 0
         for key, evs in by_key.items():
             acks = [e for e in evs if e["ev"] == "ack"]
@@ -483,6 +499,9 @@ class Harness:
         counts = Counter(e["ev"] for e in events)
         return {
             "quizzes_started": len(attempts),
+            "quiz_starts_verified": len(seen) - len(start_mismatches),
+            "quiz_start_mismatches": len(start_mismatches),
+            "quiz_start_mismatch_details": start_mismatches[:20],
             "quizzes_finished": finished,
             "answer_posts": counts["send"],
             "acknowledged": counts["ack"],
@@ -567,6 +586,10 @@ class Harness:
         return {
             "request_errors": dict(paths.most_common(20)),
             "exceptions": dict(exceptions.most_common(20)),
+            # questions.middleware: a request whose connection the database dropped
+            "run_again_on_a_new_connection": text.count("Database connection lost; running"),
+            "answered_503": text.count("Database connection lost during")
+            + text.count("Database still unreachable"),
             "worker_timeouts": text.count("WORKER TIMEOUT"),
             "deadlocks": text.lower().count("deadlock detected"),
         }
@@ -663,8 +686,11 @@ def execute(h: Harness) -> dict:
         problems.append("no answer was acknowledged: the scenario did not run")
     if answers["lost"]:
         problems.append(f"{answers['lost']} acknowledged answers lost")
-    if errors["5xx_outside_fault_windows"]:
-        problems.append(f"{errors['5xx_outside_fault_windows']} 5xx outside the fault windows")
+    if answers["quiz_start_mismatches"]:
+        n = answers["quiz_start_mismatches"]
+        problems.append(f"{n} quiz starts did not map to exactly the attempt the client saw")
+    if errors["5xx_total"]:
+        problems.append(f"{errors['5xx_total']} 5xx responses (none are allowed, faults or not)")
     if errors["no_response_outside_fault_windows"]:
         n = errors["no_response_outside_fault_windows"]
         problems.append(f"{n} requests without a response outside the fault windows")
@@ -689,7 +715,11 @@ def print_report(r: dict) -> None:
     print(f"responses by status: {q.get('by_status')}")
     for error, n in (q.get("errors") or {}).items():
         print(f"  error x{n}: {error}")
-    print(f"quizzes started {ans['quizzes_started']}, finished {ans['quizzes_finished']}")
+    print(
+        f"quizzes started {ans['quizzes_started']}, finished {ans['quizzes_finished']}; "
+        f"start tokens that map to exactly the client's attempt {ans['quiz_starts_verified']}, "
+        f"MISMATCHED {ans['quiz_start_mismatches']}"
+    )
     print(
         f"answers: posts {ans['answer_posts']}, acknowledged {ans['acknowledged']} "
         f"(on retry {ans['acknowledged_on_retry']}), positions verified "
@@ -713,6 +743,10 @@ def print_report(r: dict) -> None:
     )
     print(f"recovered: {r['recovery']['recovered']} {r['recovery']}")
     log = r["gunicorn_log"]
+    print(
+        f"requests run again after a dropped database connection: "
+        f"{log['run_again_on_a_new_connection']}; answered 503: {log['answered_503']}"
+    )
     if log["request_errors"] or log["exceptions"] or log["worker_timeouts"]:
         print(f"gunicorn log: {log}")
     print("PASSED" if r["passed"] else "FAILED: " + "; ".join(r["problems"]))

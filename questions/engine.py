@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime
 import random
+import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -111,10 +112,18 @@ def start_attempt(
     config: QuizConfig,
     now: datetime.datetime | None = None,
     rng: random.Random | None = None,
+    token: uuid.UUID | None = None,
 ) -> Attempt:
     """Draw the questions, shuffle their order and choices, fix the deadline. Raises
-    bank.PoolTooSmall when the pool holds fewer questions than asked for."""
+    bank.PoolTooSmall when the pool holds fewer questions than asked for.
+
+    ``token`` names the builder form the request came from: the same token again (a double
+    click, a client retrying after a lost response) returns the attempt it started."""
     now = _now(now)
+    if token is not None:
+        started = Attempt.objects.filter(user=user, start_token=token).first()
+        if started is not None:
+            return started
     rng = rng or random.SystemRandom()
     questions = bank.draw_questions(
         user=user, count=config.question_count, topics=config.topics, pool=config.pool, rng=rng
@@ -126,16 +135,24 @@ def start_attempt(
         seconds_per_question=settings.QUIZ_SECONDS_PER_QUESTION,
     )
     deadline = now + datetime.timedelta(seconds=limit) if limit else None
-    return _create_attempt(
-        user=user,
-        questions=questions,
-        mode=config.mode,
-        pool=config.pool,
-        topics=config.topics,
-        deadline=deadline,
-        now=now,
-        rng=rng,
-    )
+    try:
+        with transaction.atomic():
+            return _create_attempt(
+                user=user,
+                questions=questions,
+                mode=config.mode,
+                pool=config.pool,
+                topics=config.topics,
+                deadline=deadline,
+                now=now,
+                rng=rng,
+                start_token=token,
+            )
+    except IntegrityError:
+        if token is None:
+            raise
+        # The same form, sent twice at once: the other request committed its attempt first.
+        return Attempt.objects.get(user=user, start_token=token)
 
 
 def _multiplier(user) -> float | None:
@@ -144,10 +161,11 @@ def _multiplier(user) -> float | None:
 
 
 def _create_attempt(
-    *, user, questions, mode, pool, topics, deadline, now, rng, assignment=None
+    *, user, questions, mode, pool, topics, deadline, now, rng, assignment=None, start_token=None
 ) -> Attempt:
     attempt = Attempt.objects.create(
         user=user,
+        start_token=start_token,
         mode=mode,
         pool=pool,
         started_at=now,

@@ -1,5 +1,7 @@
 """Forms: sign-up, profile, the quiz builder (residents); assignments (educators)."""
 
+import uuid
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
@@ -73,6 +75,22 @@ class IdChoiceField(forms.ModelMultipleChoiceField):
         return super()._check_values(value)
 
 
+class StartTokenField(forms.Field):
+    """The builder form's hidden token (see engine.start_attempt). A missing or malformed one
+    only loses the double-submit protection: it is not the resident's input to correct."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, **kwargs)
+
+    def clean(self, value) -> uuid.UUID | None:
+        try:
+            return uuid.UUID(str(value))
+        except ValueError:
+            return None
+
+
 class QuizBuilderForm(forms.Form):
     topics = IdChoiceField(
         queryset=Topic.objects.all(),
@@ -94,6 +112,8 @@ class QuizBuilderForm(forms.Form):
         initial=Attempt.Mode.TIMED,
         widget=forms.RadioSelect,
     )
+    # New with every blank form: sending the same form twice starts one quiz (engine).
+    start_token = StartTokenField(initial=uuid.uuid4)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

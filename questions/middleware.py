@@ -1,4 +1,12 @@
-"""Middleware for htmx-boosted pages."""
+"""Middleware: htmx-boosted pages, and requests that lose their database connection."""
+
+import logging
+
+from django.db import InterfaceError, OperationalError, connection
+from django.http import HttpResponse
+from django.template.loader import render_to_string
+
+logger = logging.getLogger(__name__)
 
 
 def htmx_push_url(get_response):
@@ -19,3 +27,85 @@ def htmx_push_url(get_response):
         return response
 
     return middleware
+
+
+def retry_safe(view):
+    """Mark a POST view as safe to run twice: running it again after a failure gives the same
+    result as running it once (the engine's writes are idempotent, a quiz start carries its
+    own token). Reads (GET, HEAD) are always retried."""
+    view.retry_safe = True
+    return view
+
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+RETRY_AFTER_SECONDS = 2
+
+
+# PostgreSQL's SQLSTATEs for a connection that is gone: class 08 (connection exception), and
+# administrator shutdown, crash shutdown, cannot connect now (a restart or a failover).
+LOST_CONNECTION_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def _connection_lost(exception) -> bool:
+    """True when ``exception`` says the connection is gone (PostgreSQL restarted, the
+    connection was terminated, the network dropped), not that a query failed on a live one
+    (a lock timeout, a deadlock, a constraint). The connection's state cannot tell: leaving a
+    transaction, Django has already opened a new one. An error without a SQLSTATE comes from
+    the client library itself: the socket closed, or the server refused the connection."""
+    if connection.vendor != "postgresql":
+        return False  # SQLite's errors ("database is locked") are not about a connection
+    state = getattr(exception.__cause__, "sqlstate", None)
+    return state is None or state.startswith(LOST_CONNECTION_STATES)
+
+
+def unavailable(request) -> HttpResponse:
+    """503 with Retry-After, from a template that needs no database."""
+    response = HttpResponse(
+        render_to_string("503.html", {"retry_after": RETRY_AFTER_SECONDS}), status=503
+    )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+class ReconnectOnDroppedConnection:
+    """Run a view once more on a fresh connection when the database dropped its connection.
+
+    A connection the database terminated mid-request (a failover, a restart,
+    ``pg_terminate_backend``) raises OperationalError in whatever query was running; the
+    transaction it was in is rolled back by the database. The view is then run again, once,
+    on a new connection when that cannot change the result: a read, or a POST marked
+    ``retry_safe``. Anything else, or a second failure, gets a 503 that says to try again,
+    never a 500. Errors on a live connection (a constraint, a lock timeout) are not touched.
+    Inside a transaction the caller opened (ATOMIC_REQUESTS, a test) nothing is retried."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        if connection.in_atomic_block or not _connection_lost(exception):
+            return None
+        connection.close()
+        match = request.resolver_match
+        safe = request.method in SAFE_METHODS or getattr(match.func, "retry_safe", False)
+        if getattr(request, "_reconnected", False) or not safe:
+            logger.warning("Database connection lost during %s %s", request.method, request.path)
+            return unavailable(request)
+        request._reconnected = True
+        logger.warning("Database connection lost; running %s %s again", request.method,
+                       request.path)  # fmt: skip
+        try:
+            response = match.func(request, *match.args, **match.kwargs)
+            if callable(getattr(response, "render", None)):
+                response = response.render()
+        except (OperationalError, InterfaceError) as again:
+            if connection.in_atomic_block or not _connection_lost(again):
+                raise
+            connection.close()
+            logger.warning("Database still unreachable for %s %s", request.method, request.path)
+            return unavailable(request)
+        return response

@@ -411,6 +411,13 @@ class Attempt(models.Model):
         related_name="attempts",
         help_text="The assignment this attempt answers, if any (one attempt per resident).",
     )
+    start_token = models.UUIDField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The quiz builder form this attempt was started from: the same form sent "
+        "again (a double click, a retry) resumes this attempt instead of starting another.",
+    )
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -420,6 +427,11 @@ class Attempt(models.Model):
                 fields=["assignment", "user"],
                 condition=Q(assignment__isnull=False),
                 name="attempt_once_per_assignment",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "start_token"],
+                condition=Q(start_token__isnull=False),
+                name="attempt_once_per_start_token",
             ),
             models.CheckConstraint(
                 condition=(

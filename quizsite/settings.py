@@ -9,6 +9,9 @@ One module for every environment, driven by environment variables (django-enviro
                             default: the SQLite file ``db.sqlite3`` beside manage.py.
 - ``REDIS_URL``             e.g. ``redis://127.0.0.1:6379/0``: cache and sessions in Redis,
                             shared by several app hosts; default: local memory and the DB.
+- ``EMAIL_URL``             e.g. ``smtp+tls://user:pass@smtp.example.org:587``: password reset
+                            by e-mail; without it (and debug off) the reset page says to ask
+                            an administrator.
 The security settings below are production-safe by default and relaxed only by debug or by
 the variables named beside them (docs/deploy.md lists them all).
 """
@@ -69,8 +72,11 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "questions.middleware.htmx_push_url",
-    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    # As django-axes asks, after the others: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
+    # Innermost, so it sees the view's exception first: a request whose database connection
+    # was dropped runs again on a new one, or gets a 503, never a 500.
+    "questions.middleware.ReconnectOnDroppedConnection",
 ]
 
 ROOT_URLCONF = "quizsite.urls"
@@ -175,6 +181,30 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+
+# The site's own warnings (a request run again after the database dropped its connection)
+# go to stderr, which gunicorn writes to its log; Django's loggers keep their defaults.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {"questions": {"handlers": ["stderr"], "level": "INFO"}},
+}
+
+# --- E-mail: password reset ------------------------------------------------------------------
+# EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.org:587 (django-environ's email URL).
+# Without it, debug prints mails to the console and production offers no reset by e-mail:
+# the reset page says to ask an administrator, who sets a new password in the admin.
+EMAIL_URL = env.str("EMAIL_URL", default="")
+if EMAIL_URL:
+    globals().update(env.email_url_config(EMAIL_URL))
+elif DEBUG:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+PASSWORD_RESET_BY_EMAIL = bool(EMAIL_URL) or DEBUG
+DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="webmaster@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 24  # a reset link works for one day
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "questions:dashboard"

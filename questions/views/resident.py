@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from questions import bank, charts, cohorts, engine, grading, reports, stats
 from questions.forms import QuizBuilderForm
+from questions.middleware import retry_safe
 from questions.models import Assignment, Attempt, ErrorReport, Reference, ResidentProfile
 from questions.templatetags.bank_tags import explanation_context
 
@@ -43,6 +44,8 @@ def attempt_list(request):
     return render(request, "questions/attempt_list.html", {"attempts": attempts})
 
 
+@retry_safe
+@never_cache
 @login_required
 def attempt_new(request):
     form = QuizBuilderForm(request.POST if request.method == "POST" else None)
@@ -54,11 +57,13 @@ def attempt_new(request):
             topics=list(form.cleaned_data["topics"]),
         )
         try:
-            attempt = engine.start_attempt(user=request.user, config=config)
+            attempt = engine.start_attempt(
+                user=request.user, config=config, token=form.cleaned_data["start_token"]
+            )
         except bank.PoolTooSmall as exc:
             form.add_error("question_count", str(exc))
         else:
-            return redirect(_question_url(attempt, 1))
+            return redirect(_question_url(attempt, attempt.current_position))
     return render(request, "questions/attempt_new.html", {"form": form})
 
 
@@ -158,6 +163,7 @@ def attempt_question(request, pk: int, position: int):
     return render(request, "questions/attempt_question.html", context)
 
 
+@retry_safe
 @require_POST
 @login_required
 def attempt_answer(request, pk: int, position: int):
@@ -185,6 +191,7 @@ def attempt_answer(request, pk: int, position: int):
     return redirect(_question_url(attempt, position))
 
 
+@retry_safe
 @require_POST
 @login_required
 def attempt_flag(request, pk: int, position: int):
@@ -201,6 +208,7 @@ def attempt_flag(request, pk: int, position: int):
     return redirect(_question_url(attempt, position))
 
 
+@retry_safe
 @require_POST
 @login_required
 def attempt_finish(request, pk: int):
@@ -337,6 +345,7 @@ def report_list(request):
     )
 
 
+@retry_safe
 @require_POST
 @login_required
 def cohort_join(request):
@@ -351,6 +360,7 @@ def cohort_join(request):
     return redirect("questions:dashboard")
 
 
+@retry_safe
 @require_POST
 @login_required
 def assignment_start(request, pk: int):

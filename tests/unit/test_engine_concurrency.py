@@ -1,6 +1,7 @@
 """Two tabs submitting at once: the attempt row lock serialises them (PostgreSQL)."""
 
 import threading
+import uuid
 
 import pytest
 from django.db import connection, connections
@@ -99,3 +100,19 @@ def test_expire_attempts_on_several_hosts_at_once_finishes_each_attempt_once():
         assert attempt.is_finished
         assert attempt.finished_at == attempt.deadline_at
     call_command("expire_attempts")  # nothing left to do, and no error
+
+
+def test_the_same_quiz_form_sent_from_two_tabs_at_once_starts_one_quiz():
+    PublishableQuestionFactory.create_batch(3)
+    user, token = UserFactory(), uuid.uuid4()
+    started = [None] * 4
+
+    def start(i):
+        started[i] = engine.start_attempt(
+            user=user, config=QuizConfig(question_count=3), token=token
+        ).pk
+
+    errors = run_together(4, start)
+    assert errors == [None] * 4
+    assert Attempt.objects.filter(user=user).count() == 1
+    assert set(started) == {Attempt.objects.get(user=user).pk}

@@ -67,6 +67,56 @@ def test_a_pool_too_small_gets_a_message_not_an_error(resident_client):
     assert not Attempt.objects.exists()
 
 
+def start_token(page) -> str:
+    return re.search(r'name="start_token" value="([^"]+)"', page.content.decode()).group(1)
+
+
+def test_the_same_builder_form_sent_twice_starts_one_quiz_and_resumes_it(resident_client, resident):
+    PublishableQuestionFactory.create_batch(4)
+    page = resident_client.get(reverse("questions:attempt_new"))
+    assert page["Cache-Control"].startswith("max-age=0")  # going back refetches a new token
+    form = {"pool": "all", "question_count": 3, "mode": "timed", "start_token": start_token(page)}
+    first = resident_client.post(reverse("questions:attempt_new"), form)
+    attempt = Attempt.objects.get(user=resident)
+    resident_client.get(question_url(attempt, 2))
+    again = resident_client.post(reverse("questions:attempt_new"), form)
+    assert Attempt.objects.filter(user=resident).count() == 1
+    assert (first.url, again.url) == (question_url(attempt, 1), question_url(attempt, 2))
+    # A new form is a new quiz.
+    fresh = resident_client.get(reverse("questions:attempt_new"))
+    assert start_token(fresh) != form["start_token"]
+    resident_client.post(
+        reverse("questions:attempt_new"), form | {"start_token": start_token(fresh)}
+    )
+    assert Attempt.objects.filter(user=resident).count() == 2
+
+
+@pytest.mark.parametrize("token", ["", "not-a-uuid", "\x00" * 3, "9" * 5000])
+def test_a_malformed_start_token_still_starts_the_quiz(resident_client, resident, token):
+    PublishableQuestionFactory.create_batch(2)
+    response = resident_client.post(
+        reverse("questions:attempt_new"),
+        {"pool": "all", "question_count": 2, "mode": "tutor", "start_token": token},
+    )
+    attempt = Attempt.objects.get(user=resident)
+    assert (response.status_code, response.url) == (302, question_url(attempt))
+    assert attempt.start_token is None
+
+
+def test_another_residents_start_token_starts_a_quiz_of_ones_own(resident_client, resident):
+    PublishableQuestionFactory.create_batch(2)
+    token = "0b7e2f8a-1d3c-4a5b-9c8d-7e6f5a4b3c2d"
+    other = engine.start_attempt(
+        user=UserFactory(), config=engine.QuizConfig(question_count=2), token=token
+    )
+    resident_client.post(
+        reverse("questions:attempt_new"),
+        {"pool": "all", "question_count": 2, "mode": "timed", "start_token": token},
+    )
+    mine = Attempt.objects.get(user=resident)
+    assert mine.pk != other.pk and str(mine.start_token) == token
+
+
 @pytest.mark.parametrize("value", ["0", "-1", "abc", "100000"])
 def test_bad_question_counts_are_refused_with_a_message(resident_client, value):
     PublishableQuestionFactory.create_batch(2)
