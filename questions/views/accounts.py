@@ -1,8 +1,10 @@
-"""Sign-up and the resident's own settings. Log in, log out and password change are
-Django's own views (``django.contrib.auth.urls``) with this site's templates."""
+"""Sign-up, the resident's own settings, and password reset. Log in, log out and password
+change are Django's own views (``django.contrib.auth.urls``) with this site's templates."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -32,3 +34,13 @@ def profile(request):
         messages.success(request, "Settings saved.")
         return redirect("questions:profile")
     return render(request, "questions/profile.html", {"form": form})
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset by e-mail, when the site can send mail (settings.EMAIL_URL); otherwise
+    a page that says whom to ask, and nothing is sent."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not settings.PASSWORD_RESET_BY_EMAIL:
+            return render(request, "registration/password_reset_unavailable.html")
+        return super().dispatch(request, *args, **kwargs)
