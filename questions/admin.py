@@ -12,7 +12,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Case, CharField, Count, Value, When
+from django.db.models import Case, CharField, Count, Exists, OuterRef, Q, Value, When
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -22,6 +22,7 @@ from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import bank, cohorts, exchange, stats
+from .accounts import EDUCATORS_GROUP
 from .forms import is_database_id
 from .models import (
     CHOICE_LETTERS,
@@ -620,6 +621,8 @@ class QuestionAdmin(CheckedActionsMixin, SimpleHistoryAdmin):
         ]
 
     def restore_view(self, request, object_id: int, history_id: int):
+        if not self.has_change_permission(request):  # before the lookup: confirm nothing
+            raise PermissionDenied
         question = get_object_or_404(Question, pk=object_id)
         if not self.has_change_permission(request, question):
             raise PermissionDenied
@@ -686,7 +689,8 @@ class SiteSettingAdmin(admin.ModelAdmin):
     list_display = ["__str__", "is_signup_open", "allows_self_review"]
 
     def has_add_permission(self, request):
-        return not SiteSetting.objects.exists()
+        # One row: addable, by whoever holds the permission, only while it does not exist.
+        return super().has_add_permission(request) and not SiteSetting.objects.exists()
 
     def get_readonly_fields(self, request, obj=None):
         # Self-review waives the second reviewer: only a superuser may turn it on.
@@ -724,7 +728,14 @@ class CohortAdmin(CheckedActionsMixin, admin.ModelAdmin):
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         User = db_field.related_model
         if db_field.name == "educators":
-            kwargs["queryset"] = User.objects.filter(is_staff=True).order_by("username")
+            # Only educators (and superusers) can be made a cohort's educators: making any
+            # staff account one would hand it the residents' results.
+            kwargs["queryset"] = (
+                User.objects.filter(is_staff=True)
+                .filter(Q(groups__name=EDUCATORS_GROUP) | Q(is_superuser=True))
+                .distinct()
+                .order_by("username")
+            )
         elif db_field.name == "residents":
             kwargs["queryset"] = User.objects.filter(is_staff=False).order_by("username")
         return super().formfield_for_manytomany(db_field, request, **kwargs)
@@ -796,16 +807,16 @@ class ErrorReportAdmin(CheckedActionsMixin, admin.ModelAdmin):
     """The queue of residents' reports: newest first, filtered by status; each links to its
     question. Saving a decision records who handled it; the reply is shown to the resident."""
 
-    list_display = ["created_at", "question_link", "kind", "status", "reporter", "comment_short"]
+    list_display = ["created_at", "question_link", "kind", "status", "reported_by", "comment_short"]
     list_filter = ["status", "kind"]
     search_fields = ["question__key", "comment", "reporter__username"]
     list_select_related = ["question", "reporter"]
     fields = [
-        "question_link", "kind", "comment", "reporter", "shown_wording", "created_at",
+        "question_link", "kind", "comment", "reported_by", "shown_wording", "created_at",
         "status", "reply", "handled_by",
     ]  # fmt: skip
     readonly_fields = [
-        "question_link", "kind", "comment", "reporter", "shown_wording", "created_at",
+        "question_link", "kind", "comment", "reported_by", "shown_wording", "created_at",
         "handled_by",
     ]  # fmt: skip
     actions = ["mark_accepted", "mark_rejected", "mark_fixed"]
@@ -813,6 +824,28 @@ class ErrorReportAdmin(CheckedActionsMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    # Every educator maintains the bank, so every report is in the queue; but who sent it is
+    # a resident's result, shown only to the educators of that resident's cohorts.
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset.annotate(reporter_visible=Value(True))
+        followed = Cohort.residents.through.objects.filter(
+            user_id=OuterRef("reporter_id"), cohort__educators=request.user
+        )
+        return queryset.annotate(reporter_visible=Exists(followed))
+
+    def get_search_fields(self, request):
+        if request.user.is_superuser:
+            return self.search_fields
+        return [f for f in self.search_fields if not f.startswith("reporter__")]
+
+    @admin.display(description="reported by")
+    def reported_by(self, obj):
+        if obj.reporter_visible:
+            return obj.reporter.get_username()
+        return "a resident outside your cohorts"
 
     @admin.display(description="question")
     def question_link(self, obj):

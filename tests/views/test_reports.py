@@ -160,3 +160,54 @@ def test_reopening_a_report_when_a_newer_one_is_open_is_refused_with_a_message(
     assert "newer open report" in response.content.decode()
     old.refresh_from_db()
     assert old.status == "fixed"
+
+
+def test_the_reporter_is_named_only_to_the_educators_of_their_cohort(
+    client, educator_client, educator, resident, finished
+):
+    """Every educator works the queue (the bank is shared), but who reported, and their
+    answer, is a resident's result: named only to that resident's cohort educators."""
+    from django.contrib.auth.models import User
+
+    from questions.models import Cohort
+
+    item = finished.items.get(position=1)
+    report = ErrorReport.objects.create(
+        question_id=item.question_id, attempt_item=item, reporter=resident, kind="typo"
+    )
+    changelist = reverse("admin:questions_errorreport_changelist")
+    change = reverse("admin:questions_errorreport_change", args=[report.pk])
+    hidden = "a resident outside your cohorts"
+
+    for url in (changelist, change):
+        page = educator_client.get(url).content.decode()
+        assert hidden in page and resident.username not in page
+    found = educator_client.get(changelist, {"q": resident.username})
+    assert list(found.context["cl"].result_list) == []
+
+    cohort = Cohort.objects.create(name="PGY-2")
+    cohort.educators.add(educator)
+    cohort.residents.add(resident)
+    for url in (changelist, change):
+        page = educator_client.get(url).content.decode()
+        assert resident.username in page and hidden not in page
+
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "x"))
+    assert resident.username in client.get(change).content.decode()
+
+
+def test_only_educators_can_be_made_a_cohorts_educators(educator_client, educator):
+    from questions.models import Cohort
+
+    plain_staff = UserFactory(username="plainstaff", is_staff=True)
+    cohort = Cohort.objects.create(name="Mine")
+    cohort.educators.add(educator)
+    form = educator_client.get(reverse("admin:questions_cohort_change", args=[cohort.pk]))
+    offered = form.context["adminform"].form.fields["educators"].queryset
+    assert educator in offered and plain_staff not in offered
+    educator_client.post(
+        reverse("admin:questions_cohort_change", args=[cohort.pk]),
+        {"name": "Mine", "program": "", "description": "",
+         "educators": [educator.pk, plain_staff.pk]},
+    )  # fmt: skip
+    assert list(cohort.educators.all()) == [educator]
