@@ -14,6 +14,10 @@ from questions.models import ResidentProfile, SiteSetting
 
 
 def signup(request):
+    if request.user.is_authenticated:
+        # A second account would replace the session's: log out first to make one.
+        messages.info(request, "You already have an account and are logged in.")
+        return redirect("questions:dashboard")
     if not SiteSetting.current().is_signup_open:
         raise Http404("Sign-up is closed; ask your program's educator for an account.")
     form = SignUpForm(request.POST if request.method == "POST" else None)

@@ -296,6 +296,18 @@ def test_signup_creates_a_resident_with_program_and_year(client):
     )
 
 
+def test_a_signed_in_user_is_not_offered_a_second_account(client, resident):
+    client.force_login(resident)
+    response = client.post(
+        reverse("questions:signup"),
+        {"username": "second", "email": "s@example.org", "password1": "a-long-unusual-pass-93",
+         "password2": "a-long-unusual-pass-93", "program": "X", "training_year": "2"},
+    )  # fmt: skip
+    assert response.url == reverse("questions:dashboard")
+    assert not UserFactory._meta.model.objects.filter(username="second").exists()
+    assert int(client.session["_auth_user_id"]) == resident.pk
+
+
 def test_signup_can_be_closed_by_an_educator(client):
     SiteSetting.objects.create(pk=1, is_signup_open=False)
     assert client.get(reverse("questions:signup")).status_code == 404
