@@ -45,3 +45,45 @@ def page(browser):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def phone(browser):
+    """A 375 px wide phone (iPhone SE width), touch, at 2x."""
+    context = browser.new_context(
+        viewport={"width": 375, "height": 740}, device_scale_factor=2, has_touch=True
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def log_in(page, base_url: str, username: str, password: str) -> None:
+    """Through the login form, as a person does; waits for the dashboard."""
+    page.goto(base_url + "/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+
+
+# Impacts that fail a page; "moderate" and "minor" are reported but do not fail it.
+AXE_FAILING_IMPACTS = {"serious", "critical"}
+
+
+def assert_accessible(page, label: str = "") -> None:
+    """Run axe-core (axe-playwright-python's bundled copy) on the page as it is now: no
+    serious or critical violation. The message names each rule, its help and the elements."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    failing = [v for v in results.response["violations"] if v.get("impact") in AXE_FAILING_IMPACTS]
+    report = "\n".join(
+        f"- {v['id']} ({v['impact']}): {v['help']}\n"
+        + "\n".join(
+            f"    {node['target']}: {node.get('failureSummary', '')}" for node in v["nodes"][:5]
+        )
+        for v in failing
+    )
+    assert not failing, f"axe on {label or page.url}:\n{report}"
