@@ -11,7 +11,10 @@ import secrets
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.db.models import Case, CharField, Count, Exists, OuterRef, Q, Value, When
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -23,7 +26,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from . import bank, cohorts, exchange, stats
 from .accounts import EDUCATORS_GROUP
-from .forms import is_database_id
+from .forms import IdChoiceField, is_database_id
 from .models import (
     CHOICE_LETTERS,
     Assignment,
@@ -40,6 +43,13 @@ from .models import (
 
 def _errors(problems: list[bank.Problem]) -> ValidationError:
     return ValidationError([ValidationError(p.message, code=p.code) for p in problems])
+
+
+class SafeIdsMixin:
+    """The admin's multiple selects refuse ids outside the database's range with the field's
+    message (SQLite raised OverflowError, a 500, on an id of 2**63 or more)."""
+
+    formfield_overrides = {models.ManyToManyField: {"form_class": IdChoiceField}}
 
 
 class CheckedActionsMixin:
@@ -100,8 +110,31 @@ class PositionedInlineFormSet(forms.BaseInlineFormSet):
     def position_value(self, index: int):
         raise NotImplementedError
 
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        # A tabular inline names its columns in <th> only, which labels no field: give each
+        # its own accessible name ("choice 2: Rationale"), or screen readers (and axe) find
+        # rows of unlabelled boxes. ``index`` is None for the template row of "Add another".
+        row = self.model._meta.verbose_name
+        row = f"{row} {index + 1}" if index is not None else f"new {row}"
+        for name, field in form.fields.items():
+            # Past the admin's wrapper (the add/change links): a copied wrapper's ``attrs``
+            # are still its original's, shared by every row.
+            widget = getattr(field.widget, "widget", field.widget)
+            widget.attrs.setdefault("aria-label", f"{row}: {field.label or name}")
+
     def clean(self):
         super().clean()
+        # A row sent as an existing one whose id is not among this question's rows (another
+        # question's, or one deleted meanwhile): Django would skip it silently on save.
+        for number, form in enumerate(self.initial_forms, start=1):
+            if form.instance.pk is None:
+                raise ValidationError(
+                    f"{self.model._meta.verbose_name.capitalize()} row {number} is not part of "
+                    "this question (it was deleted or changed elsewhere). Reload the page and "
+                    "make your changes again.",
+                    code="foreign_row",
+                )
         for index, form in enumerate(self.kept_forms()):
             setattr(form.instance, form.position_field, self.position_value(index))
 
@@ -317,8 +350,23 @@ class ItemAnalysisFilter(admin.SimpleListFilter):
         return queryset
 
 
+# Django's own user and group admins, with the same range check on their multiple selects.
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class SafeIdsUserAdmin(SafeIdsMixin, UserAdmin):
+    pass
+
+
+@admin.register(Group)
+class SafeIdsGroupAdmin(SafeIdsMixin, GroupAdmin):
+    pass
+
+
 @admin.register(Question)
-class QuestionAdmin(CheckedActionsMixin, SimpleHistoryAdmin):
+class QuestionAdmin(SafeIdsMixin, CheckedActionsMixin, SimpleHistoryAdmin):
     form = QuestionAdminForm
     inlines = [ChoiceInline, CitationInline]
     list_display = [
@@ -657,8 +705,30 @@ class QuestionAdmin(CheckedActionsMixin, SimpleHistoryAdmin):
         return TemplateResponse(request, "admin/questions/question/restore.html", context)
 
 
+class ReferenceAdminForm(forms.ModelForm):
+    class Meta:
+        model = Reference
+        fields = [
+            "key", "kind", "authors", "title", "journal", "year", "volume", "issue", "pages",
+            "doi", "pmid", "url", "is_verified", "verification_note",
+        ]  # fmt: skip
+
+    def clean_key(self):
+        key = self.cleaned_data["key"]
+        old = self.instance.key
+        if self.instance.pk and key != old and self.instance.citations.exists():
+            cited = self.instance.citations.values("question").distinct().count()
+            raise ValidationError(
+                f"{cited} question(s) cite this reference as [@{old}] in their explanations; "
+                "renaming it would break those citations. Add a new reference instead.",
+                code="cited_key",
+            )
+        return key
+
+
 @admin.register(Reference)
 class ReferenceAdmin(CheckedActionsMixin, SimpleHistoryAdmin):
+    form = ReferenceAdminForm
     list_display = ["key", "authors", "title", "journal", "year", "is_verified", "citation_count"]
     list_filter = ["kind", "is_verified"]
     search_fields = ["key", "authors", "title", "journal", "doi", "pmid"]
@@ -701,7 +771,7 @@ class SiteSettingAdmin(admin.ModelAdmin):
 
 
 @admin.register(Cohort)
-class CohortAdmin(CheckedActionsMixin, admin.ModelAdmin):
+class CohortAdmin(SafeIdsMixin, CheckedActionsMixin, admin.ModelAdmin):
     """Educators manage the cohorts they follow; the creator becomes one of its educators.
     Residents are enrolled by their own join code (or by a superuser), never by an educator."""
 
@@ -760,13 +830,17 @@ class CohortAdmin(CheckedActionsMixin, admin.ModelAdmin):
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(CheckedActionsMixin, admin.ModelAdmin):
-    """Read-mostly: assignments are created on the cohort page, which draws their questions."""
+class AssignmentAdmin(SafeIdsMixin, CheckedActionsMixin, admin.ModelAdmin):
+    """Read-mostly: assignments are created on the cohort page (cohorts.create_assignment,
+    which draws and checks their questions); here only the title, mode and dates change."""
 
     list_display = ["title", "cohort", "kind", "mode", "question_count", "opens_at", "due_at"]
     list_filter = [("cohort", admin.RelatedOnlyFieldListFilter), "mode", "kind"]
     search_fields = ["title", "cohort__name"]
-    filter_horizontal = ["questions", "topics"]
+    readonly_fields = ["cohort", "kind", "topics", "questions", "question_count", "created_by"]
+
+    def has_add_permission(self, request):
+        return False
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).select_related("cohort")

@@ -343,3 +343,46 @@ def assert_refused(outcome: Outcome, *, allow_silent_4xx: bool = True) -> None:
 def assert_wrote_only(outcome: Outcome, *models) -> None:
     allowed = {table(m) if not isinstance(m, str) else m for m in models}
     assert outcome.changed <= allowed, f"wrote to {sorted(outcome.changed - allowed)} too"
+
+
+# --------------------------------------------------------------------------- admin pages
+
+
+def checkbox(value: Any) -> bool:
+    """What Django's CheckboxInput reads from a posted value (the last, for a list)."""
+    text = posted(value)
+    return text is not None and text.lower() != "false" and text != ""
+
+
+def shows_errornote(response) -> bool:
+    """Whether an admin page shows its "Please correct the error(s) below." note."""
+    return b'class="errornote"' in response.content
+
+
+def admin_error_fields(response) -> set[str]:
+    """The names an admin change form marks wrong: its own fields ("__all__" for the form as
+    a whole) and, for an inline with any error (a row's or the formset's), the inline's
+    prefix ("choices", "citations")."""
+    context = response.context
+    if context is None:
+        return set()
+    names: set[str] = set()
+    adminform = context.get("adminform")
+    if adminform is not None:
+        names |= set(adminform.form.errors)
+    for inline in context.get("inline_admin_formsets") or []:
+        formset = inline.formset
+        if formset.non_form_errors() or any(form.errors for form in formset.forms):
+            names.add(formset.prefix)
+    return names
+
+
+def assert_admin_refused(outcome: Outcome, names: set[str] | None = None) -> None:
+    """A refused admin form: the page again (200) with its error note, nothing written, and
+    each of ``names`` (when given) among the fields it marks wrong."""
+    assert outcome.status == 200, (outcome.status, outcome.feedback)
+    assert_refused(outcome)
+    assert shows_errornote(outcome.response), outcome.feedback
+    if names:
+        marked = admin_error_fields(outcome.response)
+        assert names <= marked, (names, marked, outcome.feedback)

@@ -242,9 +242,12 @@ ADMIN_MODELS = {
         lambda w: w["site_setting"], "view change", refused="add delete"
     ),
     "questions.cohort": AdminPolicy(lambda w: w["cohort"], "view add change", scoped=True),
-    "questions.assignment": AdminPolicy(lambda w: w["assignment"], "view", scoped=True),
+    # Made on the cohort page only (cohorts.create_assignment draws and checks them).
+    "questions.assignment": AdminPolicy(
+        lambda w: w["assignment"], "view", scoped=True, refused="add"
+    ),
     # Reports come from residents' review pages only. They are about the bank: every
-    # educator sees every report, whichever cohort its reporter is in.
+    # educator sees every report (the reporter is named only to their cohort's educators).
     "questions.errorreport": AdminPolicy(lambda w: w["report"], "view change", refused="add"),
 }
 
