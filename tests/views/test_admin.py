@@ -5,7 +5,12 @@ import pytest
 from django.urls import reverse
 
 from questions.models import Choice, Question
-from tests.factories import PublishableQuestionFactory, ReferenceFactory, TopicFactory
+from tests.factories import (
+    CitationFactory,
+    PublishableQuestionFactory,
+    ReferenceFactory,
+    TopicFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -393,6 +398,20 @@ def test_preview_link_is_on_the_change_form(educator_client):
     question = PublishableQuestionFactory()
     page = educator_client.get(reverse("admin:questions_question_change", args=[question.pk]))
     assert reverse("questions:question_preview", args=[question.pk]) in page.content.decode()
+
+
+def test_every_inline_field_is_named_by_its_row_and_column(educator_client):
+    """The tabular inlines label their columns in <th> only (axe: label, select-name,
+    found by tests/browser/test_educator_journeys.py): each field carries its own name."""
+    question = PublishableQuestionFactory()
+    CitationFactory(question=question, order=2)
+    page = educator_client.get(reverse("admin:questions_question_change", args=[question.pk]))
+    html = page.content.decode()
+    for label in [
+        "choice 1: Text", "choice 5: Rationale", "choice 2: Delete", "citation 1: Reference",
+        "citation 2: Reference", "citation 3: Locator", "new citation: Reference",
+    ]:  # fmt: skip
+        assert f'aria-label="{label}"' in html, label
 
 
 def test_export_actions_download_the_selected_questions(educator_client):
