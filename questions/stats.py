@@ -490,6 +490,22 @@ def cohort_table(cohort) -> list[dict]:
     return rows
 
 
+def cohort_summary(rows: list[dict]) -> dict:
+    """The key figures above a cohort's table, from ``cohort_table`` rows (no query):
+    ``{"residents", "active", "answered", "correct", "percent"}``; ``active`` counts the
+    residents who answered at least one question, ``percent`` is over all their answers
+    (None when nobody has answered)."""
+    answered = sum(row["answered"] for row in rows)
+    correct = sum(row["correct"] for row in rows)
+    return {
+        "residents": len(rows),
+        "active": sum(1 for row in rows if row["answered"]),
+        "answered": answered,
+        "correct": correct,
+        "percent": _percent(correct, answered),
+    }
+
+
 def cohort_topic_grid(cohort) -> dict[int, dict[int, dict]]:
     """Mastery per resident and topic: ``{user_id: {topic_id: {"answered", "correct",
     "percent"}}}``; missing pairs mean nothing answered. One query."""

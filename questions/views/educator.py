@@ -76,6 +76,7 @@ def cohort_detail(request, pk: int):
             "topics": topics,
             "assignments": assignments,
             "resident_count": len(table),
+            "summary": stats.cohort_summary(table),
         },
     )
 

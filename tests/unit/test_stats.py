@@ -282,3 +282,15 @@ def test_reliability_is_undefined_when_residents_answered_different_numbers(work
     finished_attempts([(UserFactory(), [(q1, "C", 10), (q2, "A", 10)])], assignment=assignment)
     items = stats.item_analysis(stats.assignment_items(assignment))
     assert stats.reliability(assignment, items) is None
+
+
+def test_cohort_summary_adds_up_the_table_rows():
+    rows = [
+        {"answered": 10, "correct": 7},
+        {"answered": 0, "correct": 0},
+        {"answered": 30, "correct": 15},
+    ]
+    assert stats.cohort_summary(rows) == {
+        "residents": 3, "active": 2, "answered": 40, "correct": 22, "percent": 55.0,
+    }  # fmt: skip
+    assert stats.cohort_summary([])["percent"] is None
