@@ -34,6 +34,19 @@
       }
       if (left === 0) {
         announcer.textContent = "Time is up.";
+        // A choice made on this page but not saved counts, as on the exam: send it now,
+        // inside the server's grace period (the server still refuses it after that).
+        var form = document.getElementById("answer-form");
+        var chosen = form && form.querySelector("input[name=letter]:checked");
+        if (chosen && !chosen.defaultChecked) {
+          var go = document.createElement("input");
+          go.type = "hidden";
+          go.name = "go";
+          go.value = "stay";
+          form.appendChild(go);
+          form.submit();
+          return;
+        }
         // Reload once the server's grace period is over: it then finishes the attempt as
         // of the deadline and shows the results.
         var grace = Number(countdown.dataset.grace || 0) + 1;
@@ -65,7 +78,44 @@
     if (element) { element.click(); event.preventDefault(); }
   }
 
+  // Flagging posts its own form and the page comes back from the server, which knows only
+  // saved answers: carry a choice made but not yet saved across, still unsaved. Kept in
+  // sessionStorage because the flag may be sent by htmx or, before htmx has taken over the
+  // new page, as a plain form that reloads it.
+  var PENDING = "quiz-pending-choice";
+
+  function rememberChoice(event) {
+    var form = event.target;
+    if (!form.querySelector || !form.querySelector("#flag-button")) return;
+    var checked = document.querySelector("#answer-form input[name=letter]:checked");
+    try {
+      window.sessionStorage.removeItem(PENDING);
+      if (checked) {
+        var action = form.action.replace(/flag\/$/, "answer/");
+        window.sessionStorage.setItem(PENDING, JSON.stringify({
+          action: action, letter: checked.value, focused: document.activeElement === checked
+        }));
+      }
+    } catch (e) { /* storage unavailable: the choice is lost, as without JavaScript */ }
+  }
+
+  function restoreChoice() {
+    var pending = null, form = document.getElementById("answer-form");
+    try {
+      pending = JSON.parse(window.sessionStorage.getItem(PENDING) || "null");
+      window.sessionStorage.removeItem(PENDING);
+    } catch (e) { return; }
+    if (!pending || !form || form.action !== pending.action) return;
+    var radio = document.getElementById("choice-" + pending.letter);
+    if (!radio) return;
+    radio.checked = true;
+    if (pending.focused) radio.focus();  // a keyboard user carries on where they were
+  }
+
   document.addEventListener("keydown", onKey);
+  document.addEventListener("submit", rememberChoice, true);
+  document.addEventListener("DOMContentLoaded", restoreChoice);
   document.addEventListener("DOMContentLoaded", startCountdown);
+  document.addEventListener("htmx:afterSwap", restoreChoice);  // in the same task as the swap
   document.addEventListener("htmx:afterSettle", startCountdown);
 })();

@@ -779,7 +779,8 @@ def _admin_pages(t) -> dict[str, tuple]:
         t.topic: ({"topic", "topicdescription"}, {"topic"}),
         t.reference: ({"authors", "title", "journal"}, {"authors", "title", "journal"}),
         t.cohort: ({"cohort", "cohortprogram", "cohortdescr"}, {"cohort"}),
-        t.assignment: ({"assignment", "cohort", "topic"}, {"assignment"}),
+        # Questions and topics are read-only there: a fixed one lists question keys only.
+        t.assignment: ({"assignment", "cohort"}, {"assignment"}),
         t.report: ({"comment", "reply", "leadin"} | {f"choice{c}" for c in "ABCDE"}, set()),
         t.resident: (RESIDENT, set()),
         AccessAttempt.objects.get(): ({"username", "useragent"}, set()),
