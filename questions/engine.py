@@ -281,8 +281,16 @@ def expire_overdue(attempts=None, *, now: datetime.datetime | None = None) -> in
     return sum(_expire(attempt, now) for attempt in overdue)
 
 
-def _lock(attempt: Attempt) -> Attempt:
-    return Attempt.objects.select_for_update().get(pk=attempt.pk)
+def _pk(attempt: Attempt | int) -> int:
+    return attempt if isinstance(attempt, int) else attempt.pk
+
+
+def _lock(attempt: Attempt | int, *, user=None) -> Attempt:
+    """The attempt's row, locked; only ``user``'s when given (Attempt.DoesNotExist if not)."""
+    attempts = Attempt.objects.select_for_update()
+    if user is not None:
+        attempts = attempts.filter(user=user)
+    return attempts.get(pk=_pk(attempt))
 
 
 def _visit_seconds(attempt: Attempt, until: datetime.datetime) -> int:
@@ -312,10 +320,9 @@ def _finish_locked(attempt: Attempt, *, at: datetime.datetime, reason: str) -> A
     return attempt
 
 
-@transaction.atomic
 def expire_if_due(attempt: Attempt, *, now: datetime.datetime | None = None) -> Attempt:
     """Finish an overdue attempt as of its deadline; return the attempt as it now stands.
-    Called on every read of an attempt."""
+    Called on every read of an attempt. No query (and no transaction) when not overdue."""
     now = _now(now)
     if not is_overdue(attempt, now):
         return attempt
@@ -334,79 +341,168 @@ def _expire(attempt: Attempt, now: datetime.datetime) -> bool:
     return True
 
 
-def _open_item(attempt: Attempt, position: int) -> tuple[Attempt, AttemptItem]:
-    """Inside a transaction: lock the attempt, refuse if it is finished, return the item."""
-    attempt = _lock(attempt)
-    if attempt.is_finished:
-        raise (
-            DeadlinePassed
-            if attempt.finish_reason == Attempt.FinishReason.DEADLINE
-            else AttemptFinished
-        )
+def _open_item(
+    attempt: Attempt | int, position: int, now: datetime.datetime, *, user=None
+) -> tuple[Attempt, AttemptItem | None]:
+    """Inside a transaction: lock the attempt, then read the item at ``position`` (after the
+    lock, so that it is what a concurrent request committed), and finish the attempt as of
+    its deadline if it is overdue. The item is None when the attempt is finished: the
+    caller raises ``_refusal`` once that finish is committed. Raises InvalidPosition, or
+    Attempt.DoesNotExist when it is not ``user``'s."""
+    attempt = _lock(attempt, user=user)
     item = attempt.items.filter(position=position).first()
+    if is_overdue(attempt, now):
+        _finish_locked(attempt, at=attempt.deadline_at, reason=Attempt.FinishReason.DEADLINE)
+    if attempt.is_finished:
+        return attempt, None
     if item is None:
         raise InvalidPosition(position)
     return attempt, item
 
 
+def _refusal(attempt: Attempt) -> AttemptFinished:
+    if attempt.finish_reason == Attempt.FinishReason.DEADLINE:
+        return DeadlinePassed()
+    return AttemptFinished()
+
+
 def answer(
-    *, attempt: Attempt, position: int, letter: str, now: datetime.datetime | None = None
+    *,
+    attempt: Attempt | int,
+    position: int,
+    letter: str,
+    now: datetime.datetime | None = None,
+    user=None,
 ) -> AttemptItem:
-    """Record the resident's choice for the question at ``position``.
+    """Record the resident's choice for the question at ``position``; the item's
+    ``attempt`` is the attempt as locked. ``attempt`` may be its id; with ``user``, only
+    their attempt is found (Attempt.DoesNotExist otherwise).
 
     Timed: replaces any earlier choice; locked at finish. Tutor: locked and scored now;
     submitting the same letter again is a no-op, a different one raises AnswerLocked.
     An overdue attempt is finished (committed) before DeadlinePassed is raised."""
     now = _now(now)
-    expire_if_due(attempt, now=now)
     with transaction.atomic():
-        attempt, item = _open_item(attempt, position)
-        letter = (letter or "").strip().upper()
-        if letter not in {c["letter"] for c in item.shown["choices"]}:
-            raise InvalidChoice(letter)
-        if item.is_locked:
-            if item.selected_letter == letter:
-                return item
-            raise AnswerLocked
-        if item.selected_letter != letter:
-            item.selected_letter = letter
-            item.selected_choice_pk = next(
-                c["choice_id"] for c in item.shown["choices"] if c["letter"] == letter
+        attempt, item = _open_item(attempt, position, now, user=user)
+        if item is not None:
+            return _record(attempt, item, position, letter, now)
+    raise _refusal(attempt)  # after the transaction: an expiry it made is committed
+
+
+def _record(
+    attempt: Attempt, item: AttemptItem, position: int, letter: str, now: datetime.datetime
+) -> AttemptItem:
+    """Inside answer's transaction, the attempt locked and in progress."""
+    letter = (letter or "").strip().upper()
+    if letter not in {c["letter"] for c in item.shown["choices"]}:
+        raise InvalidChoice(letter)
+    if item.is_locked:
+        if item.selected_letter == letter:
+            return item
+        raise AnswerLocked
+    if item.selected_letter != letter:
+        item.selected_letter = letter
+        item.selected_choice_pk = next(
+            c["choice_id"] for c in item.shown["choices"] if c["letter"] == letter
+        )
+        item.answered_at = now
+        fields = ["selected_letter", "selected_choice_pk", "answered_at"]
+        if attempt.mode == Attempt.Mode.TUTOR:
+            item.locked_at = now
+            item.is_correct = grading.is_correct(
+                selected_letter=letter, choices=item.shown["choices"]
             )
-            item.answered_at = now
-            fields = ["selected_letter", "selected_choice_pk", "answered_at"]
-            if attempt.mode == Attempt.Mode.TUTOR:
-                item.locked_at = now
-                item.is_correct = grading.is_correct(
-                    selected_letter=letter, choices=item.shown["choices"]
-                )
-                fields += ["locked_at", "is_correct"]
-            item.save(update_fields=fields)
-        _remember_position(attempt, position, now)
-        return item
+            fields += ["locked_at", "is_correct"]
+        item.save(update_fields=fields)
+    _remember_position(attempt, position, now)
+    return item
 
 
 def set_flag(
-    *, attempt: Attempt, position: int, flagged: bool, now: datetime.datetime | None = None
+    *,
+    attempt: Attempt | int,
+    position: int,
+    flagged: bool,
+    now: datetime.datetime | None = None,
+    user=None,
 ) -> AttemptItem:
-    """Flag or unflag a question (idempotent) while the attempt is in progress."""
-    expire_if_due(attempt, now=_now(now))
+    """Flag or unflag a question (idempotent) while the attempt is in progress. ``attempt``
+    and ``user`` as for ``answer``."""
     with transaction.atomic():
-        _, item = _open_item(attempt, position)
-        if item.is_flagged != flagged:
-            item.is_flagged = flagged
-            item.save(update_fields=["is_flagged"])
-        return item
+        attempt, item = _open_item(attempt, position, _now(now), user=user)
+        if item is not None:
+            if item.is_flagged != flagged:
+                item.is_flagged = flagged
+                item.save(update_fields=["is_flagged"])
+            return item
+    raise _refusal(attempt)
 
 
 def go_to(*, attempt: Attempt, position: int, now: datetime.datetime | None = None) -> Attempt:
     """Remember where the resident is, so closing the browser resumes there."""
     now = _now(now)
-    expire_if_due(attempt, now=now)
     with transaction.atomic():
-        attempt, _ = _open_item(attempt, position)
-        _remember_position(attempt, position, now)
-        return attempt
+        attempt, item = _open_item(attempt, position, now)
+        if item is not None:
+            _remember_position(attempt, position, now)
+            return attempt
+    raise _refusal(attempt)
+
+
+def visit(
+    *, attempt: Attempt | int, position: int, user=None, now: datetime.datetime | None = None
+) -> tuple[Attempt, list[AttemptItem]]:
+    """The question page's read: the attempt (with its resident's profile) and its items in
+    position order, in one query. An overdue attempt is finished as of its deadline (and
+    returned as finished); one in progress moves to ``position`` when the quiz has it,
+    crediting the time spent on the question left. Raises Attempt.DoesNotExist when it is
+    not ``user``'s.
+
+    The move takes no SELECT ... FOR UPDATE: its UPDATE of the attempt applies only if the
+    attempt is still in progress at the position and entry time read, and that UPDATE holds
+    the row lock for the crediting that follows. A concurrent move, answer or finish that
+    got there first makes it a no-op, so time is never credited twice."""
+    now = _now(now)
+    items = AttemptItem.objects.select_related("attempt__user__resident_profile")
+    items = list(
+        items.filter(attempt__pk=_pk(attempt))  # not attempt_id: an id past 64 bits is a 404
+        .filter(**({} if user is None else {"attempt__user": user}))
+        .order_by("position")
+    )
+    if not items:
+        raise Attempt.DoesNotExist
+    attempt = items[0].attempt
+    for item in items:
+        item.attempt = attempt
+    if is_overdue(attempt, now):
+        _expire(attempt, now)
+        attempt = Attempt.objects.get(pk=attempt.pk)
+    elif (
+        not attempt.is_finished
+        and 1 <= position <= len(items)
+        and position != attempt.current_position
+    ):
+        _move(attempt, items, position, now)
+    return attempt, items
+
+
+@transaction.atomic
+def _move(attempt: Attempt, items: list[AttemptItem], position: int, now: datetime.datetime):
+    left, seconds = attempt.current_position, _visit_seconds(attempt, now)
+    moved = Attempt.objects.filter(
+        pk=attempt.pk,
+        status=Attempt.Status.IN_PROGRESS,
+        current_position=left,
+        position_entered_at=attempt.position_entered_at,
+    ).update(current_position=position, position_entered_at=now)
+    if not moved:
+        return
+    attempt.current_position, attempt.position_entered_at = position, now
+    if seconds and 1 <= left <= len(items):
+        AttemptItem.objects.filter(attempt=attempt, position=left).update(
+            seconds_spent=F("seconds_spent") + seconds
+        )
+        items[left - 1].seconds_spent += seconds
 
 
 def _remember_position(attempt: Attempt, position: int, now: datetime.datetime) -> None:
@@ -424,11 +520,14 @@ def _remember_position(attempt: Attempt, position: int, now: datetime.datetime) 
 
 
 @transaction.atomic
-def finish_attempt(*, attempt: Attempt, now: datetime.datetime | None = None) -> Attempt:
+def finish_attempt(
+    *, attempt: Attempt | int, now: datetime.datetime | None = None, user=None
+) -> Attempt:
     """Lock and score every answer. Idempotent: finishing a finished attempt changes nothing.
-    An overdue attempt is finished as of its deadline, not now."""
+    An overdue attempt is finished as of its deadline, not now. ``attempt`` and ``user`` as
+    for ``answer``."""
     now = _now(now)
-    attempt = _lock(attempt)
+    attempt = _lock(attempt, user=user)
     if attempt.is_finished:
         return attempt
     if is_overdue(attempt, now):

@@ -1,7 +1,8 @@
 """Pages for residents: build a quiz, take it, review it, see past attempts.
 
-Every page reads the attempt through ``engine.expire_if_due`` first, so an attempt past its
-deadline is finished (as of the deadline) whatever page the resident opens next. Before an
+Every page reads the attempt through ``engine.expire_if_due`` first (the quiz pages through
+the engine's locked read, which does the same), so an attempt past its deadline is finished
+(as of the deadline) whatever page the resident opens next. Before an
 item is locked, the page receives only the letters and texts of its choices: never the key,
 a rationale or the explanation.
 """
@@ -11,6 +12,7 @@ from types import SimpleNamespace
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -124,15 +126,16 @@ def _review(item, citations, shares=None) -> dict:
 @never_cache
 @login_required
 def attempt_question(request, pk: int, position: int):
-    attempt = _attempt_for(request, pk)
+    try:
+        attempt, items = engine.visit(attempt=pk, position=position, user=request.user)
+    except Attempt.DoesNotExist:
+        raise Http404 from None
     if attempt.is_finished:
         if attempt.finish_reason == Attempt.FinishReason.DEADLINE:
             messages.info(request, "Time ran out: your quiz was finished and scored.")
         return redirect(_results_url(attempt))
-    items = list(attempt.items.order_by("position"))
     if not 1 <= position <= len(items):
         return redirect(_question_url(attempt, attempt.current_position))
-    engine.go_to(attempt=attempt, position=position)
     item = items[position - 1]
     context = {
         "attempt": attempt,
@@ -149,7 +152,7 @@ def attempt_question(request, pk: int, position: int):
         "stem": item.shown["stem"],
         "image": item.shown.get("image"),
         "lead_in": item.shown["lead_in"],
-        "profile": getattr(request.user, "resident_profile", None),
+        "profile": getattr(attempt.user, "resident_profile", None),  # read with the attempt
     }
     if attempt.deadline_at and attempt.mode == Attempt.Mode.TUTOR:
         context["due_at"] = attempt.deadline_at  # an assignment's due date, not a clock
@@ -167,22 +170,29 @@ def attempt_question(request, pk: int, position: int):
 @require_POST
 @login_required
 def attempt_answer(request, pk: int, position: int):
-    attempt = get_object_or_404(Attempt, pk=pk, user=request.user)
     letter = request.POST.get("letter", "")
     go = request.POST.get("go", "stay")
     if go not in {"next", "previous", "stay"}:
         go = "stay"  # an unknown button is treated as "save", so a missing answer is said
     try:
         if letter:
-            engine.answer(attempt=attempt, position=position, letter=letter)
-        elif attempt.mode == Attempt.Mode.TUTOR or go == "stay":
-            messages.warning(request, "Choose an answer first.")
-            return redirect(_question_url(attempt, position))
+            # The engine's locked read is the only read of the attempt.
+            attempt = engine.answer(
+                attempt=pk, position=position, letter=letter, user=request.user
+            ).attempt
+        else:
+            attempt = get_object_or_404(Attempt, pk=pk, user=request.user)
+            if attempt.mode == Attempt.Mode.TUTOR or go == "stay":
+                messages.warning(request, "Choose an answer first.")
+                return redirect(_question_url(attempt, position))
+    except Attempt.DoesNotExist:
+        raise Http404 from None
     except engine.AttemptFinished as exc:
         messages.error(request, str(exc))
-        return redirect(_results_url(attempt))
+        return redirect(reverse("questions:attempt_results", args=[pk]))
     except engine.EngineError as exc:
         messages.error(request, str(exc))
+        attempt = get_object_or_404(Attempt, pk=pk, user=request.user)
         return redirect(_question_url(attempt, attempt.current_position))
     if attempt.mode == Attempt.Mode.TIMED and go == "next" and position < attempt.question_count:
         return redirect(_question_url(attempt, position + 1))
@@ -195,25 +205,31 @@ def attempt_answer(request, pk: int, position: int):
 @require_POST
 @login_required
 def attempt_flag(request, pk: int, position: int):
-    attempt = get_object_or_404(Attempt, pk=pk, user=request.user)
     try:
         engine.set_flag(
-            attempt=attempt, position=position, flagged=request.POST.get("flagged") == "1"
+            attempt=pk,
+            position=position,
+            flagged=request.POST.get("flagged") == "1",
+            user=request.user,
         )
+    except Attempt.DoesNotExist:
+        raise Http404 from None
     except engine.AttemptFinished as exc:
         messages.error(request, str(exc))
-        return redirect(_results_url(attempt))
+        return redirect(reverse("questions:attempt_results", args=[pk]))
     except engine.EngineError as exc:
         messages.error(request, str(exc))
-    return redirect(_question_url(attempt, position))
+    return redirect(reverse("questions:attempt_question", args=[pk, position]))
 
 
 @retry_safe
 @require_POST
 @login_required
 def attempt_finish(request, pk: int):
-    attempt = get_object_or_404(Attempt, pk=pk, user=request.user)
-    engine.finish_attempt(attempt=attempt)
+    try:
+        attempt = engine.finish_attempt(attempt=pk, user=request.user)
+    except Attempt.DoesNotExist:
+        raise Http404 from None
     return redirect(_results_url(attempt))
 
 
@@ -225,7 +241,9 @@ def results_context(attempt: Attempt) -> dict:
     used = (attempt.finished_at - attempt.started_at).total_seconds()
     reported = {
         r.attempt_item_id: r
-        for r in ErrorReport.objects.filter(attempt_item__attempt=attempt, reporter=attempt.user)
+        for r in ErrorReport.objects.filter(
+            attempt_item__attempt=attempt, reporter_id=attempt.user_id
+        )
     }
     return {
         "attempt": attempt,
