@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, JSONField, When
 from django.utils import timezone
 
 from . import bank, grading
@@ -463,7 +463,17 @@ def visit(
     the row lock for the crediting that follows. A concurrent move, answer or finish that
     got there first makes it a no-op, so time is never credited twice."""
     now = _now(now)
-    items = AttemptItem.objects.select_related("attempt__user__resident_profile")
+    # Only the page's own question brings its frozen wording (a few KB each): the others
+    # are the navigator's, which needs their state, not their text.
+    items = (
+        AttemptItem.objects.select_related("attempt__user__resident_profile")
+        .defer("shown")
+        .annotate(
+            shown_here=Case(
+                When(position=position, then=F("shown")), default=None, output_field=JSONField()
+            )
+        )
+    )
     items = list(
         items.filter(attempt__pk=_pk(attempt))  # not attempt_id: an id past 64 bits is a 404
         .filter(**({} if user is None else {"attempt__user": user}))
@@ -474,6 +484,8 @@ def visit(
     attempt = items[0].attempt
     for item in items:
         item.attempt = attempt
+        if item.position == position:
+            item.shown = item.shown_here
     if is_overdue(attempt, now):
         _expire(attempt, now)
         attempt = Attempt.objects.get(pk=attempt.pk)
