@@ -5,7 +5,7 @@ PYTHON_BIN ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run test venv lint format check-migrations setup clean bench loadtest
+.PHONY: run test venv lint format check-migrations setup clean bench bench-short bench-stats loadtest
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON_BIN) -m venv $(VENV)
@@ -34,9 +34,20 @@ test: export DJANGO_SECURE_SSL_REDIRECT ?= false
 test: $(STAMP)
 	$(PY) -m pytest
 
-# Timings of the dashboard aggregates on a large synthetic history (docs/benchmarks.md).
-BENCH_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+# The pages on PostgreSQL with the generated history (1,000 residents x 50 x 40, ~6 min to
+# generate) under gunicorn: server time, queries, throughput against the floor, worker memory;
+# writes its table to docs/benchmarks.md. BENCH_ARGS=--reuse-db keeps the database for next time.
+BENCH_ARGS ?=
 bench: $(STAMP)
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+# The same in about 30 s on small data (CI); the table goes to a temporary file.
+bench-short: $(STAMP)
+	$(PY) bench/run.py --short $(BENCH_ARGS)
+
+# Timings of the dashboard aggregates on a synthetic history, in-process (docs/benchmarks.md).
+BENCH_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+bench-stats: $(STAMP)
 	DATABASE_URL= $(PY) bench/stats_bench.py
 	DATABASE_URL=$(BENCH_POSTGRES_URL) $(PY) bench/stats_bench.py
 

@@ -1,0 +1,85 @@
+"""`make bench` in its short mode (bench/run.py --short): 100 residents with 5 quizzes each on
+PostgreSQL, gunicorn, every page measured. The figures are not judged here (missed targets
+are findings, not failures); the test checks that the run measured what it must report.
+
+Needs PostgreSQL on 127.0.0.1:5432 (trust auth for postgres); it creates and drops its own
+database, ``bench_test_short``. Without PostgreSQL the test is skipped, except under CI=true.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.load.test_load_short import PG_HOST, PG_PORT, postgres_reachable
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 120  # seconds; the run takes ~30
+PAGES = [
+    "floor",
+    "question page",
+    "answer submission",
+    "results page",
+    "resident dashboard",
+    "cohort dashboard",
+    "item analysis",
+    "CSV export",
+]
+
+
+def test_short_bench_reports_every_page_and_the_floor(tmp_path):
+    if not postgres_reachable():
+        message = (
+            f"PostgreSQL is not reachable on {PG_HOST}:{PG_PORT}; the short benchmark needs it "
+            "(it creates and drops the database bench_test_short)"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    report_file, table_file = tmp_path / "report.json", tmp_path / "table.md"
+    command = [
+        sys.executable,
+        str(ROOT / "bench" / "run.py"),
+        "--short",
+        "--db",
+        "bench_test_short",
+        "--pg-url",
+        f"postgres://postgres@{PG_HOST}:{PG_PORT}",
+        "--report",
+        str(report_file),
+        "--markdown",
+        str(table_file),
+    ]
+    with subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as run:
+        try:
+            output, _ = run.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            run.send_signal(signal.SIGTERM)  # run.py cleans up: gunicorn, the database
+            try:
+                output, _ = run.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                run.kill()
+                output, _ = run.communicate()
+            pytest.fail(f"the short benchmark took over {TIMEOUT} s:\n{output[-4000:]}")
+    assert run.returncode == 0, f"bench/run.py exited with {run.returncode}:\n{output[-4000:]}"
+    report = json.loads(report_file.read_text())
+    assert list(report["pages"]) == PAGES
+    for name, page in report["pages"].items():
+        assert page["samples"] >= 5, name
+        assert page["queries"] >= 0 and page["median_ms"] > 0, name
+    assert report["pages"]["floor"]["queries"] == 0
+    assert report["throughput"]["floor"]["rps"] > 0
+    for name in ("question page", "answer submission"):
+        assert report["throughput"][name]["ratio_to_floor"] > 0
+    assert report["data"]["cohort_residents"] == 100
+    assert report["memory"]["growth_mb_max"] is not None
+    assert not report["unexpected_responses"]
+    assert {t["what"] for t in report["targets"]} >= {"worker memory growth"}
+    table = table_file.read_text()
+    assert all(f"| {name} |" in table for name in PAGES)
