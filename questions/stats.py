@@ -11,11 +11,9 @@ from django.db.models import (
     FloatField,
     Max,
     Min,
-    OuterRef,
     Prefetch,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     When,
     Window,
@@ -42,18 +40,20 @@ def first_attempt_choice_counts(question_ids) -> dict[int, dict]:
 
     Returns ``{question_id: {"residents": n, "by_choice": {choice_pk: count}}}``; an
     unanswered first attempt counts towards ``residents`` under the key None. One query."""
-    first_item = (
-        AttemptItem.objects.filter(
-            question=OuterRef("question"),
-            attempt__user=OuterRef("attempt__user"),
-            locked_at__isnull=False,
+    # A window numbers each resident's locked items per question in the order they were
+    # locked: one pass over these questions' items. A correlated subquery per item took over
+    # 30 s for a 40-question results page at 2,000,000 answers on PostgreSQL.
+    ranked = AttemptItem.objects.filter(
+        question_id__in=list(question_ids), locked_at__isnull=False
+    ).annotate(
+        encounter=Window(
+            RowNumber(),
+            partition_by=[F("attempt__user"), F("question")],
+            order_by=[F("locked_at"), F("id")],
         )
-        .order_by("locked_at", "id")
-        .values("id")[:1]
     )
     rows = (
-        AttemptItem.objects.filter(question_id__in=list(question_ids), locked_at__isnull=False)
-        .filter(id=Subquery(first_item))
+        AttemptItem.objects.filter(pk__in=ranked.filter(encounter=1).values("pk"))
         .values("question_id", "selected_choice_pk")
         .annotate(n=Count("id"))
         .order_by()
