@@ -47,7 +47,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from loadtest.run import Harness, HarnessError, children  # noqa: E402
+from loadtest.run import Harness, HarnessError, children, run_cleanly  # noqa: E402
 
 DB_NAME = re.compile(r"^bench[a-z0-9_]{0,40}$")  # never anything but our own databases
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -669,15 +669,9 @@ def write_section(path: Path, body: str) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-
-    def terminate(signum, frame):
-        raise KeyboardInterrupt
-
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, terminate)
     harness = BenchHarness(args)
-    keep = True
-    try:
+
+    def body():
         report = run(harness)
         table = markdown(report)
         print("\n=== benchmark ===\n" + table)
@@ -688,21 +682,12 @@ def main(argv=None) -> int:
         args.report.write_text(json.dumps(report, indent=2) + "\n")
         write_section(args.markdown, table)
         print(f"report written to {args.report}, table to {args.markdown}")
-        keep = bool(report["unexpected_responses"])
         if report["unexpected_responses"]:
             print(f"unexpected responses: {report['unexpected_responses']}", file=sys.stderr)
-            return 1
-        return 0
-    except HarnessError as exc:
-        print(f"benchmark could not run: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: cleaning up", file=sys.stderr)
-        return 130
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_IGN)
-        harness.cleanup(keep)
+            return 1, True
+        return 0, False
+
+    return run_cleanly(harness, "benchmark", body)
 
 
 if __name__ == "__main__":

@@ -752,35 +752,49 @@ def print_report(r: dict) -> None:
     print("PASSED" if r["passed"] else "FAILED: " + "; ".join(r["problems"]))
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
+def run_cleanly(harness, what: str, body) -> int:
+    """Run ``body()``, which returns (exit status, keep the scratch directory), so that
+    Ctrl-C, SIGTERM and SIGHUP stop it cleanly and the harness's gunicorn, Locust and
+    database are cleaned up whatever happens. Exit 2 when the harness could not run, 130
+    when interrupted. Shared with bench/run.py."""
 
     def terminate(signum, frame):
         raise KeyboardInterrupt
 
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     # SIGINT too: a shell without job control starts background jobs with SIGINT ignored.
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    for sig in signals:
         signal.signal(sig, terminate)
-    harness = Harness(args)
-    keep = True  # the scratch directory's logs stay unless the run passed
+    keep = True  # the scratch directory's logs stay unless the run says otherwise
     try:
+        status, keep = body()
+        return status
+    except HarnessError as exc:
+        print(f"{what} could not run: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: cleaning up", file=sys.stderr)
+        return 130
+    finally:
+        for sig in signals:
+            signal.signal(sig, signal.SIG_IGN)  # let cleanup finish
+        harness.cleanup(keep)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    harness = Harness(args)
+
+    def body():
         report = execute(harness)
         print_report(report)
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(json.dumps(report, indent=2) + "\n")
         print(f"report written to {args.report}")
         keep = args.keep_artifacts or not report["passed"]
-        return 0 if report["passed"] else 1
-    except HarnessError as exc:
-        print(f"load test could not run: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: cleaning up", file=sys.stderr)
-        return 130
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_IGN)  # let cleanup finish
-        harness.cleanup(keep)
+        return (0 if report["passed"] else 1), keep
+
+    return run_cleanly(harness, "load test", body)
 
 
 if __name__ == "__main__":
