@@ -74,6 +74,12 @@ class HistoryReport:
     def add(self, table: str, count: int) -> None:
         self.rows[table] = self.rows.get(table, 0) + count
 
+    def insert(self, table: str, model, rows: list, batch_size: int) -> list:
+        """bulk_create ``rows`` of ``model`` and count them under ``table``."""
+        created = model.objects.bulk_create(rows, batch_size=batch_size)
+        self.add(table, len(created))
+        return created
+
 
 @dataclass(frozen=True)
 class _Item:
@@ -314,40 +320,32 @@ def _accounts(*, joined, residents, cohorts, educators_per_cohort, prefix, rng, 
         batch_size=batch_size,
     )
     report.add("users", len(educators) + len(resident_users))
-    report.add(
+    Belonging = User.groups.through
+    report.insert(
         "group memberships",
-        len(
-            User.groups.through.objects.bulk_create(
-                [User.groups.through(user=u, group=educators_group) for u in educators],
-                batch_size=batch_size,
-            )
-        ),
+        Belonging,
+        [Belonging(user=u, group=educators_group) for u in educators],
+        batch_size,
     )
     Teaching = Cohort.educators.through
-    report.add(
+    report.insert(
         "cohort educators",
-        len(
-            Teaching.objects.bulk_create(
-                [
-                    Teaching(cohort=cohort_rows[index // educators_per_cohort], user=user)
-                    for index, user in enumerate(educators)
-                ],
-                batch_size=batch_size,
-            )
-        ),
+        Teaching,
+        [
+            Teaching(cohort=cohort_rows[index // educators_per_cohort], user=user)
+            for index, user in enumerate(educators)
+        ],
+        batch_size,
     )
     Membership = Cohort.residents.through
-    report.add(
+    report.insert(
         "cohort residents",
-        len(
-            Membership.objects.bulk_create(
-                [
-                    Membership(cohort=cohort_rows[index % cohorts], user=user)
-                    for index, user in enumerate(resident_users)
-                ],
-                batch_size=batch_size,
-            )
-        ),
+        Membership,
+        [
+            Membership(cohort=cohort_rows[index % cohorts], user=user)
+            for index, user in enumerate(resident_users)
+        ],
+        batch_size,
     )
     profiles, abilities = [], []
     for index, user in enumerate(resident_users):
@@ -363,10 +361,7 @@ def _accounts(*, joined, residents, cohorts, educators_per_cohort, prefix, rng, 
         )
         # Senior residents know more, with a wide spread within a year.
         abilities.append(rng.gauss(0.3 * (year - 2.5), 0.9))
-    report.add(
-        "resident profiles",
-        len(ResidentProfile.objects.bulk_create(profiles, batch_size=batch_size)),
-    )
+    report.insert("resident profiles", ResidentProfile, profiles, batch_size)
     return list(zip(resident_users, profiles, abilities, strict=True))
 
 
