@@ -7,17 +7,9 @@ database, ``bench_test_short``. Without PostgreSQL the test is skipped, except u
 """
 
 import json
-import os
-import signal
-import subprocess
-import sys
-from pathlib import Path
 
-import pytest
+from tests.load.harness import PG_URL, need_postgres, run_script
 
-from tests.load.test_load_short import PG_HOST, PG_PORT, postgres_reachable
-
-ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 120  # seconds; the run takes ~30
 PAGES = [
     "floor",
@@ -32,42 +24,14 @@ PAGES = [
 
 
 def test_short_bench_reports_every_page_and_the_floor(tmp_path):
-    if not postgres_reachable():
-        message = (
-            f"PostgreSQL is not reachable on {PG_HOST}:{PG_PORT}; the short benchmark needs it "
-            "(it creates and drops the database bench_test_short)"
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    need_postgres("the short benchmark", "bench_test_short")
     report_file, table_file = tmp_path / "report.json", tmp_path / "table.md"
-    command = [
-        sys.executable,
-        str(ROOT / "bench" / "run.py"),
-        "--short",
-        "--db",
-        "bench_test_short",
-        "--pg-url",
-        f"postgres://postgres@{PG_HOST}:{PG_PORT}",
-        "--report",
-        str(report_file),
-        "--markdown",
-        str(table_file),
-    ]
-    with subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    ) as run:
-        try:
-            output, _ = run.communicate(timeout=TIMEOUT)
-        except subprocess.TimeoutExpired:
-            run.send_signal(signal.SIGTERM)  # run.py cleans up: gunicorn, the database
-            try:
-                output, _ = run.communicate(timeout=60)
-            except subprocess.TimeoutExpired:
-                run.kill()
-                output, _ = run.communicate()
-            pytest.fail(f"the short benchmark took over {TIMEOUT} s:\n{output[-4000:]}")
-    assert run.returncode == 0, f"bench/run.py exited with {run.returncode}:\n{output[-4000:]}"
+    args = [
+        "--short", "--db", "bench_test_short", "--pg-url", PG_URL,
+        "--report", str(report_file), "--markdown", str(table_file),
+    ]  # fmt: skip
+    code, output = run_script("bench/run.py", args, timeout=TIMEOUT)
+    assert code == 0, f"bench/run.py exited with {code}:\n{output[-4000:]}"
     report = json.loads(report_file.read_text())
     assert list(report["pages"]) == PAGES
     for name, page in report["pages"].items():
