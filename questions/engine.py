@@ -24,8 +24,10 @@ import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, JSONField, When
+from django.db.models import Case, F, JSONField, When, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from . import bank, grading
@@ -317,7 +319,46 @@ def _finish_locked(attempt: Attempt, *, at: datetime.datetime, reason: str) -> A
     attempt.finish_reason = reason
     attempt.correct_count = grading.score(item.is_correct for item in items).correct
     attempt.save(update_fields=["status", "finished_at", "finish_reason", "correct_count"])
+    # The resident's row lock serialises their finishes, so two quizzes finishing at once
+    # cannot both claim a question's first encounter.
+    list(get_user_model().objects.select_for_update().filter(pk=attempt.user_id).values("pk"))
+    refresh_first_encounters(
+        user_ids=[attempt.user_id], question_ids=[item.question_id for item in items]
+    )
     return attempt
+
+
+def refresh_first_encounters(*, user_ids=None, question_ids=None) -> int:
+    """Mark each resident's first finished encounter with each question
+    (``AttemptItem.first_encounter``): of their finished attempts that drew it, the one
+    started first (then the lowest id), so that item statistics read one row per resident
+    and question instead of ranking every answer on each read. Limited to ``user_ids`` and
+    ``question_ids`` when given. Called as each attempt finishes (an attempt started before
+    a finished one but finished after it takes the mark over); migration 0013 marked the
+    history before it. Two queries; returns the rows changed."""
+    scope = AttemptItem.objects.all()
+    if user_ids is not None:
+        scope = scope.filter(attempt__user__in=list(user_ids))
+    if question_ids is not None:
+        scope = scope.filter(question__in=list(question_ids))
+    firsts = (
+        scope.filter(attempt__status=Attempt.Status.FINISHED)
+        .annotate(
+            encounter=Window(
+                RowNumber(),
+                partition_by=[F("attempt__user"), F("question")],
+                order_by=[F("attempt__started_at"), F("attempt_id")],
+            )
+        )
+        .filter(encounter=1)
+        .values("pk")
+    )
+    unmarked = (
+        scope.filter(first_encounter=True).exclude(pk__in=firsts).update(first_encounter=False)
+    )
+    return unmarked + scope.filter(first_encounter=False, pk__in=firsts).update(
+        first_encounter=True
+    )
 
 
 def expire_if_due(attempt: Attempt, *, now: datetime.datetime | None = None) -> Attempt:

@@ -240,10 +240,12 @@ def _generate(
     total_items = residents * attempts * questions
     step = next_report = max(total_items // 10, 1)
     for user, profile, ability in users:
+        met: set[int] = set()  # the questions this resident has met: attempts come oldest first
         for index, start in enumerate(_start_times(rng, attempts=attempts, now=now)):
             pending.append(
                 _attempt(
                     user=user,
+                    met=met,
                     profile=profile,
                     # A resident learns: about +0.4 logits from first attempt to last.
                     ability=ability + 0.4 * index / attempts,
@@ -373,7 +375,10 @@ def _start_times(rng, *, attempts, now) -> list[datetime.datetime]:
         start = now - datetime.timedelta(days=math.floor(day))
         start = start.replace(hour=rng.randint(6, 22), minute=rng.randint(0, 59), second=0)
         starts.append(start.replace(microsecond=0))
-    return starts
+    # Two attempts on the same day get their hours at random: sort, so that creation order
+    # (the attempt id) is start order and the first encounters marked as they are written
+    # are those engine.refresh_first_encounters would mark.
+    return sorted(starts)
 
 
 def _seconds(rng: random.Random, median: int) -> int:
@@ -392,14 +397,16 @@ ITEM_FIELDS = (
     "is_correct",
     "is_flagged",
     "seconds_spent",
+    "first_encounter",
 )
 
 
 def _attempt(
-    *, user, profile, ability, start, bank, questions, snapshots, rng, seconds_per_question
+    *, user, met, profile, ability, start, bank, questions, snapshots, rng, seconds_per_question
 ) -> tuple[Attempt, list[tuple]]:
     """One finished attempt and its items (tuples in ITEM_FIELDS order), as the engine
-    would have left them."""
+    would have left them. ``met``: the questions of the resident's earlier attempts, which
+    this one adds to (its other questions are first encounters)."""
     timed = rng.random() < TIMED_SHARE
     limit = grading.time_limit_seconds(
         question_count=questions,
@@ -446,8 +453,10 @@ def _attempt(
                 is_right,
                 rng.random() < FLAGGED_SHARE,
                 seconds,
+                item.question_id not in met,
             ]
         )
+        met.add(item.question_id)
     finished = clock + datetime.timedelta(seconds=rng.randint(5, 60))
     reason = Attempt.FinishReason.SUBMITTED
     if deadline is not None and finished > deadline:

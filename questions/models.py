@@ -477,6 +477,13 @@ class AttemptItem(models.Model):
     is_correct = models.BooleanField(null=True)
     is_flagged = models.BooleanField(default=False)
     seconds_spent = models.PositiveIntegerField(default=0)
+    first_encounter = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="The resident's first finished encounter with this question (the earliest "
+        "started of their finished attempts that drew it): what item statistics count. Kept "
+        "by engine.refresh_first_encounters when an attempt finishes.",
+    )
 
     class Meta:
         ordering = ["attempt_id", "position"]
@@ -489,7 +496,41 @@ class AttemptItem(models.Model):
                 name="item_locked_has_outcome",
             ),
         ]
-        indexes = [models.Index(fields=["question", "locked_at"], name="item_question_locked")]
+        # Rows carry the frozen snapshot (about 2 KB each), so aggregates that read them
+        # from the table read a page per row. The two covering indexes (PostgreSQL; SQLite
+        # ignores INCLUDE) hold what the statistics read, so they are answered from the
+        # index alone: a 100-resident cohort page at 2,000,000 answers, 954 ms -> 293 ms.
+        indexes = [
+            models.Index(fields=["question", "locked_at"], name="item_question_locked"),
+            # Every resident's scores: by attempt, then user through the attempt.
+            models.Index(
+                fields=["attempt"],
+                include=[
+                    "id",
+                    "question",
+                    "is_correct",
+                    "locked_at",
+                    "answered_at",
+                    "seconds_spent",
+                ],
+                name="item_scores",
+            ),
+            # Item statistics read only first encounters: about one row per resident and
+            # question, where the table holds one per answer.
+            models.Index(
+                fields=["question"],
+                include=[
+                    "id",
+                    "attempt",
+                    "selected_choice_pk",
+                    "is_correct",
+                    "seconds_spent",
+                    "answered_at",
+                ],
+                condition=Q(first_encounter=True),
+                name="item_first_encounter",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"item {self.position} of attempt {self.attempt_id}"

@@ -7,6 +7,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from questions import engine
 from questions.models import (
     CHOICE_LETTERS,
     Attempt,
@@ -181,4 +182,6 @@ def finished_attempts(rows, *, started_at=None, assignment=None, mode=Attempt.Mo
         for attempt, outcomes in zip(attempts, pending, strict=True)
         for position, (question, letter, seconds, chosen) in enumerate(outcomes, start=1)
     )
+    # What finishing them through the engine would have done.
+    engine.refresh_first_encounters(user_ids={attempt.user_id for attempt in attempts})
     return attempts

@@ -7,7 +7,7 @@ import pytest
 
 from questions import bank, engine
 from questions.engine import QuizConfig
-from questions.models import Attempt, ResidentProfile
+from questions.models import Attempt, AttemptItem, ResidentProfile
 from tests.factories import PublishableQuestionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -290,3 +290,59 @@ def test_a_tab_left_open_counts_at_most_ten_minutes(resident, three_questions):
     attempt = start(resident, mode=Attempt.Mode.TUTOR)
     engine.go_to(attempt=attempt, position=2, now=at(24 * 3600))
     assert attempt.items.get(position=1).seconds_spent == engine.MAX_SECONDS_PER_VISIT
+
+
+def _first_encounters(user):
+    """{question id: attempt id} of the user's marked first encounters."""
+    marked = AttemptItem.objects.filter(attempt__user=user, first_encounter=True)
+    pairs = list(marked.values_list("question_id", "attempt_id"))
+    assert len(pairs) == len({q for q, _ in pairs}), "one first encounter per question"
+    return dict(pairs)
+
+
+def test_finishing_marks_the_first_finished_encounter_of_each_question(resident):
+    questions = PublishableQuestionFactory.create_batch(3)
+    first = start(resident, count=2, seed=1)
+    assert _first_encounters(resident) == {}, "an unfinished quiz is not an encounter yet"
+    engine.finish_attempt(attempt=first, now=at(60))
+    first_pair = {item.question_id for item in first.items.all()}
+    assert _first_encounters(resident) == dict.fromkeys(first_pair, first.pk)
+
+    second = start(resident, count=3, seed=2)
+    engine.finish_attempt(attempt=second, now=at(120))
+    (new,) = {q.pk for q in questions} - first_pair
+    expected = dict.fromkeys(first_pair, first.pk) | {new: second.pk}
+    assert _first_encounters(resident) == expected
+
+
+def test_a_quiz_started_earlier_but_finished_later_takes_the_first_encounter(resident):
+    PublishableQuestionFactory.create_batch(2)
+    earlier = start(resident, count=2, mode=Attempt.Mode.TUTOR, seed=1)
+    later = engine.start_attempt(
+        user=resident,
+        config=QuizConfig(question_count=2, mode=Attempt.Mode.TUTOR),
+        now=at(30),
+        rng=random.Random(2),
+    )
+    engine.finish_attempt(attempt=later, now=at(60))
+    assert set(_first_encounters(resident).values()) == {later.pk}
+
+    engine.finish_attempt(attempt=earlier, now=at(90))
+    assert set(_first_encounters(resident).values()) == {earlier.pk}
+    assert len(_first_encounters(resident)) == 2
+
+
+def test_an_expired_quiz_marks_its_first_encounters(resident, three_questions):
+    attempt = start(resident)
+    assert engine.expire_overdue(now=at(10_000)) == 1
+    assert _first_encounters(resident) == {q.pk: attempt.pk for q in three_questions}
+
+
+def test_refreshing_everything_repairs_marks_and_changes_nothing_when_right(resident):
+    PublishableQuestionFactory.create_batch(2)
+    attempt = start(resident, count=2)
+    engine.finish_attempt(attempt=attempt, now=at(60))
+    assert engine.refresh_first_encounters() == 0
+    AttemptItem.objects.update(first_encounter=False)
+    assert engine.refresh_first_encounters() == 2
+    assert set(_first_encounters(resident).values()) == {attempt.pk}

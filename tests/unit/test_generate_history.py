@@ -158,10 +158,12 @@ def test_the_same_seed_gives_the_same_history(bank):
 
 
 def test_query_count_does_not_grow_with_the_size(bank):
+    # Both sizes fit one round and one SQLite INSERT (999 parameters: 60 items of 12
+    # columns); beyond that each round or batch adds its own INSERT.
     with CaptureQueriesContext(connection) as small:
-        _generate(prefix="s-", residents=3)
+        _generate(prefix="s-", residents=2)
     with CaptureQueriesContext(connection) as large:
-        _generate(prefix="l-", residents=6)
+        _generate(prefix="l-", residents=4)
 
     assert len(large.captured_queries) == len(small.captured_queries) < 30
 
@@ -195,3 +197,14 @@ def test_command_needs_debug_or_force(bank, settings, capsys):
     )
     assert "Wrote 30 rows" in capsys.readouterr().out
     assert AttemptItem.objects.count() == 16
+
+
+def test_marks_the_first_encounters_the_engine_would(bank):
+    _generate(prefix="t-", attempts=6)
+    marked = set(AttemptItem.objects.filter(first_encounter=True).values_list("pk", flat=True))
+    assert marked, "every resident has first encounters"
+    AttemptItem.objects.update(first_encounter=False)
+    engine.refresh_first_encounters()
+    assert set(AttemptItem.objects.filter(first_encounter=True).values_list("pk", flat=True)) == (
+        marked
+    )

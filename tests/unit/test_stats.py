@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from questions import stats
+from questions import engine, stats
 from questions.models import Assignment, Attempt, Cohort, ResidentProfile
 from tests.factories import PublishableQuestionFactory, TopicFactory, UserFactory, finished_attempts
 
@@ -138,6 +138,7 @@ def test_first_encounters_ignore_repeats_staff_and_unfinished_quizzes():
     Attempt.objects.filter(pk=unfinished.pk).update(
         status=Attempt.Status.IN_PROGRESS, finished_at=None, correct_count=None
     )
+    engine.refresh_first_encounters(user_ids=[newcomer.pk])
 
     result = stats.item_analysis(stats.first_encounter_items())
 

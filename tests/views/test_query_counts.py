@@ -176,7 +176,8 @@ QUIZ_PAGES = {
     "answer_next": 2 + 2 + 1 + 2,  # lock the attempt, read the item, record the answer
     "answer_stay": 2 + 2 + 1 + 2,
     "flag": 2 + 2 + 1 + 2,
-    "finish": 2 + 1 + 1 + 2 + 2,  # lock, items, score them, the attempt
+    # lock, items, score them, the attempt; lock the resident, mark first encounters
+    "finish": 2 + 1 + 1 + 2 + 2 + 1 + 2,
     # attempt, items, references, choice shares, reports, topics
     "results": 2 + 6,
 }
