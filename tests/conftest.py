@@ -1,5 +1,6 @@
 import pytest
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 
 from questions.accounts import EDUCATORS_GROUP
 from tests.factories import UserFactory
@@ -42,3 +43,12 @@ def _plain_http(settings):
     """The test client and the live server speak plain HTTP; production redirects to HTTPS
     (tested on its own in tests/views/test_security.py)."""
     settings.SECURE_SSL_REDIRECT = False
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Cached statistics (stats.bank_item_stats) must not carry over from another test's
+    data."""
+    cache.clear()
+    yield
+    cache.clear()

@@ -57,7 +57,8 @@ def question_preview(request, pk: int):
 def item_analysis(request):
     """Every question that residents have answered, flagged items first, then by key."""
     engine.expire_overdue()  # abandoned quizzes count once their time is up
-    item_stats = stats.item_analysis(stats.first_encounter_items())
+    bank_stats = stats.bank_item_stats()
+    item_stats = bank_stats.items
     rows = stats.item_report(Question.objects.filter(pk__in=list(item_stats)), item_stats)
     rows.sort(key=lambda row: not row["flags"])  # stable: flagged first, each by key
     return render(
@@ -65,6 +66,8 @@ def item_analysis(request):
         "questions/item_analysis.html",
         {
             "rows": rows,
+            "computed_at": bank_stats.computed_at,
+            "max_age_minutes": stats.BANK_ITEM_STATS_MAX_AGE // 60,
             "flagged_count": sum(bool(row["flags"]) for row in rows),
             "min_responses": stats.MIN_RESPONSES_FOR_FLAGS,
             "thresholds": {

@@ -7,12 +7,13 @@ import io
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from questions import cohorts, engine
+from questions import cohorts, engine, stats
 from questions.accounts import EDUCATORS_GROUP
 from questions.models import Assignment, Attempt, Cohort, ResidentProfile
 from tests.factories import PublishableQuestionFactory, TopicFactory, UserFactory, finished_attempts
@@ -370,6 +371,7 @@ def populate(world, *, residents, attempts_each, extra_questions=0):
 
 
 def query_count(client, url):
+    cache.clear()  # the cold path: cached statistics are computed
     with CaptureQueriesContext(connection) as queries:
         assert client.get(url).status_code == 200
     return len(queries.captured_queries)
@@ -514,3 +516,37 @@ def test_csv_header_defuses_formula_like_topic_names(client, world):
 def test_item_analysis_is_for_authors(client, world, role, status):
     client.force_login(world[role])
     assert client.get(reverse("questions:item_analysis")).status_code == status
+
+
+def test_item_analysis_is_cached_for_its_stated_age_then_recomputed(client, world, monkeypatch):
+    """The bank's statistics are read from the cache for up to BANK_ITEM_STATS_MAX_AGE
+    seconds, and the page says when they were computed and how stale they may be."""
+    client.force_login(world["educator"])
+    url = reverse("questions:item_analysis")
+    question = world["questions"][0]
+
+    def responses():
+        stats_of = client.get(url).context["rows"]
+        return next(row["stats"].responses for row in stats_of if row["question"] == question)
+
+    assert responses() == 2
+    page = client.get(url).content.decode()
+    assert "recomputed when at least 10 minutes old" in page
+    finished_attempts([(UserFactory(), [(question, "C", 30)])])
+    assert responses() == 2, "within the cache's age, the new quiz is not counted yet"
+
+    # Once the cached figures have expired (here: a cache that keeps nothing), they are
+    # computed again from the database.
+    monkeypatch.setattr(stats, "BANK_ITEM_STATS_MAX_AGE", 0)
+    cache.clear()
+    assert responses() == 3
+    finished_attempts([(UserFactory(), [(question, "C", 30)])])
+    assert responses() == 4
+
+
+def test_validate_bank_reads_item_flags_fresh(world):
+    stats.bank_item_stats()  # cached: nothing flagged yet
+    question = world["questions"][0]
+    finished_attempts([(UserFactory(), [(question, "A", 30)]) for _ in range(25)])
+    assert question.pk in stats.flagged_question_ids(fresh=True)
+    assert question.pk in stats.flagged_question_ids()  # the fresh figures replaced the cached

@@ -52,7 +52,7 @@ class Command(BaseCommand):
                 today=timezone.localdate(), months=months
             ).items()
         }
-        flagged = stats.flagged_question_ids()
+        flagged = stats.flagged_question_ids(fresh=True)
         groups["item_flagged"] = sorted(
             Question.objects.filter(pk__in=list(flagged)).values_list("key", flat=True)
         )
