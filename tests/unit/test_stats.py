@@ -295,3 +295,28 @@ def test_cohort_summary_adds_up_the_table_rows():
         "residents": 3, "active": 2, "answered": 40, "correct": 22, "percent": 55.0,
     }  # fmt: skip
     assert stats.cohort_summary([])["percent"] is None
+
+
+def test_scored_totals_count_finished_quizzes_and_scored_answers_of_unfinished_ones():
+    questions = PublishableQuestionFactory.create_batch(3)
+    resident, idle = UserFactory(), UserFactory()
+    finished_attempts([(resident, [(questions[0], "C", 10), (questions[1], "A", 10)])])
+    tutor = engine.start_attempt(
+        user=resident, config=engine.QuizConfig(question_count=3, mode=Attempt.Mode.TUTOR)
+    )
+    first = tutor.items.get(position=1)
+    key = next(c["letter"] for c in first.shown["choices"] if c["is_correct"])
+    engine.answer(attempt=tutor, position=1, letter=key)  # scored at once in tutor mode
+    engine.start_attempt(user=idle, config=engine.QuizConfig(question_count=2))  # none scored
+
+    totals = stats.scored_totals(Attempt.objects.all())
+
+    correct_before = sum(q.choices.get(letter="C").is_correct for q in questions[:1]) + sum(
+        q.choices.get(letter="A").is_correct for q in questions[1:2]
+    )
+    assert set(totals) == {resident.pk}
+    assert totals[resident.pk]["answered"] == 3
+    assert totals[resident.pk]["correct"] == correct_before + 1
+    # The same as counting the scored items one by one.
+    summary = stats.resident_summary(resident)
+    assert (summary["answered"], summary["correct"]) == (3, correct_before + 1)
