@@ -539,20 +539,31 @@ def cohort_summary(rows: list[dict]) -> dict:
 
 def cohort_topic_grid(cohort) -> dict[int, dict[int, dict]]:
     """Mastery per resident and topic: ``{user_id: {topic_id: {"answered", "correct",
-    "percent"}}}``; missing pairs mean nothing answered. One query."""
-    grid: dict[int, dict[int, dict]] = {}
-    rows = (
+    "percent"}}}``; missing pairs mean nothing answered. Counted per resident and question
+    in the database, then added up per topic here (joining the topics first multiplied the
+    rows to aggregate). Two queries."""
+    per_question = list(
         _scored_items(attempt__user__cohorts=cohort, cohort=cohort)
-        .values("attempt__user", "question__topics")
+        .values("attempt__user", "question_id")
         .annotate(answered=Count("id"), correct=Count("id", filter=Q(is_correct=True)))
         .order_by()
     )
-    for r in rows:
-        grid.setdefault(r["attempt__user"], {})[r["question__topics"]] = {
-            "answered": r["answered"],
-            "correct": r["correct"],
-            "percent": _percent(r["correct"], r["answered"]),
-        }
+    topics_of: dict[int, list[int]] = {}
+    for question_id, topic_id in Question.topics.through.objects.filter(
+        question_id__in={r["question_id"] for r in per_question}
+    ).values_list("question_id", "topic_id"):
+        topics_of.setdefault(question_id, []).append(topic_id)
+    grid: dict[int, dict[int, dict]] = {}
+    for r in per_question:
+        for topic_id in topics_of.get(r["question_id"], ()):
+            cell = grid.setdefault(r["attempt__user"], {}).setdefault(
+                topic_id, {"answered": 0, "correct": 0}
+            )
+            cell["answered"] += r["answered"]
+            cell["correct"] += r["correct"]
+    for cells in grid.values():
+        for cell in cells.values():
+            cell["percent"] = _percent(cell["correct"], cell["answered"])
     return grid
 
 
