@@ -19,6 +19,7 @@ PAGES = [
     "resident dashboard",
     "cohort dashboard",
     "item analysis",
+    "item analysis, uncached",
     "CSV export",
 ]
 
@@ -38,6 +39,9 @@ def test_short_bench_reports_every_page_and_the_floor(tmp_path):
         assert page["samples"] >= 5, name
         assert page["queries"] >= 0 and page["median_ms"] > 0, name
     assert report["pages"]["floor"]["queries"] == 0
+    # The cached page reads no statistics; the uncached one recomputes them every time.
+    pages = report["pages"]
+    assert pages["item analysis, uncached"]["queries_min"] > pages["item analysis"]["queries_max"]
     assert report["throughput"]["floor"]["rps"] > 0
     for name in ("question page", "answer submission"):
         assert report["throughput"][name]["ratio_to_floor"] > 0
