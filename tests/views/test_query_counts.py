@@ -172,9 +172,9 @@ def _quiz_request(page: str, user, size: int) -> tuple[str, str, dict]:
 # Every request starts with 2: the session and the user; 2 more are the SAVEPOINT and
 # RELEASE around the engine's write. The target for the question page and answers is 8.
 QUIZ_PAGES = {
-    # items with their attempt and the profile, move, credit the question left
-    "question_timed": 2 + 1 + 2 + 2,
-    "question_tutor": 2 + 1 + 1 + 2 + 2,  # + the review's references
+    # the attempt with the profile, its items, move, credit the question left
+    "question_timed": 2 + 2 + 2 + 2,
+    "question_tutor": 2 + 2 + 1 + 2 + 2,  # + the review's references
     "answer_next": 2 + 2 + 1 + 2,  # lock the attempt, read the item, record the answer
     "answer_stay": 2 + 2 + 1 + 2,
     "flag": 2 + 2 + 1 + 2,
