@@ -4,6 +4,7 @@ all); anything else is a 404, so the pages never reveal that a cohort or residen
 """
 
 import csv
+import math
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -55,8 +56,21 @@ def _cohort_figures(cohort) -> tuple[list[dict], list]:
     topics = list(stats.topics_with_published_counts())
     for row in table:
         cells = grid.get(row["user"].pk, {})
-        row["topics"] = [cells.get(topic.pk) for topic in topics]
+        row["topics"] = [_mastery_cell(cells.get(topic.pk)) for topic in topics]
     return table, topics
+
+
+def _mastery_cell(cell: dict | None) -> dict | None:
+    """A grid cell with what the template shows: the percent rounded half up, and its band
+    (below 50, 50-69, 70 or more) as a CSS class and as a word. Decided here once per cell:
+    at 100 residents x 9 topics the template's comparisons were a fifth of the page's time."""
+    if cell is None:
+        return None
+    percent = cell["percent"]
+    band, word = (
+        ("low", "low") if percent < 50 else ("mid", "middle") if percent < 70 else ("high", "high")
+    )
+    return {**cell, "rounded": math.floor(percent + 0.5), "band": band, "band_word": word}
 
 
 @never_cache

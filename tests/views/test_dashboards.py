@@ -16,6 +16,7 @@ from django.utils import timezone
 from questions import cohorts, engine, stats
 from questions.accounts import EDUCATORS_GROUP
 from questions.models import Assignment, Attempt, Cohort, ResidentProfile
+from questions.views.educator import _mastery_cell
 from tests.factories import PublishableQuestionFactory, TopicFactory, UserFactory, finished_attempts
 
 pytestmark = pytest.mark.django_db
@@ -199,6 +200,21 @@ def test_cohort_table_and_grid(client, world):
     assert "cat" not in rows
     topic_index = [t.pk for t in response.context["topics"]].index(world["topic"].pk)
     assert rows["ann"]["topics"][topic_index]["answered"] == 3
+    # 2 of 3: 66.7%, shown rounded, in the middle band, the band also said in words.
+    assert 'mastery mastery-mid">67%<span class="small"> (n=3)' in response.content.decode()
+    assert '<span class="visually-hidden">, middle</span>' in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "percent, shown, band, word",
+    [(0.0, 0, "low", "low"), (49.9, 50, "low", "low"), (50.0, 50, "mid", "middle"),
+     (62.5, 63, "mid", "middle"), (69.9, 70, "mid", "middle"), (70.0, 70, "high", "high"),
+     (100.0, 100, "high", "high")],
+)  # fmt: skip
+def test_mastery_cells_round_half_up_and_band_on_the_unrounded_percent(percent, shown, band, word):
+    cell = _mastery_cell({"answered": 10, "correct": 0, "percent": percent})
+    assert (cell["rounded"], cell["band"], cell["band_word"]) == (shown, band, word)
+    assert _mastery_cell(None) is None
 
 
 def test_csv_export_has_one_row_per_resident_with_the_table_figures(client, world):
