@@ -63,6 +63,16 @@ class InvalidChoice(EngineError):
         super().__init__(f"'{letter}' is not one of this question's choices.")
 
 
+class InvalidConfidence(EngineError):
+    def __init__(self, value: str):
+        super().__init__(f"'{value}' is not a confidence: choose sure, unsure or guess.")
+
+
+class NotAMiss(EngineError):
+    def __init__(self):
+        super().__init__("Only a question answered wrongly or left unanswered can be tagged.")
+
+
 class InvalidPosition(EngineError):
     def __init__(self, position: int):
         super().__init__(f"This quiz has no question {position}.")
@@ -412,50 +422,91 @@ def answer(
     attempt: Attempt | int,
     position: int,
     letter: str,
+    confidence: str = "",
     now: datetime.datetime | None = None,
     user=None,
 ) -> AttemptItem:
-    """Record the resident's choice for the question at ``position``; the item's
+    """Record the resident's choice for the question at ``position``, with how sure they
+    are (``confidence``: an AttemptItem.Confidence value, or "" for not said); the item's
     ``attempt`` is the attempt as locked. ``attempt`` may be its id; with ``user``, only
     their attempt is found (Attempt.DoesNotExist otherwise).
 
-    Timed: replaces any earlier choice; locked at finish. Tutor: locked and scored now;
-    submitting the same letter again is a no-op, a different one raises AnswerLocked.
-    An overdue attempt is finished (committed) before DeadlinePassed is raised."""
+    Timed: replaces any earlier choice and confidence; locked at finish. Tutor: locked and
+    scored now; submitting the same letter again is a no-op (the confidence too: it was
+    given before the key was seen), a different one raises AnswerLocked. An overdue
+    attempt is finished (committed) before DeadlinePassed is raised."""
     now = _now(now)
     with transaction.atomic():
         attempt, item = _open_item(attempt, position, now, user=user)
         if item is not None:
-            return _record(attempt, item, position, letter, now)
+            return _record(attempt, item, position, letter, confidence, now)
     raise _refusal(attempt)  # after the transaction: an expiry it made is committed
 
 
 def _record(
-    attempt: Attempt, item: AttemptItem, position: int, letter: str, now: datetime.datetime
+    attempt: Attempt,
+    item: AttemptItem,
+    position: int,
+    letter: str,
+    confidence: str,
+    now: datetime.datetime,
 ) -> AttemptItem:
     """Inside answer's transaction, the attempt locked and in progress."""
     letter = (letter or "").strip().upper()
     if letter not in {c["letter"] for c in item.shown["choices"]}:
         raise InvalidChoice(letter)
+    confidence = (confidence or "").strip().lower()
+    if confidence and confidence not in AttemptItem.Confidence.values:
+        raise InvalidConfidence(confidence)
     if item.is_locked:
         if item.selected_letter == letter:
             return item
         raise AnswerLocked
+    fields = []
     if item.selected_letter != letter:
         item.selected_letter = letter
         item.selected_choice_pk = next(
             c["choice_id"] for c in item.shown["choices"] if c["letter"] == letter
         )
         item.answered_at = now
-        fields = ["selected_letter", "selected_choice_pk", "answered_at"]
+        fields += ["selected_letter", "selected_choice_pk", "answered_at"]
         if attempt.mode == Attempt.Mode.TUTOR:
             item.locked_at = now
             item.is_correct = grading.is_correct(
                 selected_letter=letter, choices=item.shown["choices"]
             )
             fields += ["locked_at", "is_correct"]
+    if item.confidence != confidence:
+        item.confidence = confidence
+        fields.append("confidence")
+    if fields:
         item.save(update_fields=fields)
     _remember_position(attempt, position, now)
+    return item
+
+
+def tag_miss(*, attempt: Attempt | int, position: int, miss_type: str, user=None) -> AttemptItem:
+    """Tag why the question at ``position`` was missed (an AttemptItem.MissType value; ""
+    removes the tag). Only a locked item that is not correct: NotAMiss otherwise.
+    ``attempt`` and ``user`` as for ``answer``; Attempt.DoesNotExist when it is not
+    ``user``'s or has no such position."""
+    miss_type = (miss_type or "").strip().lower()
+    if miss_type and miss_type not in AttemptItem.MissType.values:
+        raise EngineError(f"'{miss_type}' is not a kind of miss.")
+    with transaction.atomic():
+        items = AttemptItem.objects.select_for_update().filter(
+            attempt__pk=_pk(attempt), position=position
+        )
+        if user is not None:
+            items = items.filter(attempt__user=user)
+        item = items.first()
+        if item is None:
+            raise Attempt.DoesNotExist
+        if not item.is_locked or item.is_correct:
+            raise NotAMiss
+        if item.miss_type != miss_type:
+            item.miss_type = miss_type
+            item.save(update_fields=["miss_type"])
     return item
 
 

@@ -464,6 +464,17 @@ class AttemptItem(models.Model):
     question later never changes a finished attempt. It never reaches the page before the
     answer is locked."""
 
+    class Confidence(models.TextChoices):
+        SURE = "sure", "Sure"
+        UNSURE = "unsure", "Unsure"
+        GUESS = "guess", "Guess"
+
+    class MissType(models.TextChoices):
+        KNOWLEDGE = "knowledge", "Knowledge gap"
+        MISREAD = "misread", "Misread the question"
+        REASONING = "reasoning", "Reasoning error"
+        TIME = "time", "Ran out of time"
+
     attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="items")
     position = models.PositiveSmallIntegerField()
     question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="attempt_items")
@@ -477,6 +488,19 @@ class AttemptItem(models.Model):
     is_correct = models.BooleanField(null=True)
     is_flagged = models.BooleanField(default=False)
     seconds_spent = models.PositiveIntegerField(default=0)
+    confidence = models.CharField(
+        max_length=6,
+        choices=Confidence.choices,
+        blank=True,
+        help_text="How sure the resident said they were, with the answer (blank: not said). "
+        "Fixed once the answer is locked.",
+    )
+    miss_type = models.CharField(
+        max_length=9,
+        choices=MissType.choices,
+        blank=True,
+        help_text="Why the resident says they missed it, tagged on review (misses only).",
+    )
     first_encounter = models.BooleanField(
         default=False,
         editable=False,
@@ -494,6 +518,9 @@ class AttemptItem(models.Model):
                 condition=Q(locked_at__isnull=True, is_correct__isnull=True)
                 | Q(locked_at__isnull=False, is_correct__isnull=False),
                 name="item_locked_has_outcome",
+            ),
+            models.CheckConstraint(
+                condition=Q(miss_type="") | Q(is_correct=False), name="item_miss_type_on_miss"
             ),
         ]
         # Rows carry the frozen snapshot (about 2 KB each), so aggregates that read them
@@ -514,6 +541,13 @@ class AttemptItem(models.Model):
                     "seconds_spent",
                 ],
                 name="item_scores",
+            ),
+            # Misses tagged with a reason: the few rows the miss-type mixes count.
+            models.Index(
+                fields=["attempt"],
+                include=["miss_type", "locked_at"],
+                condition=~Q(miss_type=""),
+                name="item_miss_tagged",
             ),
             # Item statistics read only first encounters: about one row per resident and
             # question, where the table holds one per answer.

@@ -9,6 +9,7 @@ from django.db.models import (
     Avg,
     Case,
     Count,
+    DateField,
     F,
     FloatField,
     Max,
@@ -20,7 +21,7 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import Cast, NullIf, RowNumber
+from django.db.models.functions import Cast, NullIf, RowNumber, TruncMonth
 from django.utils import timezone
 
 from .models import Assignment, Attempt, AttemptItem, Choice, Question, ResidentProfile, Topic
@@ -165,6 +166,156 @@ def topic_mastery(user, *, topics=None, cohort=None) -> list[dict]:
             }
         )
     return rows
+
+
+# --- confidence and miss types ---------------------------------------------------------
+
+
+def _calibration_rows(counts: dict[str, tuple[int, int]]) -> list[dict]:
+    return [
+        {
+            "confidence": value,
+            "label": label,
+            "answered": counts.get(value, (0, 0))[0],
+            "correct": counts.get(value, (0, 0))[1],
+            "percent": _percent(counts.get(value, (0, 0))[1], counts.get(value, (0, 0))[0]),
+        }
+        for value, label in AttemptItem.Confidence.choices
+    ]
+
+
+def calibration_of(items) -> list[dict]:
+    """Per confidence (sure, unsure, guess, in that order): ``{"confidence", "label",
+    "answered", "correct", "percent"}`` over the locked ``items`` that carry one. Well
+    calibrated: "sure" near 100%, "guess" near chance. No query (items already read)."""
+    counts: dict[str, tuple[int, int]] = {}
+    for item in items:
+        if item.locked_at is not None and item.confidence:
+            answered, correct = counts.get(item.confidence, (0, 0))
+            counts[item.confidence] = (answered + 1, correct + bool(item.is_correct))
+    return _calibration_rows(counts)
+
+
+def calibration(user, *, cohort=None) -> list[dict]:
+    """``calibration_of`` every scored answer of ``user`` (as ``cohort``'s educators may
+    see them, when given). One query."""
+    rows = (
+        _scored_items(attempt__user=user, cohort=cohort)
+        .exclude(confidence="")
+        .values("confidence")
+        .annotate(answered=Count("id"), correct=Count("id", filter=Q(is_correct=True)))
+        .order_by()
+    )
+    return _calibration_rows({r["confidence"]: (r["answered"], r["correct"]) for r in rows})
+
+
+def confident_misses(user, *, cohort=None) -> list[dict]:
+    """The questions ``user`` answered wrongly while sure (the misconceptions that feel
+    like knowledge), by topic in curriculum order: ``[{"topic", "questions": [{"question_id",
+    "key", "lead_in", "times", "last"}]}]``, each topic's most recent first. A question in
+    two topics is listed under both; one without a topic is not listed. One query."""
+    rows = (
+        _scored_items(attempt__user=user, cohort=cohort)
+        .filter(confidence=AttemptItem.Confidence.SURE, is_correct=False)
+        .filter(question__topics__isnull=False)
+        .values(
+            "question_id",
+            "question__key",
+            "question__lead_in",
+            "question__topics",
+            "question__topics__name",
+            "question__topics__order",
+        )
+        .annotate(times=Count("id"), last=Max("locked_at"))
+        .order_by("question__topics__order", "question__topics__name", "-last", "question_id")
+    )
+    groups: dict[int, dict] = {}
+    for r in rows:
+        topic_id = r["question__topics"]
+        if topic_id not in groups:
+            topic = Topic(
+                pk=topic_id, name=r["question__topics__name"], order=r["question__topics__order"]
+            )
+            groups[topic_id] = {"topic": topic, "questions": []}
+        groups[topic_id]["questions"].append(
+            {
+                "question_id": r["question_id"],
+                "key": r["question__key"],
+                "lead_in": r["question__lead_in"],
+                "times": r["times"],
+                "last": r["last"],
+            }
+        )
+    return list(groups.values())
+
+
+def _miss_mix_rows(misses: dict, tagged: dict) -> list[dict]:
+    types = AttemptItem.MissType
+    rows = []
+    for month in sorted(misses, reverse=True):
+        counts = {value: tagged.get((month, value), 0) for value in types.values}
+        rows.append(
+            {
+                "month": month,
+                "misses": misses[month],
+                "counts": [(label, counts[value]) for value, label in types.choices],
+                "untagged": misses[month] - sum(counts.values()),
+            }
+        )
+    return rows
+
+
+MISS_MIX_MONTHS = 12
+
+
+def miss_type_mix(user, *, cohort=None) -> list[dict]:
+    """Why ``user`` missed questions, per month (most recent first, at most
+    MISS_MIX_MONTHS): ``[{"month", "misses", "counts": [(label, n)] in MissType order,
+    "untagged"}]``. A miss is a locked answer that is not correct, dated by when it was
+    locked. Two queries: all misses per month (from the scores index), tagged ones per
+    month and type (from the partial index of tagged items)."""
+    items = _scored_items(attempt__user=user, cohort=cohort).filter(is_correct=False)
+    misses = {
+        r["month"]: r["n"]
+        for r in items.annotate(month=TruncMonth("locked_at", output_field=DateField()))
+        .values("month")
+        .annotate(n=Count("id"))
+        .order_by("-month")[:MISS_MIX_MONTHS]
+    }
+    tagged = {
+        (r["month"], r["miss_type"]): r["n"]
+        for r in items.exclude(miss_type="")
+        .annotate(month=TruncMonth("locked_at", output_field=DateField()))
+        .values("month", "miss_type")
+        .annotate(n=Count("id"))
+        .order_by()
+    }
+    return _miss_mix_rows(misses, tagged)
+
+
+def cohort_miss_type_mix(cohort) -> dict:
+    """Why the residents of ``cohort`` missed questions, over everything its educators may
+    see: ``{"misses", "counts": [(label, n, percent of tagged)], "tagged", "untagged"}``.
+    Two queries (misses from the scores index, tagged ones from the partial index)."""
+    items = _scored_items(attempt__user__cohorts=cohort, cohort=cohort).filter(is_correct=False)
+    misses = items.count()
+    tagged = dict(
+        items.exclude(miss_type="")
+        .values("miss_type")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("miss_type", "n")
+    )
+    total_tagged = sum(tagged.values())
+    return {
+        "misses": misses,
+        "tagged": total_tagged,
+        "untagged": misses - total_tagged,
+        "counts": [
+            (label, tagged.get(value, 0), _percent(tagged.get(value, 0), total_tagged))
+            for value, label in AttemptItem.MissType.choices
+        ],
+    }
 
 
 MIN_ANSWERED_FOR_WEAKEST = 5

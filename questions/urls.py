@@ -35,6 +35,11 @@ urlpatterns = [
         resident.item_report,
         name="item_report",
     ),
+    path(
+        "quizzes/<int:pk>/questions/<int:position>/miss/",
+        resident.item_miss_type,
+        name="item_miss_type",
+    ),
     path("reports/", resident.report_list, name="report_list"),
     path("quizzes/<int:pk>/finish/", resident.attempt_finish, name="attempt_finish"),
     path("quizzes/<int:pk>/results/", resident.attempt_results, name="attempt_results"),

@@ -22,7 +22,14 @@ from django.views.decorators.http import require_POST
 from questions import bank, charts, cohorts, engine, grading, reports, stats
 from questions.forms import QuizBuilderForm
 from questions.middleware import retry_safe
-from questions.models import Assignment, Attempt, ErrorReport, Reference, ResidentProfile
+from questions.models import (
+    Assignment,
+    Attempt,
+    AttemptItem,
+    ErrorReport,
+    Reference,
+    ResidentProfile,
+)
 from questions.templatetags.bank_tags import explanation_context
 
 
@@ -153,6 +160,7 @@ def attempt_question(request, pk: int, position: int):
         "image": item.shown.get("image"),
         "lead_in": item.shown["lead_in"],
         "profile": getattr(attempt.user, "resident_profile", None),  # read with the attempt
+        "confidences": AttemptItem.Confidence.choices,
     }
     if attempt.deadline_at and attempt.mode == Attempt.Mode.TUTOR:
         context["due_at"] = attempt.deadline_at  # an assignment's due date, not a clock
@@ -178,7 +186,11 @@ def attempt_answer(request, pk: int, position: int):
         if letter:
             # The engine's locked read is the only read of the attempt.
             attempt = engine.answer(
-                attempt=pk, position=position, letter=letter, user=request.user
+                attempt=pk,
+                position=position,
+                letter=letter,
+                confidence=request.POST.get("confidence", ""),
+                user=request.user,
             ).attempt
         else:
             attempt = get_object_or_404(Attempt, pk=pk, user=request.user)
@@ -199,6 +211,33 @@ def attempt_answer(request, pk: int, position: int):
     if attempt.mode == Attempt.Mode.TIMED and go == "previous" and position > 1:
         return redirect(_question_url(attempt, position - 1))
     return redirect(_question_url(attempt, position))
+
+
+@retry_safe
+@require_POST
+@login_required
+def item_miss_type(request, pk: int, position: int):
+    """The resident tags why they missed a question of a finished quiz (or removes the tag);
+    back to that question on the results page."""
+    attempt = _attempt_for(request, pk)
+    if not attempt.is_finished:
+        messages.error(request, "Misses are tagged on the results page, once the quiz is over.")
+        return redirect(_question_url(attempt, attempt.current_position))
+    try:
+        item = engine.tag_miss(
+            attempt=attempt,
+            position=position,
+            miss_type=request.POST.get("miss_type", ""),
+            user=request.user,
+        )
+    except Attempt.DoesNotExist:
+        raise Http404 from None
+    except engine.EngineError as exc:
+        messages.error(request, str(exc))
+    else:
+        label = item.get_miss_type_display().lower() if item.miss_type else "not tagged"
+        messages.success(request, f"Question {position}: {label}.")
+    return redirect(f"{_results_url(attempt)}#item-{position}")
 
 
 @retry_safe
@@ -261,7 +300,10 @@ def results_context(attempt: Attempt) -> dict:
             for item in items
         ],
         "report_kinds": ErrorReport.Kind.choices,
+        "miss_types": AttemptItem.MissType.choices,
         "min_residents": stats.MIN_RESIDENTS_FOR_SHARES,
+        "calibration": stats.calibration_of(items),
+        "confident_misses": [i for i in items if i.confidence == "sure" and not i.is_correct],
     }
 
 
@@ -312,6 +354,9 @@ def dashboard_context(user, *, cohort=None) -> dict:
         "percentile": stats.percentile_rank(user),
         "min_peers": stats.MIN_PEERS_FOR_PERCENTILE,
         "assignments": stats.resident_assignments(user, cohort=cohort),
+        "calibration": stats.calibration(user, cohort=cohort),
+        "confident_misses": stats.confident_misses(user, cohort=cohort),
+        "miss_mix": stats.miss_type_mix(user, cohort=cohort),
         "recent_attempts": attempts[:5] if cohort is None else attempts,
         "my_cohorts": list(user.cohorts.order_by("name")) if cohort is None else [],
         "now": timezone.now(),

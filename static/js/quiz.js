@@ -73,6 +73,9 @@
       if (radio) { radio.checked = true; radio.focus(); event.preventDefault(); }
       return;
     }
+    var confidence = { S: "sure", U: "unsure", G: "guess" }[key];
+    var pick = confidence && document.getElementById("confidence-" + confidence);
+    if (pick) { pick.checked = true; event.preventDefault(); return; }
     var selector = { N: "[data-nav=next]", P: "[data-nav=previous]", F: "#flag-button" }[key];
     var element = selector && document.querySelector(selector);
     if (element) { element.click(); event.preventDefault(); }

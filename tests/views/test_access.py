@@ -166,6 +166,7 @@ SITE = [
     get("questions:attempt_flag", everyone(405), lambda w: [w["open"].pk, 1]),
     get("questions:attempt_finish", everyone(405), lambda w: [w["open"].pk]),
     get("questions:item_report", everyone(405), lambda w: [w["finished"].pk, 1]),
+    get("questions:item_miss_type", everyone(405), lambda w: [w["finished"].pk, 1]),
     get("questions:assignment_start", everyone(405), lambda w: [w["assignment"].pk]),
     get("questions:cohort_join", everyone(405)),
     # The answer and the flag before the finish: they need the attempt open.
@@ -178,6 +179,8 @@ SITE = [
     post("questions:item_report", owner_only(302), lambda w: [w["finished"].pk, 1],
          lambda w: {"kind": ErrorReport.Kind.UNCLEAR, "comment": "Which nerve?"},
          writes=["owner"]),
+    post("questions:item_miss_type", owner_only(302), lambda w: [w["finished"].pk, 1],
+         lambda w: {"miss_type": "knowledge"}, writes=["owner"]),
     post("questions:assignment_start", owner_only(302), lambda w: [w["assignment"].pk],
          writes=["owner"]),
     # Residents join with the code; staff accounts are told they cannot.

@@ -264,12 +264,12 @@ def _world_url(world, page: str, resident) -> str:
 
 
 WORLD_PAGES = {
-    "dashboard": 16,
+    "dashboard": 20,
     "attempt_list": 4,
     "cohort_list": 3,
-    "cohort_detail": 12,
+    "cohort_detail": 14,
     "cohort_export": 11,
-    "cohort_resident": 17,
+    "cohort_resident": 21,
     "cohort_resident_attempt": 10,
     "assignment_detail": 16,
     "item_analysis": 10,

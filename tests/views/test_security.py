@@ -404,6 +404,11 @@ FORMS: dict[str, Callable] = {
         reverse("questions:item_report", args=[s.finished.pk, 2]),
         {"kind": "unclear", "comment": "Which nerve?"}, 302,
     ),
+    "tag a miss": lambda s: Form(
+        "resident", reverse("questions:attempt_results", args=[s.finished.pk]),
+        reverse("questions:item_miss_type", args=[s.finished.pk, 2]),
+        {"miss_type": "misread"}, 302,
+    ),
     "join a cohort": lambda s: Form(
         "resident", reverse("questions:dashboard"), reverse("questions:cohort_join"),
         {"code": s.cohort.join_code}, 302,

@@ -1,0 +1,148 @@
+"""Confidence on the question page, calibration and miss types on the results page, the
+dashboard and the cohort page; who may tag a miss."""
+
+import pytest
+from django.urls import reverse
+
+from questions import engine
+from questions.models import Attempt, Cohort
+from tests.factories import (
+    PublishableQuestionFactory,
+    TopicFactory,
+    UserFactory,
+    finished_attempts,
+)
+from tests.views.test_dashboards import make_educator
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def setting():
+    """Ann finished a quiz: question 1 right while sure, 2 wrong while sure, 3 unanswered.
+    She is in a cohort with its educator."""
+    questions = PublishableQuestionFactory.create_batch(3)  # key C
+    topic = TopicFactory(name="Middle cluneal nerves")
+    for question in questions:
+        question.topics.add(topic)
+    ann = UserFactory(username="ann")
+    [attempt] = finished_attempts(
+        [(ann, [(questions[0], "C", 30), (questions[1], "B", 30), (questions[2], None, 30)])]
+    )
+    attempt.items.filter(position__in=[1, 2]).update(confidence="sure")
+    cohort = Cohort.objects.create(name="Alpha program")
+    educator = make_educator("edu")
+    cohort.educators.add(educator)
+    cohort.residents.add(ann)
+    return {
+        "ann": ann,
+        "attempt": attempt,
+        "cohort": cohort,
+        "educator": educator,
+        "questions": questions,
+    }
+
+
+def miss_url(attempt, position):
+    return reverse("questions:item_miss_type", args=[attempt.pk, position])
+
+
+def test_the_question_page_offers_confidence_and_the_answer_keeps_it(client):
+    PublishableQuestionFactory.create_batch(2)
+    resident = UserFactory()
+    attempt = engine.start_attempt(user=resident, config=engine.QuizConfig(question_count=2))
+    client.force_login(resident)
+    url = reverse("questions:attempt_question", args=[attempt.pk, 1])
+    page = client.get(url).content.decode()
+    assert 'name="confidence" value="sure"' in page and "S/U/G" in page
+    answer = reverse("questions:attempt_answer", args=[attempt.pk, 1])
+    client.post(answer, {"letter": "A", "confidence": "unsure", "go": "stay"})
+    assert attempt.items.get(position=1).confidence == "unsure"
+    assert 'value="unsure" id="confidence-unsure" autocomplete="off" checked' in (
+        client.get(url).content.decode()
+    )
+    response = client.post(answer, {"letter": "B", "confidence": "certain", "go": "stay"})
+    assert "is not a confidence" in client.get(response.url).content.decode()
+    item = attempt.items.get(position=1)
+    assert (item.selected_letter, item.confidence) == ("A", "unsure")  # nothing half-saved
+
+
+def test_results_show_calibration_and_what_was_wrong_while_sure(client, setting):
+    client.force_login(setting["ann"])
+    response = client.get(reverse("questions:attempt_results", args=[setting["attempt"].pk]))
+    sure = response.context["calibration"][0]
+    assert (sure["answered"], sure["correct"], sure["percent"]) == (2, 1, 50.0)
+    page = response.content.decode()
+    assert 'Wrong while sure:</strong> <a href="#item-2">question 2</a>.' in page
+    # A tagging form on each miss (2 and 3), none on the correct answer.
+    assert page.count('name="miss_type"') == 2
+    assert miss_url(setting["attempt"], 1) not in page
+
+
+def test_the_resident_tags_a_miss_and_sees_it_on_the_dashboard(client, setting):
+    client.force_login(setting["ann"])
+    response = client.post(miss_url(setting["attempt"], 3), {"miss_type": "time"})
+    assert response.url.endswith("#item-3")
+    assert setting["attempt"].items.get(position=3).miss_type == "time"
+    dashboard = client.get(reverse("questions:dashboard"))
+    [month] = dashboard.context["miss_mix"]
+    assert (month["misses"], month["untagged"], dict(month["counts"])["Ran out of time"]) == (
+        2,
+        1,
+        1,
+    )
+    assert dashboard.context["calibration"][0]["percent"] == 50.0
+    [group] = dashboard.context["confident_misses"]
+    assert group["topic"].name == "Middle cluneal nerves"
+    assert [q["question_id"] for q in group["questions"]] == [setting["questions"][1].pk]
+    assert setting["questions"][1].lead_in in dashboard.content.decode()
+
+
+def test_a_correct_answer_cannot_be_tagged_and_nothing_changes(client, setting):
+    client.force_login(setting["ann"])
+    response = client.post(miss_url(setting["attempt"], 1), {"miss_type": "misread"}, follow=True)
+    assert "Only a question answered wrongly" in response.content.decode()
+    assert setting["attempt"].items.get(position=1).miss_type == ""
+
+
+def test_nobody_else_tags_a_residents_miss(client, setting):
+    for other in (UserFactory(), setting["educator"]):
+        client.force_login(other)
+        assert (
+            client.post(miss_url(setting["attempt"], 2), {"miss_type": "misread"}).status_code
+            == 404
+        )
+    client.logout()
+    assert client.post(miss_url(setting["attempt"], 2), {"miss_type": "misread"}).status_code == 302
+    assert setting["attempt"].items.get(position=2).miss_type == ""
+
+
+def test_misses_are_tagged_only_once_the_quiz_is_over(client):
+    PublishableQuestionFactory.create_batch(2)
+    resident = UserFactory()
+    attempt = engine.start_attempt(
+        user=resident, config=engine.QuizConfig(question_count=2, mode=Attempt.Mode.TUTOR)
+    )
+    item = attempt.items.get(position=1)
+    wrong = next(c["letter"] for c in item.shown["choices"] if not c["is_correct"])
+    engine.answer(attempt=attempt, position=1, letter=wrong)
+    client.force_login(resident)
+    client.post(miss_url(attempt, 1), {"miss_type": "knowledge"})
+    assert attempt.items.get(position=1).miss_type == ""
+
+
+def test_the_educator_sees_the_cohorts_mix_and_the_residents_tag(client, setting):
+    engine.tag_miss(attempt=setting["attempt"].pk, position=2, miss_type="reasoning")
+    client.force_login(setting["educator"])
+    cohort = setting["cohort"]
+    mix = client.get(reverse("questions:cohort_detail", args=[cohort.pk])).context["miss_mix"]
+    assert (mix["misses"], mix["tagged"], mix["untagged"]) == (2, 1, 1)
+    assert ("Reasoning error", 1, 100.0) in mix["counts"]
+    review = client.get(
+        reverse(
+            "questions:cohort_resident_attempt",
+            args=[cohort.pk, setting["ann"].pk, setting["attempt"].pk],
+        )
+    ).content.decode()
+    assert "Tagged by the resident: <strong>Reasoning error</strong>" in review
+    assert 'name="miss_type"' not in review  # the educator reads it, cannot change it
