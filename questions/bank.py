@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from . import review
 from .models import (
     CHOICE_LETTERS,
     Attempt,
@@ -557,7 +558,8 @@ def pool_questions(*, user, topics=None, pool: str = Attempt.Pool.ALL) -> QueryS
     - all: every published question;
     - unused: never shown to the user in any attempt;
     - incorrect: the user's most recent locked answer to it was wrong (or left unanswered);
-    - flagged: flagged in the user's most recent attempt that showed it.
+    - flagged: flagged in the user's most recent attempt that showed it;
+    - due: on the user's spaced-review schedule and due today (``review``).
     """
     questions = Question.objects.published()
     if topics:
@@ -577,6 +579,8 @@ def pool_questions(*, user, topics=None, pool: str = Attempt.Pool.ALL) -> QueryS
         questions = questions.alias(last_flag=Subquery(last.values("is_flagged")[:1])).filter(
             last_flag=True
         )
+    elif pool == Attempt.Pool.DUE:
+        questions = questions.filter(pk__in=review.due_question_ids(user))
     return questions
 
 

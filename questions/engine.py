@@ -30,7 +30,7 @@ from django.db.models import Case, F, JSONField, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from . import bank, grading
+from . import bank, grading, review
 from .models import Assignment, Attempt, AttemptItem, Question, ResidentProfile
 
 GRACE_SECONDS = 5  # for network delay: an answer this late after the deadline still counts
@@ -335,6 +335,7 @@ def _finish_locked(attempt: Attempt, *, at: datetime.datetime, reason: str) -> A
     refresh_first_encounters(
         user_ids=[attempt.user_id], question_ids=[item.question_id for item in items]
     )
+    review.schedule_attempt(attempt, items)
     return attempt
 
 

@@ -41,6 +41,7 @@ urlpatterns = [
         name="item_miss_type",
     ),
     path("reports/", resident.report_list, name="report_list"),
+    path("flashcards/missed.<str:fmt>", resident.flashcards, name="flashcards"),
     path("quizzes/<int:pk>/finish/", resident.attempt_finish, name="attempt_finish"),
     path("quizzes/<int:pk>/results/", resident.attempt_results, name="attempt_results"),
     path(

@@ -7,7 +7,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from questions import engine
+from questions import engine, review
 from questions.models import (
     CHOICE_LETTERS,
     Attempt,
@@ -184,4 +184,10 @@ def finished_attempts(rows, *, started_at=None, assignment=None, mode=Attempt.Mo
     )
     # What finishing them through the engine would have done.
     engine.refresh_first_encounters(user_ids={attempt.user_id for attempt in attempts})
+    items = AttemptItem.objects.filter(attempt__in=attempts).order_by("attempt", "position")
+    by_attempt = {}
+    for item in items:
+        by_attempt.setdefault(item.attempt_id, []).append(item)
+    for attempt in attempts:
+        review.schedule_attempt(attempt, by_attempt.get(attempt.pk, []))
     return attempts

@@ -19,6 +19,7 @@ from django.views.decorators.cache import never_cache
 from questions import bank, cohorts, engine, stats
 from questions.forms import AssignmentForm
 from questions.models import Assignment, Attempt
+from questions.spreadsheets import csv_safe
 from questions.views.resident import dashboard_context, results_context
 
 
@@ -108,14 +109,14 @@ def cohort_export(request, pk: int):
     header = ["username", "name", "attempts", "questions answered", "correct", "percent correct"]
     header += ["last activity"]
     for topic in topics:
-        name = _csv_safe(topic.name)
+        name = csv_safe(topic.name)
         header += [f"{name}: answered", f"{name}: percent correct"]
     writer.writerow(header)
     for row in table:
         user = row["user"]
         line = [
-            _csv_safe(user.get_username()),
-            _csv_safe(user.get_full_name()),
+            csv_safe(user.get_username()),
+            csv_safe(user.get_full_name()),
             row["attempts"],
             row["answered"],
             row["correct"],
@@ -126,11 +127,6 @@ def cohort_export(request, pk: int):
             line += [cell["answered"], cell["percent"]] if cell else [0, ""]
         writer.writerow(line)
     return response
-
-
-def _csv_safe(text: str) -> str:
-    """Defuse spreadsheet formulas in user-supplied text (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @never_cache

@@ -12,14 +12,15 @@ from types import SimpleNamespace
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from questions import bank, charts, cohorts, engine, grading, reports, stats
+from questions import bank, charts, cohorts, engine, grading, reports, review, stats
+from questions import flashcards as flashcards_module
 from questions.forms import QuizBuilderForm
 from questions.middleware import retry_safe
 from questions.models import (
@@ -336,6 +337,7 @@ def dashboard_context(user, *, cohort=None) -> dict:
     mastery = stats.topic_mastery(user, topics=stats.topics_with_published_counts(), cohort=cohort)
     profile = ResidentProfile.objects.filter(user=user).first()
     multiplier = profile.time_multiplier if profile else 1.0
+    review_summary = review.summary(user)
     weakest = [
         dict(row, quiz_size=min(QUICK_QUIZ_SIZE, row["topic"].published_count))
         for row in stats.weakest_topics(mastery)
@@ -354,6 +356,8 @@ def dashboard_context(user, *, cohort=None) -> dict:
         "percentile": stats.percentile_rank(user),
         "min_peers": stats.MIN_PEERS_FOR_PERCENTILE,
         "assignments": stats.resident_assignments(user, cohort=cohort),
+        "review": review_summary,
+        "review_quiz_size": min(review.REVIEW_QUIZ_SIZE, review_summary["due"]),
         "calibration": stats.calibration(user, cohort=cohort),
         "confident_misses": stats.confident_misses(user, cohort=cohort),
         "miss_mix": stats.miss_type_mix(user, cohort=cohort),
@@ -361,6 +365,28 @@ def dashboard_context(user, *, cohort=None) -> dict:
         "my_cohorts": list(user.cohorts.order_by("name")) if cohort is None else [],
         "now": timezone.now(),
     }
+
+
+@never_cache
+@login_required
+def flashcards(request, fmt: str):
+    """The resident's missed questions as an Anki deck (``apkg``) or CSV (``csv``)."""
+    if fmt not in {"apkg", "csv"}:
+        raise Http404
+    cards = [
+        flashcards_module.card_for(q) for q in flashcards_module.missed_questions(request.user)
+    ]
+    stamp = f"{timezone.localdate():%Y-%m-%d}"
+    if fmt == "csv":
+        response = HttpResponse(
+            flashcards_module.csv_text(cards), content_type="text/csv; charset=utf-8"
+        )
+    else:
+        response = HttpResponse(
+            flashcards_module.apkg(request.user, cards), content_type="application/octet-stream"
+        )
+    response["Content-Disposition"] = f'attachment; filename="cluneal-missed-{stamp}.{fmt}"'
+    return response
 
 
 @never_cache

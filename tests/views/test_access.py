@@ -167,6 +167,8 @@ SITE = [
     get("questions:attempt_finish", everyone(405), lambda w: [w["open"].pk]),
     get("questions:item_report", everyone(405), lambda w: [w["finished"].pk, 1]),
     get("questions:item_miss_type", everyone(405), lambda w: [w["finished"].pk, 1]),
+    get("questions:flashcards", signed_in(200), lambda w: ["apkg"]),
+    get("questions:flashcards", signed_in(200), lambda w: ["csv"]),
     get("questions:assignment_start", everyone(405), lambda w: [w["assignment"].pk]),
     get("questions:cohort_join", everyone(405)),
     # The answer and the flag before the finish: they need the attempt open.

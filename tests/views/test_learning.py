@@ -1,8 +1,11 @@
 """Confidence on the question page, calibration and miss types on the results page, the
 dashboard and the cohort page; who may tag a miss."""
 
+import datetime
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from questions import engine
 from questions.models import Attempt, Cohort
@@ -146,3 +149,28 @@ def test_the_educator_sees_the_cohorts_mix_and_the_residents_tag(client, setting
     ).content.decode()
     assert "Tagged by the resident: <strong>Reasoning error</strong>" in review
     assert 'name="miss_type"' not in review  # the educator reads it, cannot change it
+
+
+def test_review_due_questions_starts_a_tutor_quiz_of_the_due_ones(client):
+    due, fine = PublishableQuestionFactory.create_batch(2)
+    resident = UserFactory()
+    yesterday = timezone.now() - datetime.timedelta(days=1)
+    finished_attempts([(resident, [(due, "A", 30), (fine, "C", 30)])], started_at=yesterday)
+    client.force_login(resident)
+    page = client.get(reverse("questions:dashboard")).content.decode()
+    assert '<span class="fs-4 fw-semibold" id="review-due">1</span>' in page
+    assert "Review due questions (1)" in page
+    response = client.post(
+        reverse("questions:attempt_new"),
+        {"pool": "due", "mode": "tutor", "question_count": "1"},
+    )
+    quiz = Attempt.objects.filter(user=resident).latest("started_at")
+    assert response.url == reverse("questions:attempt_question", args=[quiz.pk, 1])
+    assert (quiz.mode, quiz.pool) == ("tutor", "due")
+    assert [i.question_id for i in quiz.items.all()] == [due.pk]
+    # Asking for more than are due says how many there are.
+    page = client.post(
+        reverse("questions:attempt_new"),
+        {"pool": "due", "mode": "tutor", "question_count": "5"},
+    ).content.decode()
+    assert "choose 1 or fewer" in page

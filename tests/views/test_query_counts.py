@@ -8,6 +8,7 @@ each ``transaction.atomic`` inside a request is a SAVEPOINT and a RELEASE there,
 be inside ATOMIC_REQUESTS; in production the outermost one is BEGIN/COMMIT instead."""
 
 import datetime
+import math
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -27,6 +28,7 @@ from questions.models import (
     Cohort,
     Question,
     ResidentProfile,
+    ReviewCard,
     Topic,
 )
 from tests.factories import ReferenceFactory, finished_attempts
@@ -178,8 +180,9 @@ QUIZ_PAGES = {
     "answer_next": 2 + 2 + 1 + 2,  # lock the attempt, read the item, record the answer
     "answer_stay": 2 + 2 + 1 + 2,
     "flag": 2 + 2 + 1 + 2,
-    # lock, items, score them, the attempt; lock the resident, mark first encounters
-    "finish": 2 + 1 + 1 + 2 + 2 + 1 + 2,
+    # lock, items, score them, the attempt; lock the resident, mark first encounters;
+    # review cards read and upserted (every unanswered question enters the schedule)
+    "finish": 2 + 1 + 1 + 2 + 2 + 1 + 2 + 2,
     # attempt, items, references, choice shares, reports, topics
     "results": 2 + 6,
 }
@@ -190,11 +193,23 @@ def test_quiz_pages_query_counts_are_fixed(resident_client, resident, page):
     questions = add_questions(120)
     # Other residents answered the same questions: the results page shows their choices.
     add_history(add_residents(12), questions, attempts_each=2, size=40)
-    counts = []
+    counts, expected = [], []
     for size in (40, 120):
         method, url, data = _quiz_request(page, resident, size)
         counts.append(counted(resident_client, method, url, data, status=(200, 302)))
-    assert counts == [QUIZ_PAGES[page]] * 2
+        expected.append(
+            QUIZ_PAGES[page] + (_sqlite_upsert_batches(size) if page == "finish" else 0)
+        )
+    assert counts == expected
+
+
+def _sqlite_upsert_batches(cards: int) -> int:
+    """The review cards' upsert is one statement on PostgreSQL; SQLite (999 parameters a
+    statement) needs one more for each further batch of rows."""
+    if connection.vendor != "sqlite":
+        return 0
+    fields = [f for f in ReviewCard._meta.concrete_fields if not f.primary_key]
+    return math.ceil(cards / connection.ops.bulk_batch_size(fields, range(cards))) - 1
 
 
 # --- Dashboards, cohorts, assignments, item analysis, exports, admin -------------------
@@ -264,12 +279,12 @@ def _world_url(world, page: str, resident) -> str:
 
 
 WORLD_PAGES = {
-    "dashboard": 20,
+    "dashboard": 21,
     "attempt_list": 4,
     "cohort_list": 3,
     "cohort_detail": 14,
     "cohort_export": 11,
-    "cohort_resident": 21,
+    "cohort_resident": 22,
     "cohort_resident_attempt": 10,
     "assignment_detail": 16,
     "item_analysis": 10,

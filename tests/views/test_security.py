@@ -505,6 +505,7 @@ WITHOUT_A_FORM = {
     "questions:attempt_question",
     "questions:attempt_results",
     "questions:report_list",
+    "questions:flashcards",
     "questions:question_preview",
     "questions:item_analysis",
     "questions:cohort_list",

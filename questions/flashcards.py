@@ -1,0 +1,200 @@
+"""A resident's missed questions as flashcards: an Anki deck (.apkg, through genanki) and
+the same cards as CSV.
+
+One card per published question the resident has missed (a locked answer that was wrong or
+left unanswered), as the bank has it now, so a corrected question exports corrected. The
+front is the question as asked (stem and lead-in, no choices); the back is the answer, the
+educational objective (the key fact), the explanation with its numbered citations, and the
+references with their DOI and PubMed links. Each note's GUID comes from the question's key,
+so importing a newer export into Anki updates the cards instead of duplicating them.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import sqlite3
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+
+import genanki
+from django.utils.html import escape, format_html, format_html_join
+
+from .bank import CITATION_MARKER
+from .models import AttemptItem, Question
+from .spreadsheets import csv_safe
+
+DECK_NAME = "Cluneal nerves: my missed questions"
+# Anki identifies a note type by this number: fixed, so every export uses the same one.
+MODEL_ID = 1_607_392_319
+MODEL = genanki.Model(
+    MODEL_ID,
+    "Cluneal board review question",
+    fields=[{"name": "Question"}, {"name": "Answer"}, {"name": "Key"}],
+    templates=[
+        {
+            "name": "Recall",
+            "qfmt": "{{Question}}",
+            "afmt": '{{FrontSide}}<hr id="answer">{{Answer}}',
+        }
+    ],
+    css=".card { font-family: sans-serif; font-size: 18px; text-align: left; }"
+    " .topic { color: #666; font-size: 14px; } .refs { font-size: 14px; }",
+)
+CSV_HEADER = ["key", "topics", "question", "answer", "objective", "explanation", "references"]
+
+
+@dataclass
+class Flashcard:
+    key: str
+    topics: list[str]
+    stem: str
+    lead_in: str
+    answer: str
+    objective: str
+    explanation: str  # [@key] markers replaced by [n]
+    references: list[tuple[int, object]]  # (n, Reference)
+
+
+def missed_questions(user) -> list[Question]:
+    """Published questions ``user`` has missed, by key. Five queries for any number."""
+    missed = AttemptItem.objects.filter(
+        attempt__user=user, locked_at__isnull=False, is_correct=False
+    ).values("question_id")
+    return list(
+        Question.objects.published().filter(pk__in=missed).with_bank_relations().order_by("key")
+    )
+
+
+def card_for(question: Question) -> Flashcard:
+    citations = list(question.citations.all())
+    numbers = {c.reference.key: n for n, c in enumerate(citations, start=1)}
+    explanation = CITATION_MARKER.sub(
+        lambda m: f"[{numbers[m.group(1)]}]" if m.group(1) in numbers else m.group(0),
+        question.explanation,
+    )
+    return Flashcard(
+        key=question.key,
+        topics=[t.name for t in question.topics.all()],
+        stem=question.stem,
+        lead_in=question.lead_in,
+        answer=next((c.text for c in question.choices.all() if c.is_correct), ""),
+        objective=question.objective,
+        explanation=explanation,
+        references=[(n, c.reference) for n, c in enumerate(citations, start=1)],
+    )
+
+
+def _reference_text(reference) -> str:
+    links = [f"doi:{reference.doi} ({reference.doi_url})" if reference.doi else ""]
+    links.append(f"PMID {reference.pmid} ({reference.pmid_url})" if reference.pmid else "")
+    return " ".join([reference.citation_text, *filter(None, links)])
+
+
+def _paragraphs(text: str) -> str:
+    return format_html_join(
+        "",
+        "<p>{}</p>",
+        ((p.strip(),) for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()),
+    )
+
+
+def front_html(card: Flashcard) -> str:
+    return format_html(
+        '<div class="topic">{}</div>{}<p><b>{}</b></p>',
+        ", ".join(card.topics),
+        _paragraphs(card.stem),
+        card.lead_in,
+    )
+
+
+def back_html(card: Flashcard) -> str:
+    references = format_html_join(
+        "",
+        "<li>{}{}{}</li>",
+        (
+            (
+                r.citation_text,
+                format_html(' <a href="{}">doi:{}</a>', r.doi_url, r.doi) if r.doi else "",
+                format_html(' <a href="{}">PMID {}</a>', r.pmid_url, r.pmid) if r.pmid else "",
+            )
+            for _, r in card.references
+        ),
+    )
+    return format_html(
+        '<p><b>Answer:</b> {}</p><p><b>Objective:</b> {}</p>{}<ol class="refs">{}</ol>',
+        card.answer,
+        card.objective,
+        _paragraphs(card.explanation),
+        references,
+    )
+
+
+def deck_id(user) -> int:
+    """A stable deck id per resident (Anki wants a number, the same on each import)."""
+    digest = hashlib.sha256(f"cluneal-missed-{user.pk}".encode()).digest()
+    return (1 << 30) + int.from_bytes(digest[:4], "big") % (1 << 30)
+
+
+def apkg(user, cards: list[Flashcard]) -> bytes:
+    """The deck as an .apkg file's bytes. genanki writes the collection with its own
+    ``write_to_db``; the SQLite file it needs is made and removed here (its
+    ``write_to_file`` leaves that temporary file behind on every call)."""
+    deck = genanki.Deck(deck_id(user), DECK_NAME)
+    for card in cards:
+        deck.add_note(
+            genanki.Note(
+                model=MODEL,
+                fields=[front_html(card), back_html(card), escape(card.key)],
+                guid=genanki.guid_for("cluneal-question", card.key),
+                tags=[t.replace(" ", "_") for t in card.topics],
+            )
+        )
+    package = genanki.Package(deck)
+    handle, path = tempfile.mkstemp(suffix=".anki2")
+    os.close(handle)
+    try:
+        connection = sqlite3.connect(path)
+        try:
+            timestamp = time.time()
+            package.write_to_db(connection.cursor(), timestamp, _ids(timestamp))
+            connection.commit()
+        finally:
+            connection.close()
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.write(path, "collection.anki2")
+            archive.writestr("media", "{}")
+        return buffer.getvalue()
+    finally:
+        os.remove(path)
+
+
+def _ids(timestamp: float):
+    n = int(timestamp * 1000)
+    while True:
+        yield n
+        n += 1
+
+
+def csv_text(cards: list[Flashcard]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    for card in cards:
+        writer.writerow(
+            [
+                csv_safe(card.key),
+                csv_safe("; ".join(card.topics)),
+                csv_safe(f"{card.stem}\n\n{card.lead_in}"),
+                csv_safe(card.answer),
+                csv_safe(card.objective),
+                csv_safe(card.explanation),
+                csv_safe("\n".join(f"[{n}] {_reference_text(r)}" for n, r in card.references)),
+            ]
+        )
+    return out.getvalue()

@@ -1,0 +1,168 @@
+"""Spaced review: which questions come back to a resident, and when.
+
+A question enters a resident's schedule when they miss it (wrong or unanswered) or get it
+right unsure or by guessing. Every later answer to it, in any quiz, is a review: the
+Free Spaced Repetition Scheduler (FSRS, the ``fsrs`` library, as in Anki) turns the
+outcome into a rating and the rating into the next due date. A question answered
+correctly at a review, other than by a guess, counts as mastered (a corrected miss),
+until it is missed again.
+
+Ratings: wrong, unanswered or a correct guess -> Again; correct but unsure -> Hard;
+correct and sure, or confidence not said -> Good. Days, not minutes: the scheduler has no
+learning steps (a board question asked again ten minutes after its explanation tests
+recall of the explanation, not of the fact), and no fuzzing, so the same outcomes give the
+same dates. Cards are updated when an attempt finishes (``schedule_attempt``, called by
+the engine), in the order the answers were locked.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import fsrs
+from django.db.models import Count, Min, Q
+from django.utils import timezone
+
+from .models import AttemptItem, Question, ReviewCard
+
+SCHEDULER = fsrs.Scheduler(
+    desired_retention=0.9, learning_steps=(), relearning_steps=(), enable_fuzzing=False
+)
+REVIEW_QUIZ_SIZE = 20  # the dashboard's "Review due questions" asks for at most this many
+
+
+def rating_for(item: AttemptItem) -> fsrs.Rating:
+    if not item.is_correct or item.confidence == AttemptItem.Confidence.GUESS:
+        return fsrs.Rating.Again
+    if item.confidence == AttemptItem.Confidence.UNSURE:
+        return fsrs.Rating.Hard
+    return fsrs.Rating.Good
+
+
+def enters_schedule(item: AttemptItem) -> bool:
+    return not item.is_correct or item.confidence in {
+        AttemptItem.Confidence.UNSURE,
+        AttemptItem.Confidence.GUESS,
+    }
+
+
+def _review(card: ReviewCard, rating: fsrs.Rating, at: datetime.datetime) -> None:
+    """Apply one review to ``card`` (unsaved) through the library."""
+    if card.reviews:
+        state = fsrs.Card(
+            card_id=1,  # the library's own id is unused here (and costs a sleep to make)
+            state=fsrs.State(card.state),
+            step=card.step,
+            stability=card.stability,
+            difficulty=card.difficulty,
+            due=card.due,
+            last_review=card.last_review,
+        )
+    else:
+        state = fsrs.Card(card_id=1, due=at)
+    state, _log = SCHEDULER.review_card(state, rating, review_datetime=at)
+    card.state, card.step = int(state.state), state.step
+    card.stability, card.difficulty = state.stability, state.difficulty
+    card.due, card.last_review = state.due, state.last_review
+    card.reviews += 1
+
+
+def schedule_attempt(attempt, items: list[AttemptItem]) -> None:
+    """Enter or reschedule the questions of a finished attempt (its locked ``items``): the
+    cards read and locked, then one INSERT ... ON CONFLICT UPDATE of those entered or
+    rescheduled (none when nothing changes; SQLite splits it into batches of 76 rows)."""
+    locked = sorted((i for i in items if i.locked_at), key=lambda i: (i.locked_at, i.position))
+    cards = {
+        card.question_id: card
+        for card in ReviewCard.objects.select_for_update().filter(
+            user_id=attempt.user_id, question_id__in=[i.question_id for i in locked]
+        )
+    }
+    new, changed = [], []
+    for item in locked:
+        card, at = cards.get(item.question_id), item.locked_at
+        rating = rating_for(item)
+        if card is None:
+            if not enters_schedule(item):
+                continue
+            card = ReviewCard(
+                user_id=attempt.user_id,
+                question_id=item.question_id,
+                reason=ReviewCard.Reason.MISSED
+                if not item.is_correct
+                else ReviewCard.Reason.UNSURE,
+                created_at=at,
+            )
+            new.append(card)
+        else:
+            if card.last_review and at <= card.last_review:
+                continue  # counted already, or older than the last review counted
+            if rating == fsrs.Rating.Again:
+                if not item.is_correct:
+                    card.lapses += 1
+                card.mastered_at = None
+            elif card.mastered_at is None:
+                card.mastered_at = at
+            changed.append(card)
+        _review(card, rating, at)
+    if new or changed:
+        # One upsert for both, matched on (user, question): without their ids, which would
+        # make bulk_create send the known cards in a statement of their own. The engine
+        # holds the resident's row lock, so no concurrent finish inserts the same card.
+        for card in changed:
+            card.pk = None
+        ReviewCard.objects.bulk_create(
+            new + changed,
+            update_conflicts=True,
+            unique_fields=["user", "question"],
+            update_fields=RESCHEDULED_FIELDS,
+        )
+
+
+RESCHEDULED_FIELDS = [
+    "state",
+    "step",
+    "stability",
+    "difficulty",
+    "due",
+    "last_review",
+    "reviews",
+    "lapses",
+    "mastered_at",
+]
+
+
+def due_cutoff(now: datetime.datetime | None = None) -> datetime.datetime:
+    """Due "today": up to the end of the current day in the site's time zone."""
+    local = timezone.localtime(now or timezone.now())
+    return local.replace(hour=23, minute=59, second=59, microsecond=999999)
+
+
+def _live_cards(user):
+    return ReviewCard.objects.filter(
+        user=user, question__in=Question.objects.published().values("pk")
+    )
+
+
+def due_question_ids(user, now: datetime.datetime | None = None):
+    """The published questions due for ``user`` today (a subquery)."""
+    return _live_cards(user).filter(due__lte=due_cutoff(now)).values("question_id")
+
+
+def summary(user, now: datetime.datetime | None = None) -> dict:
+    """``{"due", "scheduled", "mastered", "next_due"}`` for the dashboard: questions due
+    today, on the schedule, mastered (corrected misses), and the next due date after
+    today. Retired questions are left out. One query."""
+    cutoff = due_cutoff(now)
+    figures = _live_cards(user).aggregate(
+        due_today=Count("pk", filter=Q(due__lte=cutoff)),
+        on_schedule=Count("pk"),
+        corrected=Count("pk", filter=Q(mastered_at__isnull=False)),
+        next_due_at=Min("due", filter=Q(due__gt=cutoff)),
+    )  # aliases unlike the fields: an alias named "due" would hide the field from Min
+    return {
+        "due": figures["due_today"],
+        "scheduled": figures["on_schedule"],
+        "mastered": figures["corrected"],
+        "next_due": figures["next_due_at"],
+    }

@@ -1,0 +1,137 @@
+"""Spaced review: what enters the schedule, the intervals FSRS gives a sequence of outcomes,
+mastery of a corrected miss, the "due" pool and the dashboard's figures."""
+
+import datetime
+import random
+
+import pytest
+from django.utils import timezone
+
+from questions import bank, engine, review
+from questions.models import Attempt, Question, ReviewCard
+from tests.factories import PublishableQuestionFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime.datetime(2026, 11, 2, 9, 0, tzinfo=datetime.UTC)
+DAY = datetime.timedelta(days=1)
+
+
+def letter(item, correct):
+    return next(c["letter"] for c in item.shown["choices"] if c["is_correct"] == correct)
+
+
+def take(user, questions, outcomes, *, at, confidence=""):
+    """A tutor quiz on ``questions`` answered at ``at`` (True right, False wrong, None
+    skipped), finished a minute later."""
+    attempt = _start(user, questions, at)
+    for item in attempt.items.order_by("position"):
+        outcome = outcomes[questions.index(item.question)]
+        if outcome is not None:
+            engine.answer(
+                attempt=attempt, position=item.position, letter=letter(item, outcome),
+                confidence=confidence, now=at,
+            )  # fmt: skip
+    return engine.finish_attempt(attempt=attempt, now=at + datetime.timedelta(minutes=1))
+
+
+def _start(user, questions, at):
+    """A tutor quiz over exactly ``questions`` (the rest of the bank retired meanwhile)."""
+    others = Question.objects.exclude(pk__in=[q.pk for q in questions])
+    statuses = dict(others.values_list("pk", "status"))
+    others.update(status=Question.Status.RETIRED)
+    try:
+        return engine.start_attempt(
+            user=user,
+            config=engine.QuizConfig(question_count=len(questions), mode=Attempt.Mode.TUTOR),
+            now=at,
+            rng=random.Random(1),
+        )
+    finally:
+        for pk, status in statuses.items():
+            Question.objects.filter(pk=pk).update(status=status)
+
+
+@pytest.fixture
+def resident():
+    return UserFactory()
+
+
+def test_a_miss_comes_back_at_growing_intervals_and_counts_as_mastered_once_right(resident):
+    q = PublishableQuestionFactory()
+    take(resident, [q], [False], at=T0)
+    card = ReviewCard.objects.get(user=resident, question=q)
+    assert (card.reason, card.reviews, card.mastered_at) == ("missed", 1, None)
+    assert card.due - T0 == 1 * DAY
+    intervals = []
+    for _ in range(3):  # answered right and sure each time it is due
+        due = card.due
+        take(resident, [q], [True], at=due, confidence="sure")
+        card.refresh_from_db()
+        intervals.append((card.due - due).days)
+    assert intervals == [2, 6, 17]  # FSRS-6 defaults, no learning steps, no fuzzing
+    assert card.mastered_at is not None and card.lapses == 0
+    take(resident, [q], [False], at=card.due)  # missed again: a lapse
+    card.refresh_from_db()
+    assert (card.mastered_at, card.lapses, card.reviews) == (None, 1, 5)
+
+
+@pytest.mark.parametrize(
+    ("correct", "confidence", "enters", "days"),
+    [
+        (True, "sure", False, None),
+        (True, "", False, None),
+        (True, "unsure", True, 1),  # Hard
+        (True, "guess", True, 1),  # Again: a lucky guess is not knowledge
+        (False, "sure", True, 1),
+    ],
+)
+def test_what_enters_the_schedule(resident, correct, confidence, enters, days):
+    q = PublishableQuestionFactory()
+    take(resident, [q], [correct], at=T0, confidence=confidence)
+    card = ReviewCard.objects.filter(user=resident, question=q).first()
+    assert (card is not None) == enters
+    if card:
+        assert (card.due - T0).days == days
+        assert card.reason == ("missed" if not correct else "unsure")
+
+
+def test_a_correct_guess_at_review_is_not_mastery(resident):
+    q = PublishableQuestionFactory()
+    take(resident, [q], [False], at=T0)
+    take(resident, [q], [True], at=T0 + DAY, confidence="guess")
+    card = ReviewCard.objects.get(user=resident, question=q)
+    assert card.mastered_at is None and card.lapses == 0 and card.reviews == 2
+
+
+def test_finishing_twice_reviews_once(resident):
+    q = PublishableQuestionFactory()
+    attempt = take(resident, [q], [False], at=T0)
+    engine.finish_attempt(attempt=attempt.pk, now=T0 + DAY)
+    review.schedule_attempt(attempt, list(attempt.items.all()))  # even called again by hand
+    assert ReviewCard.objects.get(user=resident, question=q).reviews == 1
+
+
+def test_the_due_pool_and_the_dashboard_summary(resident):
+    due, later, retired, right = PublishableQuestionFactory.create_batch(4)
+    yesterday = timezone.now() - DAY
+    take(resident, [due, later, retired, right], [False, False, False, True], at=yesterday)
+    # "later" is answered right at its review today: not due again for two days.
+    take(resident, [later], [True], at=yesterday + DAY, confidence="sure")
+    retired.status = Question.Status.RETIRED
+    retired.save()
+    pool = set(
+        bank.pool_questions(user=resident, pool=Attempt.Pool.DUE).values_list("pk", flat=True)
+    )
+    assert pool == {due.pk}
+    later_card = ReviewCard.objects.get(user=resident, question=later)
+    assert review.summary(resident) == {
+        "due": 1,  # the retired question no longer counts
+        "scheduled": 2,
+        "mastered": 1,
+        "next_due": later_card.due,
+    }
+    [drawn] = bank.draw_questions(user=resident, count=1, pool=Attempt.Pool.DUE)
+    assert drawn == due
+    with pytest.raises(bank.PoolTooSmall):
+        bank.draw_questions(user=resident, count=2, pool=Attempt.Pool.DUE)
