@@ -45,6 +45,13 @@ HISTORY_DAYS = 730
 TIMED_SHARE = 0.6
 FLAGGED_SHARE = 0.03
 SKIPPED_SHARE = 0.02
+# Confidence, given with about 60% of answers: residents are sure more often when right, and
+# still sure of about a quarter of their wrong answers (the misconceptions). About 30% of
+# misses get a reason tagged; a question the clock ran out on is tagged "time".
+CONFIDENCE_SHARE = 0.6
+CONFIDENCE_WEIGHTS = {True: (0.6, 0.3, 0.1), False: (0.25, 0.45, 0.3)}  # sure, unsure, guess
+MISS_TAGGED_SHARE = 0.3
+MISS_REASON_WEIGHTS = (0.5, 0.2, 0.3)  # knowledge gap, misread, reasoning error
 # Seconds a question, log-normal around these medians (means near 80 and 90 s): under the
 # clock residents keep to the 90 s pace, so about one timed attempt in twelve runs out.
 MEDIAN_SECONDS = {"timed": 68, "tutor": 76}
@@ -229,6 +236,7 @@ def _generate(
             "(the generator never changes or deletes existing data)."
         )
     rng = random.Random(seed)
+    learning_rng = random.Random(f"learning:{seed}")
     bank = _items(rng)
     if len(bank) < questions:
         raise HistoryError(
@@ -268,6 +276,7 @@ def _generate(
                     questions=questions,
                     snapshots=snapshots,
                     rng=rng,
+                    learning_rng=learning_rng,
                     seconds_per_question=seconds_per_question,
                 )
             )
@@ -412,15 +421,50 @@ ITEM_FIELDS = (
     "is_flagged",
     "seconds_spent",
     "first_encounter",
+    "confidence",
+    "miss_type",
 )
 
 
+def _confidence(rng: random.Random, answered: bool, right: bool) -> str:
+    if not answered or rng.random() >= CONFIDENCE_SHARE:
+        return ""
+    levels = AttemptItem.Confidence.values  # sure, unsure, guess
+    return rng.choices(levels, weights=CONFIDENCE_WEIGHTS[right], k=1)[0]
+
+
+def _miss_reason(rng: random.Random, right: bool, late: bool) -> str:
+    if right or rng.random() >= MISS_TAGGED_SHARE:
+        return ""
+    if late:
+        return AttemptItem.MissType.TIME
+    reasons = [
+        AttemptItem.MissType.KNOWLEDGE,
+        AttemptItem.MissType.MISREAD,
+        AttemptItem.MissType.REASONING,
+    ]
+    return rng.choices(reasons, weights=MISS_REASON_WEIGHTS, k=1)[0]
+
+
 def _attempt(
-    *, user, met, profile, ability, start, bank, questions, snapshots, rng, seconds_per_question
+    *,
+    user,
+    met,
+    profile,
+    ability,
+    start,
+    bank,
+    questions,
+    snapshots,
+    rng,
+    learning_rng,
+    seconds_per_question,
 ) -> tuple[Attempt, list[tuple]]:
     """One finished attempt and its items (tuples in ITEM_FIELDS order), as the engine
     would have left them. ``met``: the questions of the resident's earlier attempts, which
-    this one adds to (its other questions are first encounters)."""
+    this one adds to (its other questions are first encounters). Confidence and miss
+    reasons come from ``learning_rng``, so that adding them left the rest of the rows that a
+    seed gives unchanged."""
     timed = rng.random() < TIMED_SHARE
     limit = grading.time_limit_seconds(
         question_count=questions,
@@ -468,6 +512,8 @@ def _attempt(
                 rng.random() < FLAGGED_SHARE,
                 seconds,
                 item.question_id not in met,
+                _confidence(learning_rng, chosen is not None, is_right),
+                _miss_reason(learning_rng, is_right, late),
             ]
         )
         met.add(item.question_id)

@@ -208,3 +208,19 @@ def test_marks_the_first_encounters_the_engine_would(bank):
     assert set(AttemptItem.objects.filter(first_encounter=True).values_list("pk", flat=True)) == (
         marked
     )
+
+
+def test_confidence_is_calibrated_and_misses_carry_plausible_reasons(bank):
+    _generate(prefix="t-", residents=20, attempts=10)
+    items = AttemptItem.objects.all()
+
+    def percent_right(confidence):
+        given = items.filter(confidence=confidence)
+        return 100 * given.filter(is_correct=True).count() / given.count()
+
+    # Residents are right more often when sure than when guessing, and not always when sure.
+    assert percent_right("guess") < percent_right("unsure") < percent_right("sure") < 100
+    assert not items.filter(selected_letter="").exclude(confidence="").exists()
+    tagged = items.exclude(miss_type="")
+    assert tagged.exists() and not tagged.filter(is_correct=True).exists()
+    assert not tagged.filter(miss_type="time").exclude(selected_letter="").exists()

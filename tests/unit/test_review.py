@@ -2,9 +2,11 @@
 mastery of a corrected miss, the "due" pool and the dashboard's figures."""
 
 import datetime
+import io
 import random
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from questions import bank, engine, review
@@ -135,3 +137,16 @@ def test_the_due_pool_and_the_dashboard_summary(resident):
     assert drawn == due
     with pytest.raises(bank.PoolTooSmall):
         bank.draw_questions(user=resident, count=2, pool=Attempt.Pool.DUE)
+
+
+def test_rebuilding_replays_history_into_the_same_schedule(resident):
+    q1, q2 = PublishableQuestionFactory.create_batch(2)
+    take(resident, [q1, q2], [False, True], at=T0, confidence="unsure")
+    take(resident, [q1], [True], at=T0 + DAY, confidence="sure")
+    before = list(ReviewCard.objects.order_by("question_id").values(*review.RESCHEDULED_FIELDS))
+    ReviewCard.objects.all().delete()  # history from before spaced review existed
+    out = io.StringIO()
+    call_command("rebuild_review_schedule", stdout=out)
+    assert "2 question(s)" in out.getvalue()
+    after = list(ReviewCard.objects.order_by("question_id").values(*review.RESCHEDULED_FIELDS))
+    assert after == before
