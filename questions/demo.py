@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from . import cohorts, engine
+from . import cohorts, engine, history_gen
 from .models import Assignment, Attempt, Cohort, Question, ResidentProfile
 
 DEMO_COHORT = "Demo residency program"
@@ -32,10 +32,17 @@ def _take(attempt: Attempt, *, ability: float, start: datetime.datetime, rng: ra
         key = next(c["letter"] for c in item.shown["choices"] if c["is_correct"])
         wrong = [c["letter"] for c in item.shown["choices"] if not c["is_correct"]]
         letter = key if rng.random() < ability else rng.choice(wrong)
-        engine.answer(attempt=attempt, position=item.position, letter=letter, now=now)
+        confidence = history_gen.confidence_for(rng, True, letter == key)
+        engine.answer(
+            attempt=attempt, position=item.position, letter=letter, confidence=confidence, now=now
+        )
         if item.position < attempt.question_count:
             engine.go_to(attempt=attempt, position=item.position + 1, now=now)
     engine.finish_attempt(attempt=attempt, now=now + datetime.timedelta(seconds=20))
+    for item in attempt.items.filter(is_correct=False):
+        reason = history_gen.miss_reason_for(rng, False, False)
+        if reason:
+            engine.tag_miss(attempt=attempt, position=item.position, miss_type=reason)
 
 
 @transaction.atomic

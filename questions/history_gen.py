@@ -426,14 +426,14 @@ ITEM_FIELDS = (
 )
 
 
-def _confidence(rng: random.Random, answered: bool, right: bool) -> str:
+def confidence_for(rng: random.Random, answered: bool, right: bool) -> str:
     if not answered or rng.random() >= CONFIDENCE_SHARE:
         return ""
     levels = AttemptItem.Confidence.values  # sure, unsure, guess
     return rng.choices(levels, weights=CONFIDENCE_WEIGHTS[right], k=1)[0]
 
 
-def _miss_reason(rng: random.Random, right: bool, late: bool) -> str:
+def miss_reason_for(rng: random.Random, right: bool, late: bool) -> str:
     if right or rng.random() >= MISS_TAGGED_SHARE:
         return ""
     if late:
@@ -512,8 +512,8 @@ def _attempt(
                 rng.random() < FLAGGED_SHARE,
                 seconds,
                 item.question_id not in met,
-                _confidence(learning_rng, chosen is not None, is_right),
-                _miss_reason(learning_rng, is_right, late),
+                confidence_for(learning_rng, chosen is not None, is_right),
+                miss_reason_for(learning_rng, is_right, late),
             ]
         )
         met.add(item.question_id)
