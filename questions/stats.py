@@ -209,15 +209,17 @@ def calibration(user, *, cohort=None) -> list[dict]:
     return _calibration_rows({r["confidence"]: (r["answered"], r["correct"]) for r in rows})
 
 
+NO_TOPIC = "No topic"
+
+
 def confident_misses(user, *, cohort=None) -> list[dict]:
     """The questions ``user`` answered wrongly while sure (the misconceptions that feel
     like knowledge), by topic in curriculum order: ``[{"topic", "questions": [{"question_id",
     "key", "lead_in", "times", "last"}]}]``, each topic's most recent first. A question in
-    two topics is listed under both; one without a topic is not listed. One query."""
+    two topics is listed under both, one without a topic under NO_TOPIC, last. One query."""
     rows = (
         _scored_items(attempt__user=user, cohort=cohort)
         .filter(confidence=AttemptItem.Confidence.SURE, is_correct=False)
-        .filter(question__topics__isnull=False)
         .values(
             "question_id",
             "question__key",
@@ -234,7 +236,9 @@ def confident_misses(user, *, cohort=None) -> list[dict]:
         topic_id = r["question__topics"]
         if topic_id not in groups:
             topic = Topic(
-                pk=topic_id, name=r["question__topics__name"], order=r["question__topics__order"]
+                pk=topic_id,
+                name=r["question__topics__name"] or NO_TOPIC,
+                order=r["question__topics__order"] or 0,
             )
             groups[topic_id] = {"topic": topic, "questions": []}
         groups[topic_id]["questions"].append(
@@ -246,7 +250,7 @@ def confident_misses(user, *, cohort=None) -> list[dict]:
                 "last": r["last"],
             }
         )
-    return list(groups.values())
+    return sorted(groups.values(), key=lambda g: g["topic"].pk is None)  # "No topic" last
 
 
 def _miss_mix_rows(misses: dict, tagged: dict) -> list[dict]:

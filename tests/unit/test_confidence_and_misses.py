@@ -150,3 +150,13 @@ def test_miss_mix_counts_tagged_and_untagged_misses_per_month(resident):
     assert (rows[1]["misses"], rows[1]["untagged"]) == (2, 1)
     assert dict(rows[1]["counts"])["Knowledge gap"] == 1
     assert dict(rows[1]["counts"])["Ran out of time"] == 0
+
+
+def test_a_confident_miss_without_a_topic_is_listed_last_under_no_topic(resident):
+    with_topic, without = PublishableQuestionFactory.create_batch(2)
+    with_topic.topics.set([TopicFactory(name="Blocks")])
+    attempts = finished_attempts([(resident, [(without, "B", 30), (with_topic, "B", 30)])])
+    _with_confidence(attempts, ["sure", "sure"])
+    groups = stats.confident_misses(resident)
+    assert [str(g["topic"]) for g in groups] == ["Blocks", "No topic"]
+    assert [q["question_id"] for q in groups[1]["questions"]] == [without.pk]

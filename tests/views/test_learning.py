@@ -76,7 +76,9 @@ def test_results_show_calibration_and_what_was_wrong_while_sure(client, setting)
     sure = response.context["calibration"][0]
     assert (sure["answered"], sure["correct"], sure["percent"]) == (2, 1, 50.0)
     page = response.content.decode()
-    assert 'Wrong while sure:</strong> <a href="#item-2">question 2</a>.' in page
+    assert '<li>Middle cluneal nerves: <a href="#item-2">question 2</a></li>' in page
+    [group] = response.context["confident_misses"]
+    assert [item.position for item in group["items"]] == [2]
     # A tagging form on each miss (2 and 3), none on the correct answer.
     assert page.count('name="miss_type"') == 2
     assert miss_url(setting["attempt"], 1) not in page
