@@ -191,3 +191,9 @@ def finished_attempts(rows, *, started_at=None, assignment=None, mode=Attempt.Mo
     for attempt in attempts:
         review.schedule_attempt(attempt, by_attempt.get(attempt.pk, []))
     return attempts
+
+
+def shown_letter(item: AttemptItem, *, correct: bool = True) -> str:
+    """The letter under which ``item`` showed its key (or, ``correct=False``, a wrong
+    choice): what a resident clicks to answer it right (or wrong)."""
+    return next(c["letter"] for c in item.shown["choices"] if c["is_correct"] == correct)

@@ -9,7 +9,13 @@ from django.db import IntegrityError, transaction
 from questions import engine, stats
 from questions.engine import QuizConfig
 from questions.models import Attempt, AttemptItem
-from tests.factories import PublishableQuestionFactory, TopicFactory, UserFactory, finished_attempts
+from tests.factories import (
+    PublishableQuestionFactory,
+    TopicFactory,
+    UserFactory,
+    finished_attempts,
+    shown_letter,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -25,10 +31,6 @@ def start(user, *, count=3, mode=Attempt.Mode.TIMED):
     )
 
 
-def letter(item, correct=True):
-    return next(c["letter"] for c in item.shown["choices"] if c["is_correct"] == correct)
-
-
 @pytest.fixture
 def resident():
     return UserFactory()
@@ -42,19 +44,23 @@ def questions():
 def test_a_timed_answer_carries_its_confidence_and_a_later_save_changes_it(resident, questions):
     attempt = start(resident)
     item = attempt.items.get(position=1)
-    engine.answer(attempt=attempt, position=1, letter=letter(item), confidence="guess", now=T0)
-    engine.answer(attempt=attempt, position=1, letter=letter(item), confidence="Sure", now=T0)
+    engine.answer(
+        attempt=attempt, position=1, letter=shown_letter(item), confidence="guess", now=T0
+    )
+    engine.answer(attempt=attempt, position=1, letter=shown_letter(item), confidence="Sure", now=T0)
     assert attempt.items.get(position=1).confidence == "sure"
-    engine.answer(attempt=attempt, position=1, letter=letter(item, False), now=T0)
+    engine.answer(attempt=attempt, position=1, letter=shown_letter(item, correct=False), now=T0)
     assert attempt.items.get(position=1).confidence == ""  # the form sent none: not said
 
 
 def test_in_tutor_mode_the_confidence_is_fixed_with_the_answer(resident, questions):
     attempt = start(resident, mode=Attempt.Mode.TUTOR)
     item = attempt.items.get(position=1)
-    engine.answer(attempt=attempt, position=1, letter=letter(item), confidence="unsure", now=T0)
+    engine.answer(
+        attempt=attempt, position=1, letter=shown_letter(item), confidence="unsure", now=T0
+    )
     # The key has been shown: resubmitting cannot turn "unsure" into "sure".
-    engine.answer(attempt=attempt, position=1, letter=letter(item), confidence="sure", now=T0)
+    engine.answer(attempt=attempt, position=1, letter=shown_letter(item), confidence="sure", now=T0)
     assert attempt.items.get(position=1).confidence == "unsure"
 
 
@@ -62,7 +68,9 @@ def test_an_unknown_confidence_is_refused_and_nothing_is_saved(resident, questio
     attempt = start(resident)
     item = attempt.items.get(position=1)
     with pytest.raises(engine.InvalidConfidence):
-        engine.answer(attempt=attempt, position=1, letter=letter(item), confidence="very", now=T0)
+        engine.answer(
+            attempt=attempt, position=1, letter=shown_letter(item), confidence="very", now=T0
+        )
     item.refresh_from_db()
     assert (item.selected_letter, item.confidence) == ("", "")
 

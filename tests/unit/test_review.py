@@ -11,16 +11,12 @@ from django.utils import timezone
 
 from questions import bank, engine, review
 from questions.models import Attempt, Question, ReviewCard
-from tests.factories import PublishableQuestionFactory, UserFactory
+from tests.factories import PublishableQuestionFactory, UserFactory, shown_letter
 
 pytestmark = pytest.mark.django_db
 
 T0 = datetime.datetime(2026, 11, 2, 9, 0, tzinfo=datetime.UTC)
 DAY = datetime.timedelta(days=1)
-
-
-def letter(item, correct):
-    return next(c["letter"] for c in item.shown["choices"] if c["is_correct"] == correct)
 
 
 def take(user, questions, outcomes, *, at, confidence=""):
@@ -31,7 +27,7 @@ def take(user, questions, outcomes, *, at, confidence=""):
         outcome = outcomes[questions.index(item.question)]
         if outcome is not None:
             engine.answer(
-                attempt=attempt, position=item.position, letter=letter(item, outcome),
+                attempt=attempt, position=item.position, letter=shown_letter(item, correct=outcome),
                 confidence=confidence, now=at,
             )  # fmt: skip
     return engine.finish_attempt(attempt=attempt, now=at + datetime.timedelta(minutes=1))
