@@ -34,6 +34,7 @@ from .models import (
     Citation,
     Question,
     Reference,
+    ReviewCard,
     SiteSetting,
     StatusChange,
     Topic,
@@ -590,9 +591,19 @@ def draw_questions(
     """``count`` distinct questions from the pool in random order, with what rendering and
     snapshotting them needs prefetched. Raises PoolTooSmall."""
     rng = rng or random.SystemRandom()
-    ids = sorted(pool_questions(user=user, topics=topics, pool=pool).values_list("pk", flat=True))
+    questions = pool_questions(user=user, topics=topics, pool=pool)
+    if pool == Attempt.Pool.DUE:
+        # The most overdue first, so that none waits behind the others indefinitely.
+        due = ReviewCard.objects.filter(user=user, question=OuterRef("pk")).values("due")[:1]
+        ids = list(
+            questions.annotate(card_due=Subquery(due))
+            .order_by("card_due", "pk")
+            .values_list("pk", flat=True)
+        )
+    else:
+        ids = sorted(questions.values_list("pk", flat=True))
     if count < 1 or len(ids) < count:
         raise PoolTooSmall(available=len(ids), requested=count)
-    chosen = rng.sample(ids, count)
+    chosen = rng.sample(ids[:count], count) if pool == Attempt.Pool.DUE else rng.sample(ids, count)
     by_id = Question.objects.with_bank_relations().in_bulk(chosen)
     return [by_id[pk] for pk in chosen]

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, JSONField, When, Window
+from django.db.models import Case, F, JSONField, Max, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -64,8 +64,8 @@ class InvalidChoice(EngineError):
 
 
 class InvalidConfidence(EngineError):
-    def __init__(self, value: str):
-        super().__init__(f"'{value}' is not a confidence: choose sure, unsure or guess.")
+    def __init__(self):
+        super().__init__("How sure you are is one of sure, unsure or guess.")
 
 
 class NotAMiss(EngineError):
@@ -293,6 +293,37 @@ def expire_overdue(attempts=None, *, now: datetime.datetime | None = None) -> in
     return sum(_expire(attempt, now) for attempt in overdue)
 
 
+# A tutor quiz whose every question is answered, left this long without being ended, is
+# finished by expire_attempts (as of its last answer), so that its answers reach the
+# resident's review schedule and statistics although nobody pressed "End quiz".
+COMPLETED_IDLE = datetime.timedelta(hours=1)
+
+
+def finish_completed(attempts=None, *, now: datetime.datetime | None = None) -> int:
+    """Finish each tutor attempt among ``attempts`` (all when None) that has every item
+    answered and no answer for COMPLETED_IDLE, as of its last answer (reason COMPLETED).
+    One query when there is none; returns how many were finished."""
+    now = _now(now)
+    attempts = Attempt.objects.all() if attempts is None else attempts
+    idle = (
+        attempts.filter(status=Attempt.Status.IN_PROGRESS, mode=Attempt.Mode.TUTOR)
+        .exclude(items__locked_at__isnull=True)
+        .annotate(last_answer=Max("items__locked_at"))
+        .filter(last_answer__lte=now - COMPLETED_IDLE)
+    )
+    finished = 0
+    for candidate in list(idle.values("pk", "last_answer")):
+        with transaction.atomic():
+            attempt = _lock(candidate["pk"])
+            if attempt.is_finished or attempt.items.filter(locked_at__isnull=True).exists():
+                continue
+            _finish_locked(
+                attempt, at=candidate["last_answer"], reason=Attempt.FinishReason.COMPLETED
+            )
+            finished += 1
+    return finished
+
+
 def _pk(attempt: Attempt | int) -> int:
     return attempt if isinstance(attempt, int) else attempt.pk
 
@@ -458,7 +489,7 @@ def _record(
         raise InvalidChoice(letter)
     confidence = (confidence or "").strip().lower()
     if confidence and confidence not in AttemptItem.Confidence.values:
-        raise InvalidConfidence(confidence)
+        raise InvalidConfidence
     if item.is_locked:
         if item.selected_letter == letter:
             return item
@@ -493,7 +524,7 @@ def tag_miss(*, attempt: Attempt | int, position: int, miss_type: str, user=None
     ``user``'s or has no such position."""
     miss_type = (miss_type or "").strip().lower()
     if miss_type and miss_type not in AttemptItem.MissType.values:
-        raise EngineError(f"'{miss_type}' is not a kind of miss.")
+        raise EngineError("Choose one of the reasons listed.")
     with transaction.atomic():
         items = AttemptItem.objects.select_for_update().filter(
             attempt__pk=_pk(attempt), position=position

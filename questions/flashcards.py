@@ -5,7 +5,8 @@ One card per published question the resident has missed (a locked answer that wa
 left unanswered), as the bank has it now, so a corrected question exports corrected. The
 front is the question as asked (stem and lead-in, no choices); the back is the answer, the
 educational objective (the key fact), the explanation with its numbered citations, and the
-references with their DOI and PubMed links. Each note's GUID comes from the question's key,
+references with their DOI and PubMed links; a question's image (and the answer's, if it has
+one) goes into the deck's media. Each note's GUID comes from the question's key,
 so importing a newer export into Anki updates the cards instead of duplicating them.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import os
 import sqlite3
 import tempfile
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 
 import genanki
 from django.utils.html import escape, format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from .bank import CITATION_MARKER
 from .models import AttemptItem, Question
@@ -49,6 +52,13 @@ CSV_HEADER = ["key", "topics", "question", "answer", "objective", "explanation",
 
 
 @dataclass
+class Image:
+    path: str  # on disk (the media storage)
+    name: str  # in the deck: unique, from the question's key
+    alt: str
+
+
+@dataclass
 class Flashcard:
     key: str
     topics: list[str]
@@ -57,7 +67,22 @@ class Flashcard:
     answer: str
     objective: str
     explanation: str  # [@key] markers replaced by [n]
-    references: list[tuple[int, object]]  # (n, Reference)
+    references: list[tuple[int, object, str]]  # (n, Reference, what it is cited for)
+    stem_image: Image | None = None
+    answer_image: Image | None = None
+
+
+def _image(owner, name: str) -> Image | None:
+    """The image of a question or choice, when it has one and the file is there."""
+    if not owner.image:
+        return None
+    try:
+        path = owner.image.path
+    except NotImplementedError:  # a storage without local files
+        return None
+    if not os.path.exists(path):
+        return None
+    return Image(path=path, name=f"{name}{os.path.splitext(path)[1]}", alt=owner.image_alt)
 
 
 def missed_questions(user) -> list[Question]:
@@ -77,37 +102,48 @@ def card_for(question: Question) -> Flashcard:
         lambda m: f"[{numbers[m.group(1)]}]" if m.group(1) in numbers else m.group(0),
         question.explanation,
     )
+    key_choice = next((c for c in question.choices.all() if c.is_correct), None)
     return Flashcard(
         key=question.key,
         topics=[t.name for t in question.topics.all()],
         stem=question.stem,
         lead_in=question.lead_in,
-        answer=next((c.text for c in question.choices.all() if c.is_correct), ""),
+        answer=key_choice.text if key_choice else "",
         objective=question.objective,
         explanation=explanation,
-        references=[(n, c.reference) for n, c in enumerate(citations, start=1)],
+        references=[(n, c.reference, c.locator) for n, c in enumerate(citations, start=1)],
+        stem_image=_image(question, f"{question.key}-stem"),
+        answer_image=_image(key_choice, f"{question.key}-answer") if key_choice else None,
     )
 
 
-def _reference_text(reference) -> str:
+def _reference_text(reference, locator: str) -> str:
     links = [f"doi:{reference.doi} ({reference.doi_url})" if reference.doi else ""]
     links.append(f"PMID {reference.pmid} ({reference.pmid_url})" if reference.pmid else "")
+    links.append(f"Cited for: {locator}" if locator else "")
     return " ".join([reference.citation_text, *filter(None, links)])
 
 
 def _paragraphs(text: str) -> str:
+    """Paragraphs on blank lines, line breaks kept, as the site shows them."""
+    paragraphs = [p.strip() for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
     return format_html_join(
-        "",
-        "<p>{}</p>",
-        ((p.strip(),) for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()),
+        "", "<p>{}</p>", ((mark_safe(escape(p).replace("\n", "<br>")),) for p in paragraphs)
     )
+
+
+def _img(image: Image | None) -> str:
+    if image is None:
+        return ""
+    return format_html('<p><img src="{}" alt="{}"></p>', image.name, image.alt)
 
 
 def front_html(card: Flashcard) -> str:
     return format_html(
-        '<div class="topic">{}</div>{}<p><b>{}</b></p>',
+        '<div class="topic">{}</div>{}{}<p><b>{}</b></p>',
         ", ".join(card.topics),
         _paragraphs(card.stem),
+        _img(card.stem_image),
         card.lead_in,
     )
 
@@ -115,19 +151,21 @@ def front_html(card: Flashcard) -> str:
 def back_html(card: Flashcard) -> str:
     references = format_html_join(
         "",
-        "<li>{}{}{}</li>",
+        "<li>{}{}{}{}</li>",
         (
             (
                 r.citation_text,
                 format_html(' <a href="{}">doi:{}</a>', r.doi_url, r.doi) if r.doi else "",
                 format_html(' <a href="{}">PMID {}</a>', r.pmid_url, r.pmid) if r.pmid else "",
+                format_html("<br><i>Cited for: {}</i>", locator) if locator else "",
             )
-            for _, r in card.references
+            for _, r, locator in card.references
         ),
     )
     return format_html(
-        '<p><b>Answer:</b> {}</p><p><b>Objective:</b> {}</p>{}<ol class="refs">{}</ol>',
+        '<p><b>Answer:</b> {}</p>{}<p><b>Objective:</b> {}</p>{}<ol class="refs">{}</ol>',
         card.answer,
+        _img(card.answer_image),
         card.objective,
         _paragraphs(card.explanation),
         references,
@@ -165,10 +203,14 @@ def apkg(user, cards: list[Flashcard]) -> bytes:
             connection.commit()
         finally:
             connection.close()
+        images = [i for card in cards for i in (card.stem_image, card.answer_image) if i]
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.write(path, "collection.anki2")
-            archive.writestr("media", "{}")
+            # Anki's media: numbered files in the archive, and their names in "media".
+            archive.writestr("media", json.dumps({str(n): i.name for n, i in enumerate(images)}))
+            for n, image in enumerate(images):
+                archive.write(image.path, str(n))
         return buffer.getvalue()
     finally:
         os.remove(path)
@@ -190,11 +232,17 @@ def csv_text(cards: list[Flashcard]) -> str:
             [
                 csv_safe(card.key),
                 csv_safe("; ".join(card.topics)),
-                csv_safe(f"{card.stem}\n\n{card.lead_in}"),
+                csv_safe(f"{card.stem}\n\n{_image_note(card.stem_image)}{card.lead_in}"),
                 csv_safe(card.answer),
                 csv_safe(card.objective),
                 csv_safe(card.explanation),
-                csv_safe("\n".join(f"[{n}] {_reference_text(r)}" for n, r in card.references)),
+                csv_safe(
+                    "\n".join(f"[{n}] {_reference_text(r, loc)}" for n, r, loc in card.references)
+                ),
             ]
         )
     return out.getvalue()
+
+
+def _image_note(image: Image | None) -> str:
+    return f"[Image: {image.alt}]\n\n" if image else ""

@@ -385,6 +385,7 @@ class Attempt(models.Model):
     class FinishReason(models.TextChoices):
         SUBMITTED = "submitted", "Submitted"
         DEADLINE = "deadline", "Time ran out"
+        COMPLETED = "completed", "All answered, left open"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="attempts"

@@ -3,9 +3,9 @@
 A question enters a resident's schedule when they miss it (wrong or unanswered) or get it
 right unsure or by guessing. Every later answer to it, in any quiz, is a review: the
 Free Spaced Repetition Scheduler (FSRS, the ``fsrs`` library, as in Anki) turns the
-outcome into a rating and the rating into the next due date. A question answered
-correctly at a review, other than by a guess, counts as mastered (a corrected miss),
-until it is missed again.
+outcome into a rating and the rating into the next due date. A missed question
+answered correctly, other than by a guess, at a review once it was due counts as mastered
+(a corrected miss), until it is missed again.
 
 Ratings: wrong, unanswered or a correct guess -> Again; correct but unsure -> Hard;
 correct and sure, or confidence not said -> Good. Days, not minutes: the scheduler has no
@@ -46,8 +46,14 @@ def enters_schedule(item: AttemptItem) -> bool:
     }
 
 
+def _utc(moment: datetime.datetime | None) -> datetime.datetime | None:
+    """The library accepts only datetime.UTC as the time zone."""
+    return moment.astimezone(datetime.UTC) if moment is not None else None
+
+
 def _review(card: ReviewCard, rating: fsrs.Rating, at: datetime.datetime) -> None:
     """Apply one review to ``card`` (unsaved) through the library."""
+    at = _utc(at)
     if card.reviews:
         state = fsrs.Card(
             card_id=1,  # the library's own id is unused here (and costs a sleep to make)
@@ -55,8 +61,8 @@ def _review(card: ReviewCard, rating: fsrs.Rating, at: datetime.datetime) -> Non
             step=card.step,
             stability=card.stability,
             difficulty=card.difficulty,
-            due=card.due,
-            last_review=card.last_review,
+            due=_utc(card.due),
+            last_review=_utc(card.last_review),
         )
     else:
         state = fsrs.Card(card_id=1, due=at)
@@ -101,8 +107,10 @@ def schedule_attempt(attempt, items: list[AttemptItem]) -> None:
                 if not item.is_correct:
                     card.lapses += 1
                 card.mastered_at = None
-            elif card.mastered_at is None:
-                card.mastered_at = at
+            elif card.reason == ReviewCard.Reason.MISSED and at >= card.due:
+                # Right (not by a guess) at a review that was due: a corrected miss. Right
+                # again the same evening, the explanation still in mind, is not.
+                card.mastered_at = card.mastered_at or at
             changed.append(card)
         _review(card, rating, at)
     if new or changed:
@@ -132,12 +140,6 @@ RESCHEDULED_FIELDS = [
 ]
 
 
-def due_cutoff(now: datetime.datetime | None = None) -> datetime.datetime:
-    """Due "today": up to the end of the current day in the site's time zone."""
-    local = timezone.localtime(now or timezone.now())
-    return local.replace(hour=23, minute=59, second=59, microsecond=999999)
-
-
 def _live_cards(user):
     return ReviewCard.objects.filter(
         user=user, question__in=Question.objects.published().values("pk")
@@ -145,23 +147,24 @@ def _live_cards(user):
 
 
 def due_question_ids(user, now: datetime.datetime | None = None):
-    """The published questions due for ``user`` today (a subquery)."""
-    return _live_cards(user).filter(due__lte=due_cutoff(now)).values("question_id")
+    """The published questions due for ``user`` now (a subquery)."""
+    return _live_cards(user).filter(due__lte=now or timezone.now()).values("question_id")
 
 
 def summary(user, now: datetime.datetime | None = None) -> dict:
     """``{"due", "scheduled", "mastered", "next_due"}`` for the dashboard: questions due
-    today, on the schedule, mastered (corrected misses), and the next due date after
-    today. Retired questions are left out. One query."""
-    cutoff = due_cutoff(now)
+    now (their interval is over: a question missed this evening is due tomorrow evening, not
+    after midnight), on the schedule, mastered (corrected misses), and when the next one
+    comes due. Retired questions are left out. One query."""
+    now = now or timezone.now()
     figures = _live_cards(user).aggregate(
-        due_today=Count("pk", filter=Q(due__lte=cutoff)),
+        due_now=Count("pk", filter=Q(due__lte=now)),
         on_schedule=Count("pk"),
         corrected=Count("pk", filter=Q(mastered_at__isnull=False)),
-        next_due_at=Min("due", filter=Q(due__gt=cutoff)),
+        next_due_at=Min("due", filter=Q(due__gt=now)),
     )  # aliases unlike the fields: an alias named "due" would hide the field from Min
     return {
-        "due": figures["due_today"],
+        "due": figures["due_now"],
         "scheduled": figures["on_schedule"],
         "mastered": figures["corrected"],
         "next_due": figures["next_due_at"],

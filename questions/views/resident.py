@@ -7,6 +7,7 @@ item is locked, the page receives only the letters and texts of its choices: nev
 a rationale or the explanation.
 """
 
+import uuid
 from types import SimpleNamespace
 
 from django.conf import settings
@@ -173,6 +174,7 @@ def attempt_question(request, pk: int, position: int):
     if attempt.mode == Attempt.Mode.TUTOR and item.is_locked:
         context["review"] = _review(item, _frozen_citations([item])[item.pk])
         context["report_kinds"] = ErrorReport.Kind.choices
+        context["all_answered"] = all(other.is_locked for other in items)
     return render(request, "questions/attempt_question.html", context)
 
 
@@ -361,7 +363,9 @@ def dashboard_context(user, *, cohort=None) -> dict:
     mastery = stats.topic_mastery(user, topics=stats.topics_with_published_counts(), cohort=cohort)
     profile = ResidentProfile.objects.filter(user=user).first()
     multiplier = profile.time_multiplier if profile else 1.0
-    review_summary = review.summary(user)
+    # The schedule is the resident's own, drawn from every quiz they took: not shown to a
+    # cohort's educators, who see only that cohort's assignments and practice.
+    review_summary = review.summary(user) if cohort is None else None
     weakest = [
         dict(row, quiz_size=min(QUICK_QUIZ_SIZE, row["topic"].published_count))
         for row in stats.weakest_topics(mastery)
@@ -381,7 +385,10 @@ def dashboard_context(user, *, cohort=None) -> dict:
         "min_peers": stats.MIN_PEERS_FOR_PERCENTILE,
         "assignments": stats.resident_assignments(user, cohort=cohort),
         "review": review_summary,
-        "review_quiz_size": min(review.REVIEW_QUIZ_SIZE, review_summary["due"]),
+        "review_quiz_size": min(review.REVIEW_QUIZ_SIZE, review_summary["due"])
+        if review_summary
+        else 0,
+        "review_start_token": uuid.uuid4(),
         "calibration": stats.calibration(user, cohort=cohort),
         "confident_misses": stats.confident_misses(user, cohort=cohort),
         "miss_mix": stats.miss_type_mix(user, cohort=cohort),

@@ -38,7 +38,8 @@
         // inside the server's grace period (the server still refuses it after that).
         var form = document.getElementById("answer-form");
         var chosen = form && form.querySelector("input[name=letter]:checked");
-        if (chosen && !chosen.defaultChecked) {
+        var sure = form && form.querySelector("input[name=confidence]:checked");
+        if (chosen && (!chosen.defaultChecked || (sure && !sure.defaultChecked))) {
           var go = document.createElement("input");
           go.type = "hidden";
           go.name = "go";
@@ -82,7 +83,8 @@
   }
 
   // Flagging posts its own form and the page comes back from the server, which knows only
-  // saved answers: carry a choice made but not yet saved across, still unsaved. Kept in
+  // saved answers: carry a choice (and a confidence) made but not yet saved across, still
+  // unsaved. Kept in
   // sessionStorage because the flag may be sent by htmx or, before htmx has taken over the
   // new page, as a plain form that reloads it.
   var PENDING = "quiz-pending-choice";
@@ -91,12 +93,15 @@
     var form = event.target;
     if (!form.querySelector || !form.querySelector("#flag-button")) return;
     var checked = document.querySelector("#answer-form input[name=letter]:checked");
+    var sure = document.querySelector("#answer-form input[name=confidence]:checked");
     try {
       window.sessionStorage.removeItem(PENDING);
-      if (checked) {
+      if (checked || sure) {
         var action = form.action.replace(/flag\/$/, "answer/");
         window.sessionStorage.setItem(PENDING, JSON.stringify({
-          action: action, letter: checked.value, focused: document.activeElement === checked
+          action: action, letter: checked ? checked.value : null,
+          confidence: sure ? sure.value : null,
+          focused: !!checked && document.activeElement === checked
         }));
       }
     } catch (e) { /* storage unavailable: the choice is lost, as without JavaScript */ }
@@ -109,7 +114,9 @@
       window.sessionStorage.removeItem(PENDING);
     } catch (e) { return; }
     if (!pending || !form || form.action !== pending.action) return;
-    var radio = document.getElementById("choice-" + pending.letter);
+    var level = pending.confidence && document.getElementById("confidence-" + pending.confidence);
+    if (level) level.checked = true;
+    var radio = pending.letter && document.getElementById("choice-" + pending.letter);
     if (!radio) return;
     radio.checked = true;
     if (pending.focused) radio.focus();  // a keyboard user carries on where they were

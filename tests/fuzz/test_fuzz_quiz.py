@@ -8,7 +8,7 @@ from hypothesis import assume, event, example, given
 from hypothesis import strategies as st
 
 from questions import bank
-from questions.models import Attempt, AttemptItem, Cohort, ErrorReport
+from questions.models import Attempt, AttemptItem, Cohort, ErrorReport, ReviewCard
 from tests.fuzz.helpers import (
     MISSING,
     ON_POSTGRES,
@@ -167,14 +167,20 @@ positions = st.one_of(st.sampled_from([1, 2, 3]), st.integers(min_value=0, max_v
         junk_value,
     ),
     go=st.one_of(st.sampled_from(["stay", "next", "previous", MISSING]), junk_value),
+    confidence=st.one_of(
+        st.sampled_from(["sure", "Unsure", " guess ", "", MISSING]),
+        st.sampled_from(["certain", "SURE\x00", "none"]),
+        junk_value,
+    ),
 )
-def test_answer_records_a_valid_letter_and_refuses_anything_else(world, name, position, letter, go):
+def test_answer_records_a_valid_letter_and_refuses_anything_else(
+    world, name, position, letter, go, confidence
+):
     letter_value, go_value = posted(letter), posted(go) or "stay"
     url = reverse("questions:attempt_answer", args=[attempt_pk(world, name), position])
     with rolled_back():
-        outcome = send(
-            client_for(world.resident), "post", url, post_data({"letter": letter, "go": go})
-        )
+        fields = {"letter": letter, "go": go, "confidence": confidence}
+        outcome = send(client_for(world.resident), "post", url, post_data(fields))
         assert outcome.status < 500
         if name not in OWN:
             assert outcome.status == 404
@@ -204,6 +210,11 @@ def test_answer_records_a_valid_letter_and_refuses_anything_else(world, name, po
             assert_refused(outcome)
             assert any("is not one of this question's choices" in m for m in outcome.feedback)
             return
+        level = (posted(confidence) or "").strip().lower()
+        if level not in ("", "sure", "unsure", "guess"):
+            assert_refused(outcome)
+            assert "How sure you are is one of sure, unsure or guess." in outcome.feedback
+            return
         if name == "tutor" and position == 1 and normalized != "A":  # answered "A" already
             assert_refused(outcome)
             assert "In tutor mode an answer is final once submitted." in outcome.feedback
@@ -215,6 +226,8 @@ def test_answer_records_a_valid_letter_and_refuses_anything_else(world, name, po
         assert_wrote_only(outcome, Attempt, AttemptItem)
         if name == "tutor":
             assert item.is_locked
+        if not (name == "tutor" and position == 1):  # locked before: its confidence stays
+            assert item.confidence == level
 
 
 @fuzz_settings(10)
@@ -270,8 +283,45 @@ def test_finish_finishes_only_the_residents_own_quiz(world, name, body):
         assert outcome.status == 302 and attempt.is_finished
         if name == "finished":
             assert not outcome.changed  # finishing twice is harmless
-        else:
-            assert_wrote_only(outcome, Attempt, AttemptItem)
+        else:  # and its misses enter the review schedule
+            assert_wrote_only(outcome, Attempt, AttemptItem, ReviewCard)
+
+
+@fuzz_settings(30)
+@given(
+    name=attempt_names,
+    position=positions,
+    miss_type=st.one_of(
+        st.sampled_from(["knowledge", " Misread ", "reasoning", "time", "", MISSING]),
+        st.sampled_from(["luck", "time\x00"]),
+        junk_value,
+    ),
+)
+def test_a_miss_is_tagged_only_by_its_resident_with_a_listed_reason(
+    world, name, position, miss_type
+):
+    url = reverse("questions:item_miss_type", args=[attempt_pk(world, name), position])
+    with rolled_back():
+        outcome = send(client_for(world.resident), "post", url, post_data({"miss_type": miss_type}))
+        assert outcome.status < 500
+        if name not in OWN:
+            assert outcome.status == 404
+            assert_refused(outcome)
+            return
+        attempt = fresh(world, name)
+        item = attempt.items.filter(position=position).first()
+        reason = (posted(miss_type) or "").strip().lower()
+        if not attempt.is_finished or item is None:
+            assert outcome.status in (302, 404)
+            assert_refused(outcome)
+            return
+        if reason not in ("", "knowledge", "misread", "reasoning", "time") or item.is_correct:
+            assert_refused(outcome)
+            return
+        event("miss tagged")
+        item.refresh_from_db()
+        assert item.miss_type == reason
+        assert_wrote_only(outcome, AttemptItem)
 
 
 @fuzz_settings(20)

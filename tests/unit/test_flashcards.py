@@ -2,10 +2,12 @@
 
 import csv
 import io
+import json
 import sqlite3
 import zipfile
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from questions import flashcards
@@ -87,3 +89,35 @@ def test_a_resident_downloads_only_their_own_misses(client, history):
     assert client.get(reverse("questions:flashcards", args=["pdf"])).status_code == 404
     client.logout()
     assert client.get(reverse("questions:flashcards", args=["csv"])).status_code == 302
+
+
+def test_line_breaks_and_images_reach_the_cards(history, tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    missed = history["missed"]
+    missed.stem = "Labs:\nCRP 2 mg/L\nESR 10 mm/h\n\nWhat next?"
+    missed.image = SimpleUploadedFile("view.png", _png(), content_type="image/png")
+    missed.image_alt = "Ultrasound of the iliac crest"
+    missed.image_credit = "Own image"
+    missed.save()
+    [card] = [flashcards.card_for(q) for q in flashcards.missed_questions(history["resident"])]
+    assert "<p>Labs:<br>CRP 2 mg/L<br>ESR 10 mm/h</p><p>What next?</p>" in flashcards.front_html(
+        card
+    )
+    data = flashcards.apkg(history["resident"], [card])
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    media = json.loads(archive.read("media"))
+    assert media == {"0": f"{missed.key}-stem.png"}
+    assert archive.read("0") == _png()
+    assert f'<img src="{missed.key}-stem.png" alt="Ultrasound of the iliac crest">' in (
+        flashcards.front_html(card)
+    )
+    row = next(csv.DictReader(io.StringIO(flashcards.csv_text([card]))))
+    assert "[Image: Ultrasound of the iliac crest]" in row["question"]
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (2, 2), "white").save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -112,9 +112,9 @@ def test_finishing_twice_reviews_once(resident):
 
 def test_the_due_pool_and_the_dashboard_summary(resident):
     due, later, retired, right = PublishableQuestionFactory.create_batch(4)
-    yesterday = timezone.now() - DAY
+    yesterday = timezone.now() - DAY - datetime.timedelta(hours=1)
     take(resident, [due, later, retired, right], [False, False, False, True], at=yesterday)
-    # "later" is answered right at its review today: not due again for two days.
+    # "later" is answered right when it came due, an hour ago: not due again for two days.
     take(resident, [later], [True], at=yesterday + DAY, confidence="sure")
     retired.status = Question.Status.RETIRED
     retired.save()
@@ -146,3 +146,59 @@ def test_rebuilding_replays_history_into_the_same_schedule(resident):
     assert "2 question(s)" in out.getvalue()
     after = list(ReviewCard.objects.order_by("question_id").values(*review.RESCHEDULED_FIELDS))
     assert after == before
+
+
+def test_an_answer_before_the_question_is_due_reschedules_but_is_not_mastery(resident):
+    q = PublishableQuestionFactory()
+    take(resident, [q], [False], at=T0)
+    # Right an hour later, the explanation still fresh: the card moves on, not mastered.
+    take(resident, [q], [True], at=T0 + datetime.timedelta(hours=1), confidence="sure")
+    card = ReviewCard.objects.get(user=resident, question=q)
+    assert (card.reviews, card.mastered_at) == (2, None)
+    take(resident, [q], [True], at=card.due, confidence="sure")
+    card.refresh_from_db()
+    assert card.mastered_at is not None
+
+
+def test_a_question_that_entered_unsure_is_never_counted_as_a_corrected_miss(resident):
+    q = PublishableQuestionFactory()
+    take(resident, [q], [True], at=T0, confidence="unsure")
+    card = ReviewCard.objects.get(user=resident, question=q)
+    take(resident, [q], [True], at=card.due, confidence="sure")
+    card.refresh_from_db()
+    assert (card.reason, card.reviews, card.mastered_at) == ("unsure", 2, None)
+
+
+def test_a_review_quiz_takes_the_most_overdue_questions_first(resident):
+    questions = PublishableQuestionFactory.create_batch(3)
+    for days_ago, question in zip((3, 9, 6), questions, strict=True):
+        take(resident, [question], [False], at=timezone.now() - days_ago * DAY)
+    drawn = bank.draw_questions(user=resident, count=2, pool=Attempt.Pool.DUE)
+    assert {q.pk for q in drawn} == {questions[1].pk, questions[2].pk}
+
+
+def test_times_in_another_zone_are_given_to_the_library_in_utc(resident):
+    q = PublishableQuestionFactory()
+    eastern = datetime.timezone(datetime.timedelta(hours=-5))
+    take(resident, [q], [False], at=T0.astimezone(eastern))
+    assert ReviewCard.objects.get(user=resident, question=q).due == T0 + DAY
+
+
+def test_a_tutor_quiz_answered_through_and_left_open_is_finished_as_of_its_last_answer(
+    resident,
+):
+    questions = PublishableQuestionFactory.create_batch(2)
+    done = _start(resident, questions, T0)
+    half = _start(resident, questions, T0)
+    for item in done.items.all():
+        engine.answer(attempt=done, position=item.position, letter=shown_letter(item), now=T0)
+    item = half.items.get(position=1)
+    engine.answer(attempt=half, position=1, letter=shown_letter(item, correct=False), now=T0)
+    assert engine.finish_completed(now=T0 + datetime.timedelta(minutes=59)) == 0
+    assert engine.finish_completed(now=T0 + datetime.timedelta(hours=2)) == 1
+    done.refresh_from_db()
+    half.refresh_from_db()
+    assert (done.status, done.finish_reason, done.finished_at) == ("finished", "completed", T0)
+    assert half.status == "in_progress"
+    # Right answers with no confidence do not enter; the half-done quiz is not finished.
+    assert ReviewCard.objects.filter(user=resident).count() == 0

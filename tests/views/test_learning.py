@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from questions import engine
-from questions.models import Attempt, Cohort
+from questions.models import Attempt, Cohort, ResidentProfile
 from tests.factories import (
     PublishableQuestionFactory,
     TopicFactory,
@@ -65,7 +65,7 @@ def test_the_question_page_offers_confidence_and_the_answer_keeps_it(client):
         client.get(url).content.decode()
     )
     response = client.post(answer, {"letter": "B", "confidence": "certain", "go": "stay"})
-    assert "is not a confidence" in client.get(response.url).content.decode()
+    assert "one of sure, unsure or guess" in client.get(response.url).content.decode()
     item = attempt.items.get(position=1)
     assert (item.selected_letter, item.confidence) == ("A", "unsure")  # nothing half-saved
 
@@ -156,8 +156,8 @@ def test_the_educator_sees_the_cohorts_mix_and_the_residents_tag(client, setting
 def test_review_due_questions_starts_a_tutor_quiz_of_the_due_ones(client):
     due, fine = PublishableQuestionFactory.create_batch(2)
     resident = UserFactory()
-    yesterday = timezone.now() - datetime.timedelta(days=1)
-    finished_attempts([(resident, [(due, "A", 30), (fine, "C", 30)])], started_at=yesterday)
+    two_days_ago = timezone.now() - datetime.timedelta(days=2)
+    finished_attempts([(resident, [(due, "A", 30), (fine, "C", 30)])], started_at=two_days_ago)
     client.force_login(resident)
     page = client.get(reverse("questions:dashboard")).content.decode()
     assert '<span class="fs-4 fw-semibold" id="review-due">1</span>' in page
@@ -176,3 +176,36 @@ def test_review_due_questions_starts_a_tutor_quiz_of_the_due_ones(client):
         {"pool": "due", "mode": "tutor", "question_count": "5"},
     ).content.decode()
     assert "choose 1 or fewer" in page
+
+
+def test_educators_do_not_see_a_residents_review_schedule(client, setting):
+    client.force_login(setting["educator"])
+    url = reverse("questions:cohort_resident", args=[setting["cohort"].pk, setting["ann"].pk])
+    page = client.get(url).content.decode()
+    assert "Spaced review" not in page and "flashcards" not in page
+    assert "Why questions were missed" in page  # the cohort-visible figures are there
+
+
+def test_with_shortcuts_off_the_page_shows_no_key_hints(client):
+    PublishableQuestionFactory.create_batch(2)
+    resident = UserFactory()
+    ResidentProfile.objects.create(user=resident, has_keyboard_shortcuts=False)
+    attempt = engine.start_attempt(user=resident, config=engine.QuizConfig(question_count=2))
+    client.force_login(resident)
+    page = client.get(reverse("questions:attempt_question", args=[attempt.pk, 1])).content
+    assert b"<kbd" not in page and b"Keys: 1" not in page
+    assert b'data-shortcuts="off"' in page
+
+
+def test_the_last_tutor_answer_offers_to_end_the_quiz(client):
+    PublishableQuestionFactory.create_batch(2)
+    resident = UserFactory()
+    attempt = engine.start_attempt(
+        user=resident, config=engine.QuizConfig(question_count=2, mode=Attempt.Mode.TUTOR)
+    )
+    client.force_login(resident)
+    first = reverse("questions:attempt_question", args=[attempt.pk, 1])
+    client.post(reverse("questions:attempt_answer", args=[attempt.pk, 1]), {"letter": "A"})
+    assert b"All answered: end quiz" not in client.get(first).content
+    client.post(reverse("questions:attempt_answer", args=[attempt.pk, 2]), {"letter": "A"})
+    assert b"All answered: end quiz" in client.get(first).content

@@ -284,7 +284,7 @@ WORLD_PAGES = {
     "cohort_list": 3,
     "cohort_detail": 14,
     "cohort_export": 11,
-    "cohort_resident": 22,
+    "cohort_resident": 21,
     "cohort_resident_attempt": 10,
     "assignment_detail": 16,
     "item_analysis": 10,
