@@ -8,6 +8,8 @@ import zipfile
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from questions import flashcards
@@ -121,3 +123,18 @@ def _png() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (2, 2), "white").save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["apkg", "csv"])
+def test_the_export_reads_a_fixed_number_of_queries_however_many_misses(client, fmt):
+    counts = []
+    for misses in (2, 12):
+        resident = UserFactory()
+        questions = PublishableQuestionFactory.create_batch(misses)
+        finished_attempts([(resident, [(q, "A", 30) for q in questions])])
+        client.force_login(resident)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("questions:flashcards", args=[fmt]))
+        assert response.status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 8  # session, user; questions and what they need
