@@ -297,14 +297,16 @@ def miss_type_mix(user, *, cohort=None) -> list[dict]:
     return _miss_mix_rows(misses, tagged)
 
 
-def cohort_miss_type_mix(cohort) -> dict:
+def cohort_miss_type_mix(cohort, *, table: list[dict]) -> dict:
     """Why the residents of ``cohort`` missed questions, over everything its educators may
     see: ``{"misses", "counts": [(label, n, percent of tagged)], "tagged", "untagged"}``.
-    Two queries (misses from the scores index, tagged ones from the partial index)."""
-    items = _scored_items(attempt__user__cohorts=cohort, cohort=cohort).filter(is_correct=False)
-    misses = items.count()
+    The misses are the cohort table's answered minus correct (``table``: ``cohort_table``'s
+    rows), so only the tagged ones are read, from their partial index: one query. Counting
+    the misses themselves cost the cohort page 100 ms at 2,000,000 answers."""
+    misses = sum(row["answered"] - row["correct"] for row in table)
     tagged = dict(
-        items.exclude(miss_type="")
+        _scored_items(attempt__user__cohorts=cohort, cohort=cohort)
+        .exclude(miss_type="")
         .values("miss_type")
         .annotate(n=Count("id"))
         .order_by()

@@ -92,7 +92,7 @@ def cohort_detail(request, pk: int):
             "assignments": assignments,
             "resident_count": len(table),
             "summary": stats.cohort_summary(table),
-            "miss_mix": stats.cohort_miss_type_mix(cohort),
+            "miss_mix": stats.cohort_miss_type_mix(cohort, table=table),
         },
     )
 

@@ -282,7 +282,7 @@ WORLD_PAGES = {
     "dashboard": 21,
     "attempt_list": 4,
     "cohort_list": 3,
-    "cohort_detail": 14,
+    "cohort_detail": 13,
     "cohort_export": 11,
     "cohort_resident": 21,
     "cohort_resident_attempt": 10,
