@@ -74,7 +74,8 @@ def _review(card: ReviewCard, rating: fsrs.Rating, at: datetime.datetime) -> Non
 
 
 def schedule_attempt(attempt, items: list[AttemptItem]) -> None:
-    """Enter or reschedule the questions of a finished attempt (its locked ``items``): the
+    """Inside a transaction (the engine's finish holds one, with the resident's row lock):
+    enter or reschedule the questions of a finished attempt (its locked ``items``): the
     cards read and locked, then one INSERT ... ON CONFLICT UPDATE of those entered or
     rescheduled (none when nothing changes; SQLite splits it into batches of 76 rows)."""
     locked = sorted((i for i in items if i.locked_at), key=lambda i: (i.locked_at, i.position))

@@ -5,6 +5,7 @@ import datetime
 
 import factory
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.utils import timezone
 
 from questions import engine, review
@@ -188,8 +189,9 @@ def finished_attempts(rows, *, started_at=None, assignment=None, mode=Attempt.Mo
     by_attempt = {}
     for item in items:
         by_attempt.setdefault(item.attempt_id, []).append(item)
-    for attempt in attempts:
-        review.schedule_attempt(attempt, by_attempt.get(attempt.pk, []))
+    with transaction.atomic():  # it locks the cards it reads, as the engine's finish does
+        for attempt in attempts:
+            review.schedule_attempt(attempt, by_attempt.get(attempt.pk, []))
     return attempts
 
 
