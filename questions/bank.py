@@ -560,7 +560,7 @@ def pool_questions(*, user, topics=None, pool: str = Attempt.Pool.ALL) -> QueryS
     - unused: never shown to the user in any attempt;
     - incorrect: the user's most recent locked answer to it was wrong (or left unanswered);
     - flagged: flagged in the user's most recent attempt that showed it;
-    - due: on the user's spaced-review schedule and due today (``review``).
+    - due: on the user's spaced-review schedule and due now (``review``).
     """
     questions = Question.objects.published()
     if topics:

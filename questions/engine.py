@@ -315,7 +315,7 @@ def finish_completed(attempts=None, *, now: datetime.datetime | None = None) -> 
     for candidate in list(idle.values("pk", "last_answer")):
         with transaction.atomic():
             attempt = _lock(candidate["pk"])
-            if attempt.is_finished or attempt.items.filter(locked_at__isnull=True).exists():
+            if attempt.is_finished:  # by its resident since: answers are never unlocked
                 continue
             _finish_locked(
                 attempt, at=candidate["last_answer"], reason=Attempt.FinishReason.COMPLETED

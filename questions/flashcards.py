@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import json
 import os
 import sqlite3
@@ -25,11 +26,11 @@ from dataclasses import dataclass
 
 import genanki
 from django.utils.html import escape, format_html, format_html_join
-from django.utils.safestring import mark_safe
 
 from .bank import CITATION_MARKER
 from .models import AttemptItem, Question
 from .spreadsheets import csv_safe
+from .templatetags.bank_tags import paragraphs_html
 
 DECK_NAME = "Cluneal nerves: my missed questions"
 # Anki identifies a note type by this number: fixed, so every export uses the same one.
@@ -124,14 +125,6 @@ def _reference_text(reference, locator: str) -> str:
     return " ".join([reference.citation_text, *filter(None, links)])
 
 
-def _paragraphs(text: str) -> str:
-    """Paragraphs on blank lines, line breaks kept, as the site shows them."""
-    paragraphs = [p.strip() for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
-    return format_html_join(
-        "", "<p>{}</p>", ((mark_safe(escape(p).replace("\n", "<br>")),) for p in paragraphs)
-    )
-
-
 def _img(image: Image | None) -> str:
     if image is None:
         return ""
@@ -142,7 +135,7 @@ def front_html(card: Flashcard) -> str:
     return format_html(
         '<div class="topic">{}</div>{}{}<p><b>{}</b></p>',
         ", ".join(card.topics),
-        _paragraphs(card.stem),
+        paragraphs_html(card.stem),
         _img(card.stem_image),
         card.lead_in,
     )
@@ -167,7 +160,7 @@ def back_html(card: Flashcard) -> str:
         card.answer,
         _img(card.answer_image),
         card.objective,
-        _paragraphs(card.explanation),
+        paragraphs_html(card.explanation),
         references,
     )
 
@@ -199,7 +192,9 @@ def apkg(user, cards: list[Flashcard]) -> bytes:
         connection = sqlite3.connect(path)
         try:
             timestamp = time.time()
-            package.write_to_db(connection.cursor(), timestamp, _ids(timestamp))
+            package.write_to_db(
+                connection.cursor(), timestamp, itertools.count(int(timestamp * 1000))
+            )
             connection.commit()
         finally:
             connection.close()
@@ -214,13 +209,6 @@ def apkg(user, cards: list[Flashcard]) -> bytes:
         return buffer.getvalue()
     finally:
         os.remove(path)
-
-
-def _ids(timestamp: float):
-    n = int(timestamp * 1000)
-    while True:
-        yield n
-        n += 1
 
 
 def csv_text(cards: list[Flashcard]) -> str:

@@ -172,16 +172,19 @@ def topic_mastery(user, *, topics=None, cohort=None) -> list[dict]:
 
 
 def _calibration_rows(counts: dict[str, tuple[int, int]]) -> list[dict]:
-    return [
-        {
-            "confidence": value,
-            "label": label,
-            "answered": counts.get(value, (0, 0))[0],
-            "correct": counts.get(value, (0, 0))[1],
-            "percent": _percent(counts.get(value, (0, 0))[1], counts.get(value, (0, 0))[0]),
-        }
-        for value, label in AttemptItem.Confidence.choices
-    ]
+    rows = []
+    for value, label in AttemptItem.Confidence.choices:
+        answered, correct = counts.get(value, (0, 0))
+        rows.append(
+            {
+                "confidence": value,
+                "label": label,
+                "answered": answered,
+                "correct": correct,
+                "percent": _percent(correct, answered),
+            }
+        )
+    return rows
 
 
 def calibration_of(items) -> list[dict]:
@@ -253,6 +256,36 @@ def confident_misses(user, *, cohort=None) -> list[dict]:
     return sorted(groups.values(), key=lambda g: g["topic"].pk is None)  # "No topic" last
 
 
+def topics_by_question(question_ids) -> dict[int, list[Topic]]:
+    """``{question_id: [Topic, ...]}`` in curriculum order; a question without a topic is
+    missing. One query."""
+    topics: dict[int, list[Topic]] = {}
+    links = (
+        Question.topics.through.objects.filter(question_id__in=set(question_ids))
+        .select_related("topic")
+        .order_by("topic__order", "topic__name")
+    )
+    for link in links:
+        topics.setdefault(link.question_id, []).append(link.topic)
+    return topics
+
+
+def items_by_topic(items) -> list[dict]:
+    """``items`` grouped under their questions' topics in curriculum order: ``[{"topic",
+    "items"}]``; an item in two topics is under both, one in none under NO_TOPIC, last.
+    One query, none for no items."""
+    if not items:
+        return []
+    topics_of = topics_by_question(i.question_id for i in items)
+    groups: dict[int, dict] = {}
+    for item in items:
+        for topic in topics_of.get(item.question_id, ()):
+            groups.setdefault(topic.pk, {"topic": topic, "items": []})["items"].append(item)
+    ordered = sorted(groups.values(), key=lambda g: (g["topic"].order, g["topic"].name))
+    rest = [i for i in items if i.question_id not in topics_of]
+    return ordered + ([{"topic": NO_TOPIC, "items": rest}] if rest else [])
+
+
 def _miss_mix_rows(misses: dict, tagged: dict) -> list[dict]:
     types = AttemptItem.MissType
     rows = []
@@ -278,18 +311,18 @@ def miss_type_mix(user, *, cohort=None) -> list[dict]:
     "untagged"}]``. A miss is a locked answer that is not correct, dated by when it was
     locked. Two queries: all misses per month (from the scores index), tagged ones per
     month and type (from the partial index of tagged items)."""
-    items = _scored_items(attempt__user=user, cohort=cohort).filter(is_correct=False)
+    items = (
+        _scored_items(attempt__user=user, cohort=cohort)
+        .filter(is_correct=False)
+        .annotate(month=TruncMonth("locked_at", output_field=DateField()))
+    )
     misses = {
         r["month"]: r["n"]
-        for r in items.annotate(month=TruncMonth("locked_at", output_field=DateField()))
-        .values("month")
-        .annotate(n=Count("id"))
-        .order_by("-month")[:MISS_MIX_MONTHS]
+        for r in items.values("month").annotate(n=Count("id")).order_by("-month")[:MISS_MIX_MONTHS]
     }
     tagged = {
         (r["month"], r["miss_type"]): r["n"]
         for r in items.exclude(miss_type="")
-        .annotate(month=TruncMonth("locked_at", output_field=DateField()))
         .values("month", "miss_type")
         .annotate(n=Count("id"))
         .order_by()
@@ -705,16 +738,12 @@ def cohort_topic_grid(cohort) -> dict[int, dict[int, dict]]:
         .annotate(answered=Count("id"), correct=Count("id", filter=Q(is_correct=True)))
         .order_by()
     )
-    topics_of: dict[int, list[int]] = {}
-    for question_id, topic_id in Question.topics.through.objects.filter(
-        question_id__in={r["question_id"] for r in per_question}
-    ).values_list("question_id", "topic_id"):
-        topics_of.setdefault(question_id, []).append(topic_id)
+    topics_of = topics_by_question(r["question_id"] for r in per_question)
     grid: dict[int, dict[int, dict]] = {}
     for r in per_question:
-        for topic_id in topics_of.get(r["question_id"], ()):
+        for topic in topics_of.get(r["question_id"], ()):
             cell = grid.setdefault(r["attempt__user"], {}).setdefault(
-                topic_id, {"answered": 0, "correct": 0}
+                topic.pk, {"answered": 0, "correct": 0}
             )
             cell["answered"] += r["answered"]
             cell["correct"] += r["correct"]

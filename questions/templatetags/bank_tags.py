@@ -28,10 +28,16 @@ def render_cited_text(text: str, numbers: dict[str, int], anchor: str) -> SafeSt
             n=number,
         )
 
+    return paragraphs_html(text, lambda escaped: CITATION_MARKER.sub(link, escaped))
+
+
+def paragraphs_html(text: str, inline=None) -> SafeString:
+    """Text as the site shows it: paragraphs split on blank lines, each escaped, its single
+    line breaks kept as ``<br>``; ``inline`` (escaped text -> HTML) adds markup within each
+    paragraph. Flashcards use it too, so that a card reads as the page does."""
     paragraphs = [p.strip() for p in (text or "").replace("\r\n", "\n").split("\n\n") if p.strip()]
     html = "".join(
-        "<p>" + CITATION_MARKER.sub(link, escape(p)).replace("\n", "<br>") + "</p>"
-        for p in paragraphs
+        "<p>" + (inline or str)(escape(p)).replace("\n", "<br>") + "</p>" for p in paragraphs
     )
     return mark_safe(html)
 

@@ -29,7 +29,6 @@ from questions.models import (
     Attempt,
     AttemptItem,
     ErrorReport,
-    Question,
     Reference,
     ResidentProfile,
 )
@@ -307,31 +306,10 @@ def results_context(attempt: Attempt) -> dict:
         "miss_types": AttemptItem.MissType.choices,
         "min_residents": stats.MIN_RESIDENTS_FOR_SHARES,
         "calibration": stats.calibration_of(items),
-        "confident_misses": _by_topic(
+        "confident_misses": stats.items_by_topic(
             [i for i in items if i.confidence == AttemptItem.Confidence.SURE and not i.is_correct]
         ),
     }
-
-
-def _by_topic(items) -> list[dict]:
-    """``items`` grouped under their questions' topics in curriculum order: ``[{"topic",
-    "items"}]``; an item in two topics is under both, one in none under "No topic", last.
-    One query, none for no items."""
-    if not items:
-        return []
-    groups: dict[int, dict] = {}
-    links = (
-        Question.topics.through.objects.filter(question_id__in={i.question_id for i in items})
-        .select_related("topic")
-        .order_by("topic__order", "topic__name")
-    )
-    placed = set()
-    for link in links:
-        group = groups.setdefault(link.topic_id, {"topic": link.topic, "items": []})
-        group["items"] += [i for i in items if i.question_id == link.question_id]
-        placed.add(link.question_id)
-    rest = [i for i in items if i.question_id not in placed]
-    return list(groups.values()) + ([{"topic": stats.NO_TOPIC, "items": rest}] if rest else [])
 
 
 @never_cache
