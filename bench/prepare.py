@@ -17,6 +17,8 @@ from pathlib import Path
 
 import django
 
+from questions.quizzes import starting
+
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 DASHBOARD_RESIDENTS = 5  # the resident dashboard and results pages cycle through these
 RESULTS_PER_RESIDENT = 3
@@ -40,7 +42,7 @@ def generate(args) -> dict:
     from django.core.management import call_command
 
     from loadtest.prepare import collect_static
-    from questions.history_gen import prefix_in_use
+    from questions.devtools.history import prefix_in_use
 
     steps = {}
     start = time.monotonic()
@@ -75,7 +77,6 @@ def accounts(args) -> dict:
     from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
     from django.utils.crypto import get_random_string
 
-    from questions import engine
     from questions.models import Attempt, AttemptItem, Cohort, Question
 
     User = get_user_model()
@@ -106,8 +107,8 @@ def accounts(args) -> dict:
     Attempt.objects.filter(user__in=takers, status=Attempt.Status.IN_PROGRESS).delete()
     clients = []
     for user in takers:
-        attempt = engine.start_attempt(
-            user=user, config=engine.QuizConfig(question_count=quiz_size)
+        attempt = starting.start_attempt(
+            user=user, config=starting.QuizConfig(question_count=quiz_size)
         )
         clients.append(
             {

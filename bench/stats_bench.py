@@ -25,6 +25,8 @@ from django.db import connection  # noqa: E402
 from django.test.runner import DiscoverRunner  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from questions.analytics import cohort_stats, item_stats, progress  # noqa: E402
+
 RESIDENTS = int(os.environ.get("BENCH_RESIDENTS", 200))
 ATTEMPTS = int(os.environ.get("BENCH_ATTEMPTS", 20))
 
@@ -78,19 +80,18 @@ def main():
     runner = DiscoverRunner(verbosity=0, interactive=False)
     databases = runner.setup_databases()
     try:
-        from questions import stats
         from questions.models import AttemptItem
 
         cohort, resident = build()
         vendor = connection.vendor
         print(f"{vendor}: {RESIDENTS} residents, {AttemptItem.objects.count()} answers")
-        measure("item analysis (first encounters)", lambda: stats.flagged_question_ids())
-        measure("cohort table", lambda: stats.cohort_table(cohort))
-        measure("cohort topic grid", lambda: stats.cohort_topic_grid(cohort))
-        measure("resident summary", lambda: stats.resident_summary(resident))
-        measure("topic mastery", lambda: stats.topic_mastery(resident))
-        measure("score trend", lambda: stats.score_trend(resident))
-        measure("percentile", lambda: stats.percentile_rank(resident))
+        measure("item analysis (first encounters)", lambda: item_stats.flagged_question_ids())
+        measure("cohort table", lambda: cohort_stats.cohort_table(cohort))
+        measure("cohort topic grid", lambda: cohort_stats.cohort_topic_grid(cohort))
+        measure("resident summary", lambda: progress.resident_summary(resident))
+        measure("topic mastery", lambda: progress.topic_mastery(resident))
+        measure("score trend", lambda: progress.score_trend(resident))
+        measure("percentile", lambda: progress.percentile_rank(resident))
     finally:
         runner.teardown_databases(databases)
 

@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.http import HttpResponse
 from django.urls import include, path
 
-from questions import stats
+from questions.analytics import item_stats
 from questions.views import authoring
 
 FLOOR_BODY = b"floor\n"
@@ -18,7 +18,7 @@ def floor(request):
 
 
 def item_analysis_uncached(request):
-    cache.delete(stats.BANK_ITEM_STATS_KEY)
+    cache.delete(item_stats.BANK_ITEM_STATS_KEY)
     return authoring.item_analysis(request)
 
 

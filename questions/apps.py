@@ -3,7 +3,7 @@ from django.db.models.signals import post_migrate
 
 
 def _ensure_roles(sender, **kwargs):
-    from .accounts import ensure_educators_group
+    from questions.people.roles import ensure_educators_group
 
     ensure_educators_group()
 

@@ -9,7 +9,7 @@ from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .models import Assignment, Attempt, Question, ResidentProfile, Topic
+from questions.models import Assignment, Attempt, Question, ResidentProfile, Topic
 
 
 class SignUpForm(UserCreationForm):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import accounts, authoring, educator, public, resident
+from questions.views import accounts, authoring, educator, public, resident
 
 app_name = "questions"
 

@@ -140,11 +140,11 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # Logged as typed but cut to the user model's 150 characters (axes stores at most 255).
-AXES_USERNAME_CALLABLE = "questions.accounts.login_username"
+AXES_USERNAME_CALLABLE = "questions.people.roles.login_username"
 # The client's address behind DJANGO_PROXY_COUNT trusted proxies (0: REMOTE_ADDR only, and a
-# client's own X-Forwarded-For is ignored). questions.accounts.login_client_ip reads it.
+# client's own X-Forwarded-For is ignored). questions.people.roles.login_client_ip reads it.
 PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=0)
-AXES_CLIENT_IP_CALLABLE = "questions.accounts.login_client_ip"
+AXES_CLIENT_IP_CALLABLE = "questions.people.roles.login_client_ip"
 
 # --- Transport and browser security ---------------------------------------------------------
 # Behind a TLS-terminating proxy or load balancer that sets X-Forwarded-Proto.

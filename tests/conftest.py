@@ -2,7 +2,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 
-from questions.accounts import EDUCATORS_GROUP
+from questions.people.roles import EDUCATORS_GROUP
 from tests.factories import UserFactory
 
 

@@ -1,5 +1,5 @@
 """factory-boy factories. ``PublishableQuestionFactory`` builds a question that meets every
-rule of ``questions.bank`` (5 choices, one key, a citation used in the explanation)."""
+rule of ``questions.authoring.rules`` (5 choices, one key, a citation used in the explanation)."""
 
 import datetime
 
@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from questions import engine, review
+from questions.learning import recall as review
 from questions.models import (
     CHOICE_LETTERS,
     Attempt,
@@ -19,6 +19,7 @@ from questions.models import (
     Reference,
     Topic,
 )
+from questions.quizzes import engine
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -116,7 +117,7 @@ class PublishableQuestionFactory(QuestionFactory):
 
 
 def _shown(question: Question) -> dict:
-    """A snapshot in the question's own letter order (no shuffle), as engine.snapshot's."""
+    """A snapshot in the question's own letter order (no shuffle), as starting.snapshot's."""
     return {
         "stem": question.stem,
         "lead_in": question.lead_in,

@@ -5,9 +5,11 @@ from django.contrib.auth.decorators import permission_required
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
 
-from questions import bank, engine, stats
+from questions.analytics import item_stats
+from questions.authoring import rules
+from questions.authoring.citations import explanation_context
 from questions.models import Question
-from questions.templatetags.bank_tags import explanation_context
+from questions.quizzes import engine
 
 
 @staff_member_required
@@ -44,7 +46,7 @@ def question_preview(request, pk: int):
         "questions/question_preview.html",
         {
             "question": question,
-            "problems": bank.question_problems(question),
+            "problems": rules.question_problems(question),
             "review": review,
             "status_changes": question.status_changes.select_related("changed_by")[:10],
         },
@@ -57,9 +59,9 @@ def question_preview(request, pk: int):
 def item_analysis(request):
     """Every question that residents have answered, flagged items first, then by key."""
     engine.expire_overdue()  # abandoned quizzes count once their time is up
-    bank_stats = stats.bank_item_stats()
-    item_stats = bank_stats.items
-    rows = stats.item_report(Question.objects.filter(pk__in=list(item_stats)), item_stats)
+    bank_stats = item_stats.bank_item_stats()
+    bank_items = bank_stats.items
+    rows = item_stats.item_report(Question.objects.filter(pk__in=list(bank_items)), bank_items)
     rows.sort(key=lambda row: not row["flags"])  # stable: flagged first, each by key
     return render(
         request,
@@ -67,13 +69,13 @@ def item_analysis(request):
         {
             "rows": rows,
             "computed_at": bank_stats.computed_at,
-            "max_age_minutes": stats.BANK_ITEM_STATS_MAX_AGE // 60,
+            "max_age_minutes": item_stats.BANK_ITEM_STATS_MAX_AGE // 60,
             "flagged_count": sum(bool(row["flags"]) for row in rows),
-            "min_responses": stats.MIN_RESPONSES_FOR_FLAGS,
+            "min_responses": item_stats.MIN_RESPONSES_FOR_FLAGS,
             "thresholds": {
-                "too_hard": stats.FACILITY_TOO_HARD,
-                "too_easy": stats.FACILITY_TOO_EASY,
-                "discrimination": stats.DISCRIMINATION_TOO_LOW,
+                "too_hard": item_stats.FACILITY_TOO_HARD,
+                "too_easy": item_stats.FACILITY_TOO_EASY,
+                "discrimination": item_stats.DISCRIMINATION_TOO_LOW,
             },
         },
     )

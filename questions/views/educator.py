@@ -16,10 +16,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
-from questions import bank, cohorts, engine, stats
+from questions.analytics import cohort_stats, item_stats, progress
 from questions.forms import AssignmentForm
+from questions.interchange.spreadsheets import csv_safe
 from questions.models import Assignment, Attempt
-from questions.spreadsheets import csv_safe
+from questions.people import membership
+from questions.quizzes import assignments, drawing, engine
 from questions.views.resident import dashboard_context, results_context
 
 
@@ -30,7 +32,7 @@ def _staff_only(request):
 
 def _cohort_for(request, pk: int):
     _staff_only(request)
-    return get_object_or_404(cohorts.cohorts_for(request.user), pk=pk)
+    return get_object_or_404(membership.cohorts_for(request.user), pk=pk)
 
 
 def _resident_in(cohort, user_pk: int):
@@ -40,7 +42,7 @@ def _resident_in(cohort, user_pk: int):
 @login_required
 def cohort_list(request):
     _staff_only(request)
-    rows = cohorts.cohorts_for(request.user).annotate(
+    rows = membership.cohorts_for(request.user).annotate(
         resident_count=Count("residents", distinct=True),
         assignment_count=Count("assignments", distinct=True),
     )
@@ -52,9 +54,9 @@ def _cohort_figures(cohort) -> tuple[list[dict], list]:
     nothing was answered), in curriculum order; and those topics. Abandoned timed quizzes
     are finished first, so they count. A fixed number of queries."""
     engine.expire_overdue(Attempt.objects.filter(user__cohorts=cohort))
-    table = stats.cohort_table(cohort)
-    grid = stats.cohort_topic_grid(cohort)
-    topics = list(stats.topics_with_published_counts())
+    table = cohort_stats.cohort_table(cohort)
+    grid = cohort_stats.cohort_topic_grid(cohort)
+    topics = list(progress.topics_with_published_counts())
     for row in table:
         cells = grid.get(row["user"].pk, {})
         row["topics"] = [_mastery_cell(cells.get(topic.pk)) for topic in topics]
@@ -91,8 +93,8 @@ def cohort_detail(request, pk: int):
             "topics": topics,
             "assignments": assignments,
             "resident_count": len(table),
-            "summary": stats.cohort_summary(table),
-            "miss_mix": stats.cohort_miss_type_mix(cohort, table=table),
+            "summary": cohort_stats.cohort_summary(table),
+            "miss_mix": cohort_stats.cohort_miss_type_mix(cohort, table=table),
         },
     )
 
@@ -145,7 +147,7 @@ def cohort_resident_attempt(request, pk: int, user_pk: int, attempt_pk: int):
     cohort = _cohort_for(request, pk)
     subject = _resident_in(cohort, user_pk)
     attempt = get_object_or_404(
-        Attempt.objects.filter(user=subject).filter(stats.visible_attempts(cohort)),
+        Attempt.objects.filter(user=subject).visible_to(cohort),
         pk=attempt_pk,
         status=Attempt.Status.FINISHED,
     )
@@ -161,10 +163,10 @@ def assignment_new(request, pk: int):
     if request.method == "POST" and form.is_valid():
         try:
             # The form's fields are create_assignment's keyword arguments, one for one.
-            assignment = cohorts.create_assignment(
+            assignment = assignments.create_assignment(
                 cohort=cohort, created_by=request.user, **form.cleaned_data
             )
-        except bank.PoolTooSmall as exc:
+        except drawing.PoolTooSmall as exc:
             form.add_error("question_count", str(exc))
         except ValidationError as exc:
             form.add_error(None, exc)
@@ -182,8 +184,8 @@ def assignment_detail(request, pk: int, assignment_pk: int):
     cohort = _cohort_for(request, pk)
     assignment = get_object_or_404(Assignment, pk=assignment_pk, cohort=cohort)
     engine.expire_overdue(assignment.attempts.all())
-    progress = stats.assignment_progress(assignment)
-    item_stats = stats.item_analysis(stats.assignment_items(assignment))
+    progress = cohort_stats.assignment_progress(assignment)
+    assignment_stats = item_stats.item_analysis(item_stats.assignment_items(assignment))
     finished = [row["percent"] for row in progress if row["percent"] is not None]
     return render(
         request,
@@ -194,8 +196,8 @@ def assignment_detail(request, pk: int, assignment_pk: int):
             "progress": progress,
             "finished_count": len(finished),
             "mean_percent": round(sum(finished) / len(finished), 1) if finished else None,
-            "items": stats.item_report(assignment.questions.all(), item_stats),
-            "reliability": stats.reliability(assignment, item_stats),
-            "min_responses": stats.MIN_RESPONSES_FOR_FLAGS,
+            "items": item_stats.item_report(assignment.questions.all(), assignment_stats),
+            "reliability": item_stats.reliability(assignment, assignment_stats),
+            "min_responses": item_stats.MIN_RESPONSES_FOR_FLAGS,
         },
     )

@@ -6,12 +6,12 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from questions import stats
+from questions.analytics import progress
 from questions.models import Question, Reference
 
 
 def home(request):
-    topics = list(stats.topics_with_published_counts())
+    topics = list(progress.topics_with_published_counts())
     return render(
         request,
         "questions/home.html",

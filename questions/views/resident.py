@@ -20,9 +20,12 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from questions import bank, charts, cohorts, engine, grading, reports, review, stats
-from questions import flashcards as flashcards_module
+from questions.analytics import charts, item_stats, progress
+from questions.authoring.citations import explanation_context
 from questions.forms import QuizBuilderForm
+from questions.learning import calibration
+from questions.learning import flashcards as flashcards_module
+from questions.learning import recall as review
 from questions.middleware import retry_safe
 from questions.models import (
     Assignment,
@@ -32,7 +35,9 @@ from questions.models import (
     Reference,
     ResidentProfile,
 )
-from questions.templatetags.bank_tags import explanation_context
+from questions.people import membership
+from questions.quizzes import drawing, engine, errors, grading, starting
+from questions.quizzes import error_reports as reports
 
 
 def _attempt_for(request, pk: int) -> Attempt:
@@ -61,17 +66,17 @@ def attempt_list(request):
 def attempt_new(request):
     form = QuizBuilderForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        config = engine.QuizConfig(
+        config = starting.QuizConfig(
             question_count=form.cleaned_data["question_count"],
             mode=form.cleaned_data["mode"],
             pool=form.cleaned_data["pool"],
             topics=list(form.cleaned_data["topics"]),
         )
         try:
-            attempt = engine.start_attempt(
+            attempt = starting.start_attempt(
                 user=request.user, config=config, token=form.cleaned_data["start_token"]
             )
-        except bank.PoolTooSmall as exc:
+        except drawing.PoolTooSmall as exc:
             form.add_error("question_count", str(exc))
         else:
             return redirect(_question_url(attempt, attempt.current_position))
@@ -104,7 +109,7 @@ def _frozen_citations(items) -> dict[int, list]:
 def _review(item, citations, shares=None) -> dict:
     """Everything about a locked item: choices with rationale and key, explanation."""
     counts = (shares or {}).get(item.question_id)
-    enough = counts is not None and counts["residents"] >= stats.MIN_RESIDENTS_FOR_SHARES
+    enough = counts is not None and counts["residents"] >= item_stats.MIN_RESIDENTS_FOR_SHARES
     choices = [
         {
             "letter": c["letter"],
@@ -202,10 +207,10 @@ def attempt_answer(request, pk: int, position: int):
                 return redirect(_question_url(attempt, position))
     except Attempt.DoesNotExist:
         raise Http404 from None
-    except engine.AttemptFinished as exc:
+    except errors.AttemptFinished as exc:
         messages.error(request, str(exc))
         return redirect(reverse("questions:attempt_results", args=[pk]))
-    except engine.EngineError as exc:
+    except errors.EngineError as exc:
         messages.error(request, str(exc))
         attempt = get_object_or_404(Attempt, pk=pk, user=request.user)
         return redirect(_question_url(attempt, attempt.current_position))
@@ -235,7 +240,7 @@ def item_miss_type(request, pk: int, position: int):
         )
     except Attempt.DoesNotExist:
         raise Http404 from None
-    except engine.EngineError as exc:
+    except errors.EngineError as exc:
         messages.error(request, str(exc))
     else:
         label = item.get_miss_type_display().lower() if item.miss_type else "not tagged"
@@ -256,10 +261,10 @@ def attempt_flag(request, pk: int, position: int):
         )
     except Attempt.DoesNotExist:
         raise Http404 from None
-    except engine.AttemptFinished as exc:
+    except errors.AttemptFinished as exc:
         messages.error(request, str(exc))
         return redirect(reverse("questions:attempt_results", args=[pk]))
-    except engine.EngineError as exc:
+    except errors.EngineError as exc:
         messages.error(request, str(exc))
     return redirect(reverse("questions:attempt_question", args=[pk, position]))
 
@@ -279,7 +284,7 @@ def results_context(attempt: Attempt) -> dict:
     """Everything the results page shows for a finished attempt (also used by educators)."""
     items = list(attempt.items.order_by("position"))
     citations = _frozen_citations(items)
-    shares = stats.first_attempt_choice_counts(item.question_id for item in items)
+    shares = item_stats.first_attempt_choice_counts(item.question_id for item in items)
     used = (attempt.finished_at - attempt.started_at).total_seconds()
     reported = {
         r.attempt_item_id: r
@@ -293,7 +298,7 @@ def results_context(attempt: Attempt) -> dict:
         "seconds_used": int(used),
         "seconds_per_question": round(used / attempt.question_count),
         "pace_seconds": settings.QUIZ_SECONDS_PER_QUESTION,
-        "topics": stats.topic_breakdown(attempt),
+        "topics": progress.topic_breakdown(attempt),
         "reviews": [
             {
                 "item": item,
@@ -304,9 +309,9 @@ def results_context(attempt: Attempt) -> dict:
         ],
         "report_kinds": ErrorReport.Kind.choices,
         "miss_types": AttemptItem.MissType.choices,
-        "min_residents": stats.MIN_RESIDENTS_FOR_SHARES,
-        "calibration": stats.calibration_of(items),
-        "confident_misses": stats.items_by_topic(
+        "min_residents": item_stats.MIN_RESIDENTS_FOR_SHARES,
+        "calibration": calibration.calibration_of(items),
+        "confident_misses": calibration.items_by_topic(
             [i for i in items if i.confidence == AttemptItem.Confidence.SURE and not i.is_correct]
         ),
     }
@@ -331,14 +336,12 @@ def dashboard_context(user, *, cohort=None) -> dict:
     they count. A fixed number of queries whatever the number of attempts (pinned in
     tests)."""
     engine.expire_overdue(Attempt.objects.filter(user=user))
-    attempts = (
-        Attempt.objects.filter(user=user)
-        .filter(stats.visible_attempts(cohort))
-        .prefetch_related("topics")
+    attempts = Attempt.objects.filter(user=user).visible_to(cohort).prefetch_related("topics")
+    summary = progress.resident_summary(user, cohort=cohort)
+    trend = progress.score_trend(user, cohort=cohort)
+    mastery = progress.topic_mastery(
+        user, topics=progress.topics_with_published_counts(), cohort=cohort
     )
-    summary = stats.resident_summary(user, cohort=cohort)
-    trend = stats.score_trend(user, cohort=cohort)
-    mastery = stats.topic_mastery(user, topics=stats.topics_with_published_counts(), cohort=cohort)
     profile = ResidentProfile.objects.filter(user=user).first()
     multiplier = profile.time_multiplier if profile else 1.0
     # The schedule is the resident's own, drawn from every quiz they took: not shown to a
@@ -346,7 +349,7 @@ def dashboard_context(user, *, cohort=None) -> dict:
     review_summary = review.summary(user) if cohort is None else None
     weakest = [
         dict(row, quiz_size=min(QUICK_QUIZ_SIZE, row["topic"].published_count))
-        for row in stats.weakest_topics(mastery)
+        for row in progress.weakest_topics(mastery)
     ]
     return {
         "subject": user,
@@ -358,18 +361,18 @@ def dashboard_context(user, *, cohort=None) -> dict:
         "mastery_chart": charts.topic_mastery(mastery, label="Percent correct by topic"),
         "weakest": weakest,
         "quick_quiz_size": QUICK_QUIZ_SIZE,
-        "min_answered_for_weakest": stats.MIN_ANSWERED_FOR_WEAKEST,
-        "percentile": stats.percentile_rank(user),
-        "min_peers": stats.MIN_PEERS_FOR_PERCENTILE,
-        "assignments": stats.resident_assignments(user, cohort=cohort),
+        "min_answered_for_weakest": progress.MIN_ANSWERED_FOR_WEAKEST,
+        "percentile": progress.percentile_rank(user),
+        "min_peers": progress.MIN_PEERS_FOR_PERCENTILE,
+        "assignments": progress.resident_assignments(user, cohort=cohort),
         "review": review_summary,
         "review_quiz_size": min(review.REVIEW_QUIZ_SIZE, review_summary["due"])
         if review_summary
         else 0,
         "review_start_token": uuid.uuid4(),
-        "calibration": stats.calibration(user, cohort=cohort),
-        "confident_misses": stats.confident_misses(user, cohort=cohort),
-        "miss_mix": stats.miss_type_mix(user, cohort=cohort),
+        "calibration": calibration.calibration(user, cohort=cohort),
+        "confident_misses": calibration.confident_misses(user, cohort=cohort),
+        "miss_mix": progress.miss_type_mix(user, cohort=cohort),
         "recent_attempts": attempts[:5] if cohort is None else attempts,
         "my_cohorts": list(user.cohorts.order_by("name")) if cohort is None else [],
         "now": timezone.now(),
@@ -448,8 +451,8 @@ def report_list(request):
 @login_required
 def cohort_join(request):
     try:
-        cohort = cohorts.join_cohort(user=request.user, code=request.POST.get("code", ""))
-    except cohorts.JoinRefused as exc:
+        cohort = membership.join_cohort(user=request.user, code=request.POST.get("code", ""))
+    except membership.JoinRefused as exc:
         messages.error(request, str(exc))
     else:
         messages.success(
@@ -465,8 +468,8 @@ def assignment_start(request, pk: int):
     """Start (or resume) the resident's attempt at an assignment of one of their cohorts."""
     assignment = get_object_or_404(Assignment, pk=pk, cohort__residents=request.user)
     try:
-        attempt = engine.start_assignment(user=request.user, assignment=assignment)
-    except engine.EngineError as exc:
+        attempt = starting.start_assignment(user=request.user, assignment=assignment)
+    except errors.EngineError as exc:
         messages.error(request, str(exc))
         return redirect("questions:dashboard")
     attempt = engine.expire_if_due(attempt)

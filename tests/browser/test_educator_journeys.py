@@ -10,8 +10,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from questions.accounts import EDUCATORS_GROUP
 from questions.models import Cohort, ErrorReport, Question
+from questions.people.roles import EDUCATORS_GROUP
 from tests.browser.conftest import assert_accessible, log_in
 from tests.factories import (
     PublishableQuestionFactory,

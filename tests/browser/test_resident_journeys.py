@@ -16,8 +16,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from questions import engine
 from questions.models import Attempt
+from questions.quizzes import engine
 from tests.browser.conftest import assert_accessible
 from tests.factories import PublishableQuestionFactory, UserFactory
 

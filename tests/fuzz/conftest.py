@@ -10,9 +10,9 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from questions import cohorts, engine
-from questions.accounts import EDUCATORS_GROUP
 from questions.models import Attempt, Cohort, ErrorReport, ResidentProfile, SiteSetting
+from questions.people.roles import EDUCATORS_GROUP
+from questions.quizzes import assignments, engine, starting
 from tests.factories import PublishableQuestionFactory, QuestionFactory, TopicFactory, UserFactory
 
 PASSWORD = "a-long-test-password"  # the factories' password
@@ -64,7 +64,7 @@ def world(db):
     foreign.residents.add(other)
 
     def assignment(title, target, opens, due):
-        return cohorts.create_assignment(
+        return assignments.create_assignment(
             cohort=target, created_by=educator, title=title, kind="rule", mode="timed",
             opens_at=now + opens, due_at=now + due, question_count=3,
         )  # fmt: skip
@@ -75,7 +75,7 @@ def world(db):
     foreign_assignment = assignment("Foreign", foreign, -day, 7 * day)
 
     def quiz(user, mode=Attempt.Mode.TIMED):
-        return engine.start_attempt(user=user, config=engine.QuizConfig(3, mode=mode))
+        return starting.start_attempt(user=user, config=starting.QuizConfig(3, mode=mode))
 
     timed, tutor, finished = quiz(resident), quiz(resident, Attempt.Mode.TUTOR), quiz(resident)
     engine.answer(attempt=tutor, position=1, letter="A")  # tutor item 1 is locked

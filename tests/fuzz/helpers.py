@@ -23,7 +23,7 @@ from django.test import Client
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from questions.exchange import ImportPlan
+from questions.interchange.transfer import ImportPlan
 
 ON_POSTGRES = "postgresql" in django_settings.DATABASES["default"]["ENGINE"]
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"

@@ -12,7 +12,7 @@ from django.urls import reverse
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
-from questions.interchange import CSV_COLUMNS
+from questions.interchange.formats import CSV_COLUMNS
 from questions.models import (
     Choice,
     Citation,

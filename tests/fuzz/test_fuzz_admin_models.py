@@ -23,7 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_en
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
-from questions import bank
+from questions.authoring import rules
 from questions.models import (
     JOIN_CODE_ALPHABET,
     Assignment,
@@ -376,7 +376,7 @@ def test_renaming_a_cited_reference_keeps_the_citing_questions_valid(world, key)
             for question in Question.objects.with_bank_relations().filter(
                 pk__in=[q.pk for q in citing]
             ):
-                codes = [p.code for p in bank.question_problems(question)]
+                codes = [p.code for p in rules.question_problems(question)]
                 assert "unknown_citation" not in codes, (question.key, question.explanation)
         else:
             assert_admin_refused(outcome)
@@ -740,7 +740,7 @@ def test_question_add_form_saves_the_question_with_every_row_or_refuses(world, d
         stored_citations = list(question.citations.order_by("order"))
         assert len(stored_citations) == len(kept_citations)
         assert [c.order for c in stored_citations] == list(range(1, len(kept_citations) + 1))
-        assert not [p.code for p in bank.question_problems(question)]
+        assert not [p.code for p in rules.question_problems(question)]
 
 
 def _question_add_body(world, **extra) -> dict:

@@ -12,8 +12,8 @@ from django.urls import reverse
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
-from questions import bank
 from questions.models import Assignment, Attempt, Cohort, Question, Topic
+from questions.quizzes import drawing
 from tests.fuzz.helpers import (
     MISSING,
     SQLITE_SAFE,
@@ -136,7 +136,7 @@ def _expected(world, fields) -> tuple[bool | None, set[str]]:
         if not count:
             return False, {"question_count"}
         topics = [int(t) for t in posted_list(fields["topics"][0])]
-        available = bank.pool_questions(user=world.educator, topics=topics).count()
+        available = drawing.pool_questions(user=world.educator, topics=topics).count()
         if int(count) > available:
             return False, {"question_count"}
     return True, set()

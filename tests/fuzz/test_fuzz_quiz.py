@@ -7,8 +7,8 @@ from django.urls import reverse
 from hypothesis import assume, event, example, given
 from hypothesis import strategies as st
 
-from questions import bank
 from questions.models import Attempt, AttemptItem, Cohort, ErrorReport, ReviewCard
+from questions.quizzes import drawing
 from tests.fuzz.helpers import (
     MISSING,
     ON_POSTGRES,
@@ -98,7 +98,7 @@ def test_quiz_builder_starts_a_quiz_or_says_why_not(world, data):
     )
     verdict = combine(ok for _, ok in fields.values())
     if verdict:  # the fields are valid; whether the pool holds enough questions decides
-        available = bank.pool_questions(
+        available = drawing.pool_questions(
             user=world.resident, topics=[int(t) for t in topics[0]], pool=pool[0]
         ).count()
         verdict = int(count[0]) <= available

@@ -2,8 +2,8 @@ import datetime
 
 import pytest
 
-from questions import bank
-from questions.bank import ChoiceData
+from questions.authoring import rules, workflow
+from questions.authoring.rules import ChoiceData
 from questions.models import Question
 from tests.factories import (
     ChoiceFactory,
@@ -50,37 +50,39 @@ def codes(problems):
     ],
 )
 def test_choice_rules(status, given, expected):
-    assert codes(bank.choice_problems(status=status, choices=given)) == expected
+    assert codes(rules.choice_problems(status=status, choices=given)) == expected
 
 
 def test_choices_must_be_lettered_without_gaps():
     gapped = [c for c in choices() if c.letter != "C"]
-    assert codes(bank.choice_problems(status=PUBLISHED, choices=gapped)) == ["letters_not_in_order"]
+    assert codes(rules.choice_problems(status=PUBLISHED, choices=gapped)) == [
+        "letters_not_in_order"
+    ]
 
 
 def test_catch_all_and_duplicate_choices_are_refused():
     given = choices()
     given[3] = ChoiceData("D", "All of the above", False, "Because.")
     given[4] = ChoiceData("E", "nerve a", False, "Because.")
-    assert codes(bank.choice_problems(status=PUBLISHED, choices=given)) == [
+    assert codes(rules.choice_problems(status=PUBLISHED, choices=given)) == [
         "catch_all_choice",
         "duplicate_choice",
     ]
 
 
 def test_published_question_needs_objective_explanation_and_citation():
-    assert codes(bank.content_problems(status=PUBLISHED, objective=" ", explanation="")) == [
+    assert codes(rules.content_problems(status=PUBLISHED, objective=" ", explanation="")) == [
         "no_explanation",
         "no_objective",
     ]
-    assert codes(bank.citation_problems(status=PUBLISHED, explanation="x", citation_keys=[])) == [
+    assert codes(rules.citation_problems(status=PUBLISHED, explanation="x", citation_keys=[])) == [
         "no_citation"
     ]
-    assert bank.content_problems(status=DRAFT, objective="", explanation="") == []
+    assert rules.content_problems(status=DRAFT, objective="", explanation="") == []
 
 
 def test_every_citation_marker_must_name_a_citation():
-    problems = bank.citation_problems(
+    problems = rules.citation_problems(
         status=DRAFT,
         explanation="A [@isu2018] and B [@gray1918] [@gray1918].",
         citation_keys=["isu2018"],
@@ -94,7 +96,7 @@ def test_every_citation_marker_must_name_a_citation():
 def test_published_question_may_not_cite_an_unverified_reference():
     question = PublishableQuestionFactory()
     CitationFactory(question=question, reference=ReferenceFactory(is_verified=False), order=2)
-    assert codes(bank.question_problems(question)) == ["unverified_reference"]
+    assert codes(rules.question_problems(question)) == ["unverified_reference"]
 
 
 @pytest.mark.django_db
@@ -102,7 +104,7 @@ def test_source_documents_may_be_cited_to_correct_them():
     question = PublishableQuestionFactory()
     document = ReferenceFactory(kind="document", is_verified=False)
     CitationFactory(question=question, reference=document, order=2)
-    assert bank.question_problems(question) == []
+    assert rules.question_problems(question) == []
 
 
 @pytest.mark.django_db
@@ -112,7 +114,7 @@ def test_bank_problems_lists_only_broken_questions(django_assert_num_queries):
     broken.choices.filter(letter="E").delete()
     broken.choices.filter(letter="D").delete()
     with django_assert_num_queries(4):
-        result = bank.bank_problems()
+        result = rules.bank_problems()
     assert [(q.key, codes(p)) for q, p in result] == [(broken.key, ["choice_count"])]
 
 
@@ -120,7 +122,7 @@ def test_bank_problems_lists_only_broken_questions(django_assert_num_queries):
 def test_publishing_stamps_the_review_date():
     question = PublishableQuestionFactory(status=REVIEW)
     now = datetime.datetime(2026, 3, 4, 12, tzinfo=datetime.UTC)
-    bank.change_status(question=question, to=PUBLISHED, now=now)
+    workflow.change_status(question=question, to=PUBLISHED, now=now)
     question.refresh_from_db()
     assert (question.status, question.last_reviewed_on) == (PUBLISHED, datetime.date(2026, 3, 4))
 
@@ -129,8 +131,8 @@ def test_publishing_stamps_the_review_date():
 def test_a_question_that_breaks_the_rules_cannot_go_to_review():
     question = QuestionFactory(status=DRAFT, objective="")
     ChoiceFactory(question=question, letter="A", is_correct=True)
-    with pytest.raises(bank.TransitionError) as excinfo:
-        bank.change_status(question=question, to=REVIEW)
+    with pytest.raises(workflow.TransitionError) as excinfo:
+        workflow.change_status(question=question, to=REVIEW)
     assert codes(excinfo.value.problems) == ["choice_count", "no_citation", "no_objective"]
     question.refresh_from_db()
     assert question.status == DRAFT
@@ -149,8 +151,8 @@ def test_a_question_that_breaks_the_rules_cannot_go_to_review():
 )
 def test_illegal_transitions_are_refused(start, to):
     question = PublishableQuestionFactory(status=start)
-    with pytest.raises(bank.TransitionError, match="cannot be moved to|already"):
-        bank.change_status(question=question, to=to)
+    with pytest.raises(workflow.TransitionError, match="cannot be moved to|already"):
+        workflow.change_status(question=question, to=to)
     question.refresh_from_db()
     assert question.status == start
 
@@ -162,7 +164,7 @@ def test_illegal_transitions_are_refused(start, to):
 )
 def test_legal_transitions_move_the_question(start, to):
     question = PublishableQuestionFactory(status=start)
-    bank.change_status(question=question, to=to)
+    workflow.change_status(question=question, to=to)
     question.refresh_from_db()
     assert question.status == to
 
@@ -170,7 +172,7 @@ def test_legal_transitions_move_the_question(start, to):
 @pytest.mark.django_db
 def test_save_choices_moves_the_key_without_breaking_the_one_key_index():
     question = PublishableQuestionFactory(correct_letter="E")
-    bank.save_choices(question=question, choices=choices(correct="A", count=4))
+    workflow.save_choices(question=question, choices=choices(correct="A", count=4))
     assert list(question.choices.values_list("letter", "is_correct")) == [
         ("A", True),
         ("B", False),

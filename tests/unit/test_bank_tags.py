@@ -1,7 +1,7 @@
 import pytest
 from django.template import Context, Template
 
-from questions.templatetags.bank_tags import render_cited_text
+from questions.authoring.citations import render_cited_text
 from tests.factories import CitationFactory, PublishableQuestionFactory, ReferenceFactory
 
 

@@ -2,7 +2,7 @@
 
 import datetime
 
-from questions import charts
+from questions.analytics import charts
 
 
 def test_trend_chart_is_static_labelled_svg_with_its_values():

@@ -1,5 +1,5 @@
-"""Assignments: creating them (cohorts.create_assignment) and taking them
-(engine.start_assignment), with time passed explicitly."""
+"""Assignments: creating them (assignments.create_assignment) and taking them
+(starting.start_assignment), with time passed explicitly."""
 
 import datetime
 import random
@@ -7,8 +7,10 @@ import random
 import pytest
 from django.core.exceptions import ValidationError
 
-from questions import bank, cohorts, engine
+from questions.authoring import workflow
 from questions.models import Assignment, Attempt, Cohort, Question, ResidentProfile
+from questions.people import membership
+from questions.quizzes import assignments, drawing, engine, errors, starting
 from tests.factories import PublishableQuestionFactory, TopicFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +46,7 @@ def make(cohort, **overrides):
         "question_count": 3,
         "rng": random.Random(3),
     }
-    return cohorts.create_assignment(**(options | overrides))
+    return assignments.create_assignment(**(options | overrides))
 
 
 def test_a_rule_is_drawn_once_from_its_topics(cohort):
@@ -63,7 +65,7 @@ def test_a_rule_is_drawn_once_from_its_topics(cohort):
 
 def test_a_rule_larger_than_the_bank_saves_nothing(cohort):
     PublishableQuestionFactory.create_batch(2)
-    with pytest.raises(bank.PoolTooSmall):
+    with pytest.raises(drawing.PoolTooSmall):
         make(cohort, question_count=5)
     assert not Assignment.objects.exists()
 
@@ -92,10 +94,10 @@ def test_every_member_gets_the_same_questions_in_their_own_order(cohort, member)
     other = UserFactory()
     cohort.residents.add(other)
 
-    first = engine.start_assignment(
+    first = starting.start_assignment(
         user=member, assignment=assignment, now=at(1), rng=random.Random(1)
     )
-    second = engine.start_assignment(
+    second = starting.start_assignment(
         user=other, assignment=assignment, now=at(1), rng=random.Random(2)
     )
 
@@ -110,8 +112,8 @@ def test_every_member_gets_the_same_questions_in_their_own_order(cohort, member)
 def test_starting_again_resumes_the_one_attempt(cohort, member):
     PublishableQuestionFactory.create_batch(3)
     assignment = make(cohort)
-    first = engine.start_assignment(user=member, assignment=assignment, now=at(1))
-    again = engine.start_assignment(user=member, assignment=assignment, now=at(2))
+    first = starting.start_assignment(user=member, assignment=assignment, now=at(1))
+    again = starting.start_assignment(user=member, assignment=assignment, now=at(2))
     assert again.pk == first.pk
     assert Attempt.objects.filter(assignment=assignment).count() == 1
 
@@ -121,7 +123,7 @@ def test_timed_assignment_uses_its_limit_times_the_residents_multiplier(cohort, 
     ResidentProfile.objects.create(user=member, time_setting="x1.5")
     assignment = make(cohort, time_limit_minutes=10)
 
-    attempt = engine.start_assignment(user=member, assignment=assignment, now=at(1))
+    attempt = starting.start_assignment(user=member, assignment=assignment, now=at(1))
 
     assert attempt.deadline_at == at(1 + 15)
 
@@ -130,7 +132,7 @@ def test_the_deadline_never_passes_the_due_date(cohort, member):
     PublishableQuestionFactory.create_batch(3)
     assignment = make(cohort, time_limit_minutes=60, due_at=at(30))
 
-    attempt = engine.start_assignment(user=member, assignment=assignment, now=at(20))
+    attempt = starting.start_assignment(user=member, assignment=assignment, now=at(20))
 
     assert attempt.deadline_at == at(30)
 
@@ -140,7 +142,7 @@ def test_an_untimed_resident_is_held_only_to_the_due_date(cohort, member):
     ResidentProfile.objects.create(user=member, time_setting="untimed")
     assignment = make(cohort)
 
-    attempt = engine.start_assignment(user=member, assignment=assignment, now=at(1))
+    attempt = starting.start_assignment(user=member, assignment=assignment, now=at(1))
 
     assert attempt.deadline_at == assignment.due_at
 
@@ -149,16 +151,16 @@ def test_an_untimed_resident_is_held_only_to_the_due_date(cohort, member):
 def test_starting_outside_the_window_is_refused(cohort, member, minute, word):
     PublishableQuestionFactory.create_batch(3)
     assignment = make(cohort)
-    with pytest.raises(engine.AssignmentNotOpen, match=word):
-        engine.start_assignment(user=member, assignment=assignment, now=at(minute))
+    with pytest.raises(errors.AssignmentNotOpen, match=word):
+        starting.start_assignment(user=member, assignment=assignment, now=at(minute))
     assert not Attempt.objects.exists()
 
 
 def test_a_resident_outside_the_cohort_cannot_start_it(cohort):
     PublishableQuestionFactory.create_batch(3)
     assignment = make(cohort)
-    with pytest.raises(engine.NotInCohort):
-        engine.start_assignment(user=UserFactory(), assignment=assignment, now=at(1))
+    with pytest.raises(errors.NotInCohort):
+        starting.start_assignment(user=UserFactory(), assignment=assignment, now=at(1))
 
 
 def test_educators_see_their_own_cohorts_and_superusers_all(cohort):
@@ -167,20 +169,20 @@ def test_educators_see_their_own_cohorts_and_superusers_all(cohort):
     Cohort.objects.create(name="Other")
     superuser = UserFactory(is_staff=True, is_superuser=True)
 
-    assert list(cohorts.cohorts_for(educator)) == [cohort]
-    assert list(cohorts.cohorts_for(stranger)) == []
-    assert cohorts.cohorts_for(superuser).count() == 2
+    assert list(membership.cohorts_for(educator)) == [cohort]
+    assert list(membership.cohorts_for(stranger)) == []
+    assert membership.cohorts_for(superuser).count() == 2
 
 
 def test_a_tutor_assignment_ends_at_its_due_date(cohort, member):
     PublishableQuestionFactory.create_batch(3)
     assignment = make(cohort, mode=Attempt.Mode.TUTOR, due_at=at(60))
-    attempt = engine.start_assignment(user=member, assignment=assignment, now=at(1))
+    attempt = starting.start_assignment(user=member, assignment=assignment, now=at(1))
     assert attempt.deadline_at == at(60)
 
     item = attempt.items.get(position=1)
     letter = item.shown["choices"][0]["letter"]
-    with pytest.raises(engine.DeadlinePassed):
+    with pytest.raises(errors.DeadlinePassed):
         engine.answer(attempt=attempt, position=1, letter=letter, now=at(61))
     attempt.refresh_from_db()
     assert attempt.is_finished
@@ -190,9 +192,9 @@ def test_a_tutor_assignment_ends_at_its_due_date(cohort, member):
 def test_a_question_retired_after_the_assignment_was_set_is_not_served(cohort, member):
     questions = PublishableQuestionFactory.create_batch(3)
     assignment = make(cohort, kind=Assignment.Kind.FIXED, questions=questions)
-    bank.change_status(question=questions[0], to=Question.Status.RETIRED)
+    workflow.change_status(question=questions[0], to=Question.Status.RETIRED)
 
-    attempt = engine.start_assignment(user=member, assignment=assignment, now=at(1))
+    attempt = starting.start_assignment(user=member, assignment=assignment, now=at(1))
 
     assert attempt.question_count == 2
     assert questions[0].pk not in {i.question_id for i in attempt.items.all()}
@@ -201,15 +203,15 @@ def test_a_question_retired_after_the_assignment_was_set_is_not_served(cohort, m
 def test_an_assignment_with_nothing_left_to_serve_says_so(cohort, member):
     (question,) = PublishableQuestionFactory.create_batch(1)
     assignment = make(cohort, kind=Assignment.Kind.FIXED, questions=[question])
-    bank.change_status(question=question, to=Question.Status.RETIRED)
-    with pytest.raises(engine.EngineError, match="tell your educator"):
-        engine.start_assignment(user=member, assignment=assignment, now=at(1))
+    workflow.change_status(question=question, to=Question.Status.RETIRED)
+    with pytest.raises(errors.EngineError, match="tell your educator"):
+        starting.start_assignment(user=member, assignment=assignment, now=at(1))
 
 
 def test_overdue_attempts_are_finished_as_of_their_deadline(cohort, member):
     PublishableQuestionFactory.create_batch(3)
     assignment = make(cohort, time_limit_minutes=10)
-    attempt = engine.start_assignment(user=member, assignment=assignment, now=at(1))
+    attempt = starting.start_assignment(user=member, assignment=assignment, now=at(1))
 
     assert engine.expire_overdue(now=at(5)) == 0
     assert engine.expire_overdue(now=at(30)) == 1
@@ -223,7 +225,7 @@ def test_residents_join_with_the_code(cohort, code_as_typed):
     cohort.join_code = "ABCD2345"
     cohort.save()
     resident = UserFactory()
-    assert cohorts.join_cohort(user=resident, code=code_as_typed) == cohort
+    assert membership.join_cohort(user=resident, code=code_as_typed) == cohort
     assert cohort.residents.filter(pk=resident.pk).exists()
 
 
@@ -237,6 +239,6 @@ def test_residents_join_with_the_code(cohort, code_as_typed):
 )
 def test_joining_is_refused_with_a_reason(cohort, code, is_staff, message):
     user = UserFactory(is_staff=is_staff)
-    with pytest.raises(cohorts.JoinRefused, match=message):
-        cohorts.join_cohort(user=user, code=code if code is not None else cohort.join_code)
+    with pytest.raises(membership.JoinRefused, match=message):
+        membership.join_cohort(user=user, code=code if code is not None else cohort.join_code)
     assert not cohort.residents.filter(pk=user.pk).exists()

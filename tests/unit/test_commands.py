@@ -8,7 +8,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from questions.accounts import EDUCATORS_GROUP
+from questions.people.roles import EDUCATORS_GROUP
+from questions.quizzes import starting
 from tests.factories import PublishableQuestionFactory
 
 pytestmark = pytest.mark.django_db
@@ -137,7 +138,7 @@ def test_database_url_selects_postgresql_and_default_is_sqlite():
 def test_demo_activity_builds_a_cohort_with_dashboards_to_show():
     from django.contrib.auth import get_user_model
 
-    from questions.demo import DEMO_COHORT, seed_demo_activity
+    from questions.devtools.demo import DEMO_COHORT, seed_demo_activity
     from questions.models import Cohort
     from tests.factories import PublishableQuestionFactory, UserFactory
 
@@ -160,14 +161,13 @@ def test_expire_attempts_finishes_abandoned_quizzes_at_their_deadline(capsys):
 
     from django.utils import timezone
 
-    from questions import engine
     from tests.factories import UserFactory
 
     PublishableQuestionFactory.create_batch(2)
     long_ago = timezone.now() - datetime.timedelta(hours=1)
-    config = engine.QuizConfig(question_count=2)
-    abandoned = engine.start_attempt(user=UserFactory(), config=config, now=long_ago)
-    running = engine.start_attempt(user=UserFactory(), config=config)
+    config = starting.QuizConfig(question_count=2)
+    abandoned = starting.start_attempt(user=UserFactory(), config=config, now=long_ago)
+    running = starting.start_attempt(user=UserFactory(), config=config)
 
     call_command("expire_attempts")
 

@@ -6,9 +6,11 @@ import random
 import pytest
 from django.db import IntegrityError, transaction
 
-from questions import engine, stats
-from questions.engine import QuizConfig
+from questions.analytics import progress
+from questions.learning import calibration
 from questions.models import Attempt, AttemptItem
+from questions.quizzes import engine, errors, starting
+from questions.quizzes.starting import QuizConfig
 from tests.factories import (
     PublishableQuestionFactory,
     TopicFactory,
@@ -23,7 +25,7 @@ T0 = datetime.datetime(2026, 11, 21, 9, 0, tzinfo=datetime.UTC)
 
 
 def start(user, *, count=3, mode=Attempt.Mode.TIMED):
-    return engine.start_attempt(
+    return starting.start_attempt(
         user=user,
         config=QuizConfig(question_count=count, mode=mode),
         now=T0,
@@ -67,7 +69,7 @@ def test_in_tutor_mode_the_confidence_is_fixed_with_the_answer(resident, questio
 def test_an_unknown_confidence_is_refused_and_nothing_is_saved(resident, questions):
     attempt = start(resident)
     item = attempt.items.get(position=1)
-    with pytest.raises(engine.InvalidConfidence):
+    with pytest.raises(errors.InvalidConfidence):
         engine.answer(
             attempt=attempt, position=1, letter=shown_letter(item), confidence="very", now=T0
         )
@@ -95,9 +97,9 @@ def test_calibration_against_a_hand_computed_example(resident):
         {"confidence": "unsure", "label": "Unsure", "answered": 3, "correct": 1, "percent": 33.3},
         {"confidence": "guess", "label": "Guess", "answered": 2, "correct": 0, "percent": 0.0},
     ]
-    assert stats.calibration(resident) == expected
-    assert stats.calibration_of(items) == expected
-    assert stats.calibration(UserFactory())[0] == {
+    assert calibration.calibration(resident) == expected
+    assert calibration.calibration_of(items) == expected
+    assert calibration.calibration(UserFactory())[0] == {
         "confidence": "sure", "label": "Sure", "answered": 0, "correct": 0, "percent": None,
     }  # fmt: skip
 
@@ -110,7 +112,7 @@ def test_confident_misses_are_listed_by_topic_in_curriculum_order(resident):
     q3.topics.set([first])
     attempts = finished_attempts([(resident, [(q1, "B", 30), (q2, "B", 30), (q3, "C", 30)])])
     _with_confidence(attempts, ["sure", "sure", "sure"])  # q3 was right: not a miss
-    groups = stats.confident_misses(resident)
+    groups = calibration.confident_misses(resident)
     assert [g["topic"].name for g in groups] == ["Anatomy", "Blocks"]
     assert [q["question_id"] for q in groups[0]["questions"]] == [q2.pk]
     assert {q["question_id"] for q in groups[1]["questions"]} == {q1.pk, q2.pk}
@@ -127,11 +129,11 @@ def test_only_the_resident_tags_a_miss_and_only_a_miss(resident):
     attempt = _finished_with_a_miss(resident)
     engine.tag_miss(attempt=attempt.pk, position=2, miss_type="misread", user=resident)
     assert attempt.items.get(position=2).miss_type == "misread"
-    with pytest.raises(engine.NotAMiss):
+    with pytest.raises(errors.NotAMiss):
         engine.tag_miss(attempt=attempt.pk, position=1, miss_type="misread", user=resident)
     with pytest.raises(Attempt.DoesNotExist):
         engine.tag_miss(attempt=attempt.pk, position=2, miss_type="time", user=UserFactory())
-    with pytest.raises(engine.EngineError):
+    with pytest.raises(errors.EngineError):
         engine.tag_miss(attempt=attempt.pk, position=2, miss_type="bad luck", user=resident)
     assert attempt.items.get(position=2).miss_type == "misread"
     engine.tag_miss(attempt=attempt.pk, position=2, miss_type="", user=resident)
@@ -152,7 +154,7 @@ def test_miss_mix_counts_tagged_and_untagged_misses_per_month(resident):
     [new] = finished_attempts([(resident, [(q[0], "B", 30), (q[2], "C", 30)])], started_at=november)
     engine.tag_miss(attempt=old.pk, position=1, miss_type="knowledge", user=resident)
     engine.tag_miss(attempt=new.pk, position=1, miss_type="knowledge", user=resident)
-    rows = stats.miss_type_mix(resident)
+    rows = progress.miss_type_mix(resident)
     assert [r["month"] for r in rows] == [datetime.date(2026, 11, 1), datetime.date(2026, 10, 1)]
     assert (rows[0]["misses"], rows[0]["untagged"]) == (1, 0)
     assert (rows[1]["misses"], rows[1]["untagged"]) == (2, 1)
@@ -165,6 +167,6 @@ def test_a_confident_miss_without_a_topic_is_listed_last_under_no_topic(resident
     with_topic.topics.set([TopicFactory(name="Blocks")])
     attempts = finished_attempts([(resident, [(without, "B", 30), (with_topic, "B", 30)])])
     _with_confidence(attempts, ["sure", "sure"])
-    groups = stats.confident_misses(resident)
+    groups = calibration.confident_misses(resident)
     assert [str(g["topic"]) for g in groups] == ["Blocks", "No topic"]
     assert [q["question_id"] for q in groups[1]["questions"]] == [without.pk]

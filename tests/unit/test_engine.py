@@ -5,9 +5,9 @@ import random
 
 import pytest
 
-from questions import bank, engine
-from questions.engine import QuizConfig
 from questions.models import Attempt, AttemptItem, ResidentProfile
+from questions.quizzes import drawing, engine, errors, starting
+from questions.quizzes.starting import QuizConfig
 from tests.factories import PublishableQuestionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +30,7 @@ def three_questions():
 
 
 def start(user, *, count=3, mode=Attempt.Mode.TIMED, seed=1, **config):
-    return engine.start_attempt(
+    return starting.start_attempt(
         user=user,
         config=QuizConfig(question_count=count, mode=mode, **config),
         now=T0,
@@ -83,7 +83,7 @@ def test_choice_and_question_order_are_shuffled_per_attempt(resident):
 
 
 def test_a_pool_too_small_names_how_many_there_are(resident, three_questions):
-    with pytest.raises(bank.PoolTooSmall, match="Only 3 questions match"):
+    with pytest.raises(drawing.PoolTooSmall, match="Only 3 questions match"):
         start(resident, count=4)
     assert not Attempt.objects.exists()
 
@@ -116,7 +116,7 @@ def test_tutor_answer_is_final_and_scored_at_once(resident, three_questions):
     engine.answer(attempt=attempt, position=2, letter=wrong_letter(item), now=at(5))
     item.refresh_from_db()
     assert (item.is_correct, item.locked_at) == (False, at(5))
-    with pytest.raises(engine.AnswerLocked):
+    with pytest.raises(errors.AnswerLocked):
         engine.answer(attempt=attempt, position=2, letter=key_letter(item), now=at(6))
     engine.answer(attempt=attempt, position=2, letter=wrong_letter(item), now=at(7))  # same: no-op
     item.refresh_from_db()
@@ -144,7 +144,7 @@ def test_late_answer_is_refused_and_the_attempt_is_finished_as_of_the_deadline(
     attempt = start(resident)
     first = attempt.items.get(position=1)
     engine.answer(attempt=attempt, position=1, letter=key_letter(first), now=at(30))
-    with pytest.raises(engine.DeadlinePassed):
+    with pytest.raises(errors.DeadlinePassed):
         engine.answer(
             attempt=attempt, position=2, letter="A", now=at(270 + engine.GRACE_SECONDS + 1)
         )
@@ -193,13 +193,13 @@ def test_flag_and_position_are_remembered_for_resuming(resident, three_questions
     [
         (
             lambda a: engine.answer(attempt=a, position=1, letter="A", now=at(100)),
-            engine.AttemptFinished,
+            errors.AttemptFinished,
         ),
         (
             lambda a: engine.set_flag(attempt=a, position=1, flagged=True, now=at(100)),
-            engine.AttemptFinished,
+            errors.AttemptFinished,
         ),
-        (lambda a: engine.go_to(attempt=a, position=2, now=at(100)), engine.AttemptFinished),
+        (lambda a: engine.go_to(attempt=a, position=2, now=at(100)), errors.AttemptFinished),
     ],
 )
 def test_a_finished_attempt_refuses_every_change(resident, three_questions, action, error):
@@ -212,10 +212,10 @@ def test_a_finished_attempt_refuses_every_change(resident, three_questions, acti
 @pytest.mark.parametrize(
     ("position", "letter", "error"),
     [
-        (4, "A", engine.InvalidPosition),
-        (0, "A", engine.InvalidPosition),
-        (1, "F", engine.InvalidChoice),
-        (1, "", engine.InvalidChoice),
+        (4, "A", errors.InvalidPosition),
+        (0, "A", errors.InvalidPosition),
+        (1, "F", errors.InvalidChoice),
+        (1, "", errors.InvalidChoice),
     ],
 )
 def test_bad_positions_and_letters_are_refused(resident, three_questions, position, letter, error):
@@ -241,7 +241,9 @@ class TestPools:
     def test_unused_excludes_questions_already_shown(self, resident, three_questions):
         attempt = start(resident, count=2)
         shown = set(attempt.items.values_list("question", flat=True))
-        unused = set(bank.pool_questions(user=resident, pool="unused").values_list("pk", flat=True))
+        unused = set(
+            drawing.pool_questions(user=resident, pool="unused").values_list("pk", flat=True)
+        )
         assert unused == {q.pk for q in three_questions} - shown
 
     def test_incorrect_follows_the_most_recent_answer(self, resident, three_questions):
@@ -251,16 +253,16 @@ class TestPools:
         engine.answer(attempt=first, position=2, letter=key_letter(items[1]), now=at(2))
         engine.finish_attempt(attempt=first, now=at(3))  # position 3 unanswered: wrong
         incorrect = set(
-            bank.pool_questions(user=resident, pool="incorrect").values_list("pk", flat=True)
+            drawing.pool_questions(user=resident, pool="incorrect").values_list("pk", flat=True)
         )
         assert incorrect == {items[0].question_id, items[2].question_id}
-        assert not bank.pool_questions(user=UserFactory(), pool="incorrect").exists()
+        assert not drawing.pool_questions(user=UserFactory(), pool="incorrect").exists()
 
     def test_flagged_pool_holds_flagged_questions(self, resident, three_questions):
         attempt = start(resident)
         engine.set_flag(attempt=attempt, position=1, flagged=True, now=at(1))
         flagged = list(
-            bank.pool_questions(user=resident, pool="flagged").values_list("pk", flat=True)
+            drawing.pool_questions(user=resident, pool="flagged").values_list("pk", flat=True)
         )
         assert flagged == [attempt.items.get(position=1).question_id]
 
@@ -271,7 +273,7 @@ class TestPools:
         three_questions[0].topics.add(topic)
         PublishableQuestionFactory(status="draft").topics.add(topic)
         in_topic = list(
-            bank.pool_questions(user=resident, topics=[topic]).values_list("pk", flat=True)
+            drawing.pool_questions(user=resident, topics=[topic]).values_list("pk", flat=True)
         )
         assert in_topic == [three_questions[0].pk]
 
@@ -318,7 +320,7 @@ def test_finishing_marks_the_first_finished_encounter_of_each_question(resident)
 def test_a_quiz_started_earlier_but_finished_later_takes_the_first_encounter(resident):
     PublishableQuestionFactory.create_batch(2)
     earlier = start(resident, count=2, mode=Attempt.Mode.TUTOR, seed=1)
-    later = engine.start_attempt(
+    later = starting.start_attempt(
         user=resident,
         config=QuizConfig(question_count=2, mode=Attempt.Mode.TUTOR),
         now=at(30),

@@ -6,9 +6,9 @@ import uuid
 import pytest
 from django.db import connection, connections
 
-from questions import engine
-from questions.engine import QuizConfig
 from questions.models import Attempt, AttemptItem
+from questions.quizzes import engine, starting
+from questions.quizzes.starting import QuizConfig
 from tests.factories import PublishableQuestionFactory, UserFactory
 
 pytestmark = [
@@ -44,7 +44,7 @@ def run_together(count, action):
 
 def test_the_same_answer_from_many_tabs_is_recorded_once():
     PublishableQuestionFactory.create_batch(2)
-    attempt = engine.start_attempt(user=UserFactory(), config=QuizConfig(question_count=2))
+    attempt = starting.start_attempt(user=UserFactory(), config=QuizConfig(question_count=2))
     errors = run_together(6, lambda i: engine.answer(attempt=attempt, position=1, letter="C"))
     assert errors == [None] * 6
     item = AttemptItem.objects.get(attempt=attempt, position=1)
@@ -53,7 +53,7 @@ def test_the_same_answer_from_many_tabs_is_recorded_once():
 
 def test_two_tabs_answering_differently_in_tutor_mode_lock_one_answer():
     PublishableQuestionFactory.create_batch(2)
-    attempt = engine.start_attempt(
+    attempt = starting.start_attempt(
         user=UserFactory(), config=QuizConfig(question_count=2, mode=Attempt.Mode.TUTOR)
     )
     letters = ["A", "B", "C", "D"]
@@ -63,12 +63,12 @@ def test_two_tabs_answering_differently_in_tutor_mode_lock_one_answer():
     item = AttemptItem.objects.get(attempt=attempt, position=1)
     winners = [letters[i] for i, e in enumerate(errors) if e is None]
     assert winners == [item.selected_letter]
-    assert all(isinstance(e, engine.AnswerLocked) for e in errors if e is not None)
+    assert all(isinstance(e, errors.AnswerLocked) for e in errors if e is not None)
 
 
 def test_finishing_from_two_tabs_at_once_scores_once():
     PublishableQuestionFactory.create_batch(3)
-    attempt = engine.start_attempt(user=UserFactory(), config=QuizConfig(question_count=3))
+    attempt = starting.start_attempt(user=UserFactory(), config=QuizConfig(question_count=3))
     errors = run_together(3, lambda i: engine.finish_attempt(attempt=attempt))
     assert errors == [None] * 3
     attempt.refresh_from_db()
@@ -85,7 +85,9 @@ def test_expire_attempts_on_several_hosts_at_once_finishes_each_attempt_once():
     PublishableQuestionFactory.create_batch(3)
     long_ago = timezone.now() - datetime.timedelta(hours=2)
     attempts = [
-        engine.start_attempt(user=UserFactory(), config=QuizConfig(question_count=3), now=long_ago)
+        starting.start_attempt(
+            user=UserFactory(), config=QuizConfig(question_count=3), now=long_ago
+        )
         for _ in range(5)
     ]
     counts = []
@@ -108,7 +110,7 @@ def test_the_same_quiz_form_sent_from_two_tabs_at_once_starts_one_quiz():
     started = [None] * 4
 
     def start(i):
-        started[i] = engine.start_attempt(
+        started[i] = starting.start_attempt(
             user=user, config=QuizConfig(question_count=3), token=token
         ).pk
 

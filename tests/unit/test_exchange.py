@@ -7,8 +7,8 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from questions import exchange
-from questions.loading import load_bank
+from questions.interchange import transfer as exchange
+from questions.interchange.bank_files import load_bank
 from questions.models import Attempt, Question, Reference, Topic
 from tests.factories import UserFactory
 

@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from questions import flashcards
+from questions.learning import flashcards
 from questions.models import Question, Reference
 from tests.factories import PublishableQuestionFactory, UserFactory, finished_attempts
 

@@ -8,10 +8,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from questions import engine, grading
-from questions.accounts import EDUCATORS_GROUP
-from questions.history_gen import HistoryError, generate_history
+from questions.devtools.history import HistoryError, generate_history
 from questions.models import Attempt, AttemptItem, Cohort, Question, ResidentProfile
+from questions.people.roles import EDUCATORS_GROUP
+from questions.quizzes import engine, grading, starting
 from tests.factories import PublishableQuestionFactory
 
 pytestmark = pytest.mark.django_db
@@ -98,7 +98,7 @@ def test_shown_is_the_engines_snapshot_reordered(bank):
 
     item = AttemptItem.objects.select_related("question").first()
     question = Question.objects.with_bank_relations().get(pk=item.question_id)
-    frozen = engine.snapshot(question, random.Random(0))
+    frozen = starting.snapshot(question, random.Random(0))
     assert item.shown.keys() == frozen.keys()
     assert {k: v for k, v in item.shown.items() if k != "choices"} == {
         k: v for k, v in frozen.items() if k != "choices"

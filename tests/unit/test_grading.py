@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from questions import grading
+from questions.quizzes import grading
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from defusedxml.ElementTree import fromstring
 
-from questions.interchange import (
+from questions.interchange.formats import (
     CSV_COLUMNS,
     questions_from_csv,
     questions_from_moodle_xml,

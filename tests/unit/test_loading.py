@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from questions.loading import BankFileError, load_bank
+from questions.interchange.bank_files import BankFileError, load_bank
 from questions.models import Choice, Citation, Question, Reference, Topic
 
 pytestmark = pytest.mark.django_db

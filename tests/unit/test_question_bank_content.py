@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from questions.loading import load_bank, read_question_files
+from questions.interchange.bank_files import load_bank, read_question_files
 from questions.models import Question, Topic
 
 BANK = Path(settings.QUESTION_BANK_DIR)

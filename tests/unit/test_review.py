@@ -9,8 +9,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from questions import bank, engine, review
+from questions.learning import recall as review
 from questions.models import Attempt, Question, ReviewCard
+from questions.quizzes import drawing, engine, starting
 from tests.factories import PublishableQuestionFactory, UserFactory, shown_letter
 
 pytestmark = pytest.mark.django_db
@@ -39,9 +40,9 @@ def _start(user, questions, at):
     statuses = dict(others.values_list("pk", "status"))
     others.update(status=Question.Status.RETIRED)
     try:
-        return engine.start_attempt(
+        return starting.start_attempt(
             user=user,
-            config=engine.QuizConfig(question_count=len(questions), mode=Attempt.Mode.TUTOR),
+            config=starting.QuizConfig(question_count=len(questions), mode=Attempt.Mode.TUTOR),
             now=at,
             rng=random.Random(1),
         )
@@ -119,7 +120,7 @@ def test_the_due_pool_and_the_dashboard_summary(resident):
     retired.status = Question.Status.RETIRED
     retired.save()
     pool = set(
-        bank.pool_questions(user=resident, pool=Attempt.Pool.DUE).values_list("pk", flat=True)
+        drawing.pool_questions(user=resident, pool=Attempt.Pool.DUE).values_list("pk", flat=True)
     )
     assert pool == {due.pk}
     later_card = ReviewCard.objects.get(user=resident, question=later)
@@ -129,10 +130,10 @@ def test_the_due_pool_and_the_dashboard_summary(resident):
         "mastered": 1,
         "next_due": later_card.due,
     }
-    [drawn] = bank.draw_questions(user=resident, count=1, pool=Attempt.Pool.DUE)
+    [drawn] = drawing.draw_questions(user=resident, count=1, pool=Attempt.Pool.DUE)
     assert drawn == due
-    with pytest.raises(bank.PoolTooSmall):
-        bank.draw_questions(user=resident, count=2, pool=Attempt.Pool.DUE)
+    with pytest.raises(drawing.PoolTooSmall):
+        drawing.draw_questions(user=resident, count=2, pool=Attempt.Pool.DUE)
 
 
 def test_rebuilding_replays_history_into_the_same_schedule(resident):
@@ -173,7 +174,7 @@ def test_a_review_quiz_takes_the_most_overdue_questions_first(resident):
     questions = PublishableQuestionFactory.create_batch(3)
     for days_ago, question in zip((3, 9, 6), questions, strict=True):
         take(resident, [question], [False], at=timezone.now() - days_ago * DAY)
-    drawn = bank.draw_questions(user=resident, count=2, pool=Attempt.Pool.DUE)
+    drawn = drawing.draw_questions(user=resident, count=2, pool=Attempt.Pool.DUE)
     assert {q.pk for q in drawn} == {questions[1].pk, questions[2].pk}
 
 

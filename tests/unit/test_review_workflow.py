@@ -5,8 +5,8 @@ import datetime
 
 import pytest
 
-from questions import bank
-from questions.bank import ChoiceData
+from questions.authoring import versions, workflow
+from questions.authoring.rules import ChoiceData
 from questions.models import Question, SiteSetting
 from tests.factories import PublishableQuestionFactory, ReferenceFactory, UserFactory
 
@@ -27,8 +27,8 @@ def in_review(author):
 
 
 def test_an_author_cannot_publish_their_own_question(in_review, author):
-    with pytest.raises(bank.TransitionError, match="Another educator must review it"):
-        bank.change_status(question=in_review, to=PUBLISHED, by=author, now=NOW)
+    with pytest.raises(workflow.TransitionError, match="Another educator must review it"):
+        workflow.change_status(question=in_review, to=PUBLISHED, by=author, now=NOW)
     in_review.refresh_from_db()
     assert in_review.status == REVIEW
     assert not in_review.status_changes.exists()
@@ -38,14 +38,14 @@ def test_self_review_setting_lets_a_one_person_program_publish(in_review, author
     setting = SiteSetting.current()
     setting.allows_self_review = True
     setting.save()
-    bank.change_status(question=in_review, to=PUBLISHED, by=author, now=NOW)
+    workflow.change_status(question=in_review, to=PUBLISHED, by=author, now=NOW)
     in_review.refresh_from_db()
     assert in_review.status == PUBLISHED
 
 
 def test_another_educator_publishes_and_the_move_is_logged(in_review):
     reviewer = UserFactory(username="reviewer", is_staff=True)
-    bank.change_status(question=in_review, to=PUBLISHED, by=reviewer, now=NOW)
+    workflow.change_status(question=in_review, to=PUBLISHED, by=reviewer, now=NOW)
     change = in_review.status_changes.get()
     assert (change.from_status, change.to_status) == (REVIEW, PUBLISHED)
     assert (change.changed_by, change.changed_at) == (reviewer, NOW)
@@ -55,7 +55,7 @@ def test_another_educator_publishes_and_the_move_is_logged(in_review):
 
 def test_an_author_may_send_their_own_question_to_review(author):
     draft = PublishableQuestionFactory(status=Question.Status.DRAFT, author=author)
-    bank.change_status(question=draft, to=REVIEW, by=author, now=NOW)
+    workflow.change_status(question=draft, to=REVIEW, by=author, now=NOW)
     assert draft.status_changes.get().changed_by == author
 
 
@@ -63,9 +63,9 @@ def test_mark_reviewed_moves_the_date_and_logs_who(author):
     question = PublishableQuestionFactory(author=author, last_reviewed_on=datetime.date(2023, 1, 5))
     reviewer = UserFactory(is_staff=True)
 
-    with pytest.raises(bank.TransitionError, match="Another educator"):
-        bank.mark_reviewed(question=question, by=author, now=NOW)
-    bank.mark_reviewed(question=question, by=reviewer, now=NOW)
+    with pytest.raises(workflow.TransitionError, match="Another educator"):
+        workflow.mark_reviewed(question=question, by=author, now=NOW)
+    workflow.mark_reviewed(question=question, by=reviewer, now=NOW)
 
     question.refresh_from_db()
     assert question.last_reviewed_on == datetime.date(2026, 11, 22)
@@ -73,8 +73,8 @@ def test_mark_reviewed_moves_the_date_and_logs_who(author):
 
 
 def test_only_published_questions_are_re_reviewed(in_review):
-    with pytest.raises(bank.TransitionError, match="Only a published question"):
-        bank.mark_reviewed(question=in_review, by=UserFactory(), now=NOW)
+    with pytest.raises(workflow.TransitionError, match="Only a published question"):
+        workflow.mark_reviewed(question=in_review, by=UserFactory(), now=NOW)
 
 
 @pytest.mark.parametrize(
@@ -86,7 +86,7 @@ def test_only_published_questions_are_re_reviewed(in_review):
     ],
 )
 def test_review_due_before_counts_calendar_months(today, months, due_before):
-    assert bank.review_due_before(today, months) == due_before
+    assert workflow.review_due_before(today, months) == due_before
 
 
 def test_needing_attention_lists_overdue_reviews_and_unverified_references():
@@ -99,7 +99,7 @@ def test_needing_attention_lists_overdue_reviews_and_unverified_references():
     document = PublishableQuestionFactory()
     document.citations.update(reference=ReferenceFactory(is_verified=False, kind="document"))
 
-    reasons = bank.needing_attention(today=today, months=24)
+    reasons = workflow.needing_attention(today=today, months=24)
 
     assert set(reasons["review_overdue"]) == {stale, never}
     assert set(reasons["unverified_reference"]) == {unverified}
@@ -109,7 +109,7 @@ def test_needing_attention_lists_overdue_reviews_and_unverified_references():
 def _edit(question, *, stem, key_letter, locator):
     question.stem = stem
     question.save()
-    bank.save_choices(
+    workflow.save_choices(
         question=question,
         choices=[
             ChoiceData(letter, f"{stem} choice {letter}", letter == key_letter, f"Why {letter}.")
@@ -127,7 +127,7 @@ def test_restoring_a_version_brings_back_its_choices_and_citations():
     first = question.history.order_by("history_date").last()
     _edit(question, stem="Second wording", key_letter="D", locator="p. 2")
 
-    bank.restore_version(question=question, history_id=first.history_id)
+    versions.restore_version(question=question, history_id=first.history_id)
 
     question.refresh_from_db()
     assert question.stem == "First wording"
@@ -143,19 +143,19 @@ def test_restoring_a_version_brings_back_its_choices_and_citations():
 def test_a_version_that_breaks_the_published_rules_is_not_restored():
     question = PublishableQuestionFactory()
     question.save()
-    bank.save_choices(
+    workflow.save_choices(
         question=question,
         choices=[ChoiceData(letter, f"Only {letter}", letter == "A", "") for letter in "ABC"],
     )  # three choices, no rationales: fine for a draft's history, not for publishing
     weak = question.history.order_by("history_date").last()
     question.save()
-    bank.save_choices(
+    workflow.save_choices(
         question=question,
         choices=[ChoiceData(letter, f"Good {letter}", letter == "C", "Why.") for letter in "ABCDE"],
     )
 
-    with pytest.raises(bank.TransitionError, match="breaks the rules"):
-        bank.restore_version(question=question, history_id=weak.history_id)
+    with pytest.raises(workflow.TransitionError, match="breaks the rules"):
+        versions.restore_version(question=question, history_id=weak.history_id)
 
     assert question.choices.count() == 5
     assert question.choices.get(is_correct=True).text == "Good C"
@@ -166,7 +166,7 @@ def test_a_key_only_change_is_in_the_history_and_can_be_undone():
     question.save()  # a version with key C
     with_c = question.history.first()
     question.save()
-    bank.save_choices(
+    workflow.save_choices(
         question=question,
         choices=[
             ChoiceData(c.letter, c.text, c.letter == "B", c.rationale)
@@ -174,9 +174,9 @@ def test_a_key_only_change_is_in_the_history_and_can_be_undone():
         ],
     )
 
-    version = bank.version_of(question=question, history_id=with_c.history_id)
+    version = versions.version_of(question=question, history_id=with_c.history_id)
     assert [c.letter for c in version.choices if c.is_correct] == ["C"]
-    bank.restore_version(question=question, history_id=with_c.history_id)
+    versions.restore_version(question=question, history_id=with_c.history_id)
     assert question.choices.get(is_correct=True).letter == "C"
 
 
@@ -189,7 +189,7 @@ def test_restoring_sends_a_published_question_back_to_review():
     question.save()
     editor = UserFactory(is_staff=True)
 
-    bank.restore_version(question=question, history_id=earlier.history_id, by=editor)
+    versions.restore_version(question=question, history_id=earlier.history_id, by=editor)
 
     question.refresh_from_db()
     assert (question.stem, question.status) == ("Earlier wording.", REVIEW)
@@ -209,8 +209,8 @@ def test_a_version_citing_a_deleted_reference_is_refused_cleanly():
     question.save()
     old_reference.delete()
 
-    with pytest.raises(bank.TransitionError, match="deleted since"):
-        bank.restore_version(question=question, history_id=old.history_id)
+    with pytest.raises(workflow.TransitionError, match="deleted since"):
+        versions.restore_version(question=question, history_id=old.history_id)
 
 
 def test_whoever_wrote_the_current_version_cannot_publish_it(in_review, author):
@@ -220,9 +220,9 @@ def test_whoever_wrote_the_current_version_cannot_publish_it(in_review, author):
     in_review.last_edited_by = editor
     in_review.save()
 
-    with pytest.raises(bank.TransitionError, match="Another educator must review it"):
-        bank.change_status(question=in_review, to=PUBLISHED, by=editor, now=NOW)
-    bank.change_status(question=in_review, to=PUBLISHED, by=author, now=NOW)
+    with pytest.raises(workflow.TransitionError, match="Another educator must review it"):
+        workflow.change_status(question=in_review, to=PUBLISHED, by=editor, now=NOW)
+    workflow.change_status(question=in_review, to=PUBLISHED, by=author, now=NOW)
 
     in_review.refresh_from_db()
     assert in_review.status == PUBLISHED
@@ -235,12 +235,12 @@ def test_restoring_a_version_makes_the_restorer_its_editor(author):
     question.save()
     restorer = UserFactory(is_staff=True)
 
-    bank.restore_version(question=question, history_id=old.history_id, by=restorer)
+    versions.restore_version(question=question, history_id=old.history_id, by=restorer)
 
     question.refresh_from_db()
     assert question.last_edited_by == restorer
-    with pytest.raises(bank.TransitionError, match="Another educator"):
-        bank.change_status(question=question, to=PUBLISHED, by=restorer, now=NOW)
+    with pytest.raises(workflow.TransitionError, match="Another educator"):
+        workflow.change_status(question=question, to=PUBLISHED, by=restorer, now=NOW)
 
 
 def test_history_says_what_each_save_changed_in_choices_and_citations(author):
@@ -259,7 +259,7 @@ def test_history_says_what_each_save_changed_in_choices_and_citations(author):
     citation.locator = "p. 12"
     citation.save()
 
-    changes = bank.choice_and_citation_changes(question)
+    changes = versions.choice_and_citation_changes(question)
 
     assert f"Choice {old_key.letter} is no longer the key" in changes[edit]
     assert f"Choice {new_key.letter} is now the key" in changes[edit]

@@ -5,8 +5,9 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from questions import engine, stats
-from questions.models import Assignment, Attempt, Cohort, ResidentProfile
+from questions.analytics import cohort_stats, item_stats, progress
+from questions.models import Assignment, Attempt, AttemptItem, Cohort, ResidentProfile
+from questions.quizzes import engine, starting
 from tests.factories import PublishableQuestionFactory, TopicFactory, UserFactory, finished_attempts
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +61,7 @@ def worked_example():
 def test_item_analysis_matches_the_hand_computed_example(worked_example, django_assert_num_queries):
     assignment, (q1, q2, q3) = worked_example
     with django_assert_num_queries(3):
-        result = stats.item_analysis(stats.assignment_items(assignment))
+        result = item_stats.item_analysis(item_stats.assignment_items(assignment))
 
     assert [result[q.pk].responses for q in (q1, q2, q3)] == [4, 4, 4]
     assert [result[q.pk].facility for q in (q1, q2, q3)] == [0.75, 0.5, 0.25]
@@ -72,7 +73,7 @@ def test_item_analysis_matches_the_hand_computed_example(worked_example, django_
 
 def test_choice_counts_are_keyed_by_choice_with_none_for_no_answer(worked_example):
     assignment, (q1, q2, q3) = worked_example
-    result = stats.item_analysis(stats.assignment_items(assignment))
+    result = item_stats.item_analysis(item_stats.assignment_items(assignment))
     letters = {c.pk: c.letter for q in (q1, q2, q3) for c in q.choices.all()}
 
     def by_letter(question):
@@ -85,7 +86,9 @@ def test_choice_counts_are_keyed_by_choice_with_none_for_no_answer(worked_exampl
 
 def test_reliability_matches_the_hand_computed_example(worked_example):
     assignment, _ = worked_example
-    result = stats.reliability(assignment, stats.item_analysis(stats.assignment_items(assignment)))
+    result = item_stats.reliability(
+        assignment, item_stats.item_analysis(item_stats.assignment_items(assignment))
+    )
 
     assert result["residents"] == 4
     assert result["items"] == 3
@@ -109,8 +112,8 @@ def test_reliability_is_undefined_when_every_resident_scores_the_same():
     finished_attempts(
         [(UserFactory(), [(q1, "C", 1), (q2, "A", 1)]) for _ in range(3)], assignment=assignment
     )
-    items = stats.item_analysis(stats.assignment_items(assignment))
-    assert stats.reliability(assignment, items) is None
+    items = item_stats.item_analysis(item_stats.assignment_items(assignment))
+    assert item_stats.reliability(assignment, items) is None
 
 
 def test_median_of_an_odd_number_of_responses_is_the_middle_one():
@@ -118,7 +121,7 @@ def test_median_of_an_odd_number_of_responses_is_the_middle_one():
     finished_attempts(
         [(UserFactory(), [(question, "C", s), (other, "C", 1)]) for s in (50, 10, 70, 20, 90)]
     )
-    result = stats.item_analysis(stats.first_encounter_items())
+    result = item_stats.item_analysis(AttemptItem.objects.first_encounters())
     assert result[question.pk].median_seconds == 50
 
 
@@ -140,14 +143,14 @@ def test_first_encounters_ignore_repeats_staff_and_unfinished_quizzes():
     )
     engine.refresh_first_encounters(user_ids=[newcomer.pk])
 
-    result = stats.item_analysis(stats.first_encounter_items())
+    result = item_stats.item_analysis(AttemptItem.objects.first_encounters())
 
     assert result[question.pk].responses == 1
     assert result[question.pk].correct == 0
 
 
 def _stats(responses, correct, discrimination):
-    return stats.ItemStats(
+    return item_stats.ItemStats(
         question_id=1,
         responses=responses,
         correct=correct,
@@ -190,7 +193,7 @@ def test_flagged_question_ids_names_the_broken_items():
         )
     finished_attempts(rows)
 
-    flagged = stats.flagged_question_ids()
+    flagged = item_stats.flagged_question_ids()
 
     assert broken.pk in flagged
     assert "facility 0.00 is below 0.2" in flagged[broken.pk]
@@ -202,7 +205,7 @@ def test_resident_summary_counts_scored_items_and_averages_answered_time():
     q1, q2, q3 = (PublishableQuestionFactory() for _ in range(3))
     finished_attempts([(resident, [(q1, "C", 40), (q2, "A", 80), (q3, None, 0)])])
 
-    summary = stats.resident_summary(resident)
+    summary = progress.resident_summary(resident)
 
     assert summary == {"answered": 3, "correct": 1, "percent": 33.3, "avg_seconds": 60}
 
@@ -216,7 +219,7 @@ def test_topic_mastery_counts_per_topic_in_curriculum_order():
     resident = UserFactory()
     finished_attempts([(resident, [(q1, "C", 5), (q2, "A", 5), (q3, "C", 5)])])
 
-    rows = stats.topic_mastery(resident, topics=[early, late])
+    rows = progress.topic_mastery(resident, topics=[early, late])
 
     assert [(r["topic"], r["correct"], r["answered"], r["percent"]) for r in rows] == [
         (early, 1, 2, 50.0),
@@ -230,7 +233,7 @@ def test_weakest_topics_skip_topics_with_too_few_answers():
         {"topic": "b", "answered": 10, "correct": 6, "percent": 60.0},
         {"topic": "c", "answered": 5, "correct": 2, "percent": 40.0},
     ]
-    assert [r["topic"] for r in stats.weakest_topics(rows)] == ["c", "b"]
+    assert [r["topic"] for r in progress.weakest_topics(rows)] == ["c", "b"]
 
 
 def _resident_with_score(year, correct, question_pool, *, is_staff=False):
@@ -248,7 +251,7 @@ def test_percentile_among_residents_of_the_same_year():
     _resident_with_score(3, 10, pool)  # another year
     _resident_with_score(2, 10, pool, is_staff=True)  # staff are not peers
 
-    result = stats.percentile_rank(peers[6])
+    result = progress.percentile_rank(peers[6])
 
     assert result == {"training_year": 2, "peers": 10, "percentile": 65}  # (6 + 0.5) / 10
 
@@ -257,14 +260,14 @@ def test_no_percentile_below_ten_residents():
     pool = [PublishableQuestionFactory() for _ in range(3)]
     peers = [_resident_with_score(1, correct % 4, pool) for correct in range(9)]
 
-    result = stats.percentile_rank(peers[0])
+    result = progress.percentile_rank(peers[0])
 
     assert result["peers"] == 9
     assert result["percentile"] is None
 
 
 def test_no_percentile_without_a_training_year():
-    assert stats.percentile_rank(UserFactory())["percentile"] is None
+    assert progress.percentile_rank(UserFactory())["percentile"] is None
 
 
 def test_score_trend_lists_finished_quizzes_oldest_first():
@@ -274,15 +277,15 @@ def test_score_trend_lists_finished_quizzes_oldest_first():
     finished_attempts([(resident, [(q, "A", 5)])], started_at=now - datetime.timedelta(days=3))
     finished_attempts([(resident, [(q, "C", 5)])], started_at=now - datetime.timedelta(days=1))
 
-    assert [p["percent"] for p in stats.score_trend(resident)] == [0.0, 100.0]
+    assert [p["percent"] for p in progress.score_trend(resident)] == [0.0, 100.0]
 
 
 def test_reliability_is_undefined_when_residents_answered_different_numbers(worked_example):
     assignment, (q1, q2, q3) = worked_example
     # A fifth resident started after a question was retired and answered only two.
     finished_attempts([(UserFactory(), [(q1, "C", 10), (q2, "A", 10)])], assignment=assignment)
-    items = stats.item_analysis(stats.assignment_items(assignment))
-    assert stats.reliability(assignment, items) is None
+    items = item_stats.item_analysis(item_stats.assignment_items(assignment))
+    assert item_stats.reliability(assignment, items) is None
 
 
 def test_cohort_summary_adds_up_the_table_rows():
@@ -291,25 +294,25 @@ def test_cohort_summary_adds_up_the_table_rows():
         {"answered": 0, "correct": 0},
         {"answered": 30, "correct": 15},
     ]
-    assert stats.cohort_summary(rows) == {
+    assert cohort_stats.cohort_summary(rows) == {
         "residents": 3, "active": 2, "answered": 40, "correct": 22, "percent": 55.0,
     }  # fmt: skip
-    assert stats.cohort_summary([])["percent"] is None
+    assert cohort_stats.cohort_summary([])["percent"] is None
 
 
 def test_scored_totals_count_finished_quizzes_and_scored_answers_of_unfinished_ones():
     questions = PublishableQuestionFactory.create_batch(3)
     resident, idle = UserFactory(), UserFactory()
     finished_attempts([(resident, [(questions[0], "C", 10), (questions[1], "A", 10)])])
-    tutor = engine.start_attempt(
-        user=resident, config=engine.QuizConfig(question_count=3, mode=Attempt.Mode.TUTOR)
+    tutor = starting.start_attempt(
+        user=resident, config=starting.QuizConfig(question_count=3, mode=Attempt.Mode.TUTOR)
     )
     first = tutor.items.get(position=1)
     key = next(c["letter"] for c in first.shown["choices"] if c["is_correct"])
     engine.answer(attempt=tutor, position=1, letter=key)  # scored at once in tutor mode
-    engine.start_attempt(user=idle, config=engine.QuizConfig(question_count=2))  # none scored
+    starting.start_attempt(user=idle, config=starting.QuizConfig(question_count=2))  # none scored
 
-    totals = stats.scored_totals(Attempt.objects.all())
+    totals = progress.scored_totals(Attempt.objects.all())
 
     correct_before = sum(q.choices.get(letter="C").is_correct for q in questions[:1]) + sum(
         q.choices.get(letter="A").is_correct for q in questions[1:2]
@@ -318,5 +321,5 @@ def test_scored_totals_count_finished_quizzes_and_scored_answers_of_unfinished_o
     assert totals[resident.pk]["answered"] == 3
     assert totals[resident.pk]["correct"] == correct_before + 1
     # The same as counting the scored items one by one.
-    summary = stats.resident_summary(resident)
+    summary = progress.resident_summary(resident)
     assert (summary["answered"], summary["correct"]) == (3, correct_before + 1)

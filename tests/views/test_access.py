@@ -25,9 +25,9 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from questions import cohorts, engine
-from questions.accounts import EDUCATORS_GROUP
 from questions.models import Assignment, Attempt, Cohort, ErrorReport, Question, SiteSetting
+from questions.people.roles import EDUCATORS_GROUP
+from questions.quizzes import assignments, engine, starting
 from tests.factories import PublishableQuestionFactory, TopicFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -247,7 +247,7 @@ ADMIN_MODELS = {
         lambda w: w["site_setting"], "view change", refused="add delete"
     ),
     "questions.cohort": AdminPolicy(lambda w: w["cohort"], "view add change", scoped=True),
-    # Made on the cohort page only (cohorts.create_assignment draws and checks them).
+    # Made on the cohort page only (assignments.create_assignment draws and checks them).
     "questions.assignment": AdminPolicy(
         lambda w: w["assignment"], "view", scoped=True, refused="add"
     ),
@@ -390,7 +390,7 @@ def world():
     cohort.educators.add(educator)
     Cohort.objects.create(name="Beta").educators.add(educator_other)
     now = timezone.now()
-    assignment = cohorts.create_assignment(
+    assignment = assignments.create_assignment(
         cohort=cohort,
         created_by=educator,
         title="Week 1",
@@ -400,8 +400,8 @@ def world():
         due_at=now + datetime.timedelta(days=1),
         questions=questions,
     )
-    config = engine.QuizConfig(question_count=3)
-    finished = engine.finish_attempt(attempt=engine.start_attempt(user=owner, config=config))
+    config = starting.QuizConfig(question_count=3)
+    finished = engine.finish_attempt(attempt=starting.start_attempt(user=owner, config=config))
     report = ErrorReport.objects.create(
         question=questions[0],
         attempt_item=finished.items.get(position=1),
@@ -427,7 +427,7 @@ def world():
         "topic": TopicFactory(),
         "site_setting": SiteSetting.current(),
         "finished": finished,
-        "open": engine.start_attempt(user=owner, config=config),
+        "open": starting.start_attempt(user=owner, config=config),
         "report": report,
         "access_attempt": AccessAttempt.objects.create(
             **login_record, get_data="", post_data="", failures_since_start=1

@@ -329,7 +329,7 @@ def test_publish_action_refuses_the_author_and_accepts_another_educator(
 ):
     from django.contrib.auth.models import Group
 
-    from questions.accounts import EDUCATORS_GROUP
+    from questions.people.roles import EDUCATORS_GROUP
     from tests.factories import UserFactory
 
     question = PublishableQuestionFactory(status=Question.Status.IN_REVIEW, author=educator)
@@ -434,7 +434,7 @@ def test_import_page_checks_then_imports(educator_client, educator):
 
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from questions import exchange
+    from questions.interchange import transfer as exchange
 
     source = PublishableQuestionFactory()
     text = exchange.export_questions(Question.objects.filter(pk=source.pk), "json")
@@ -459,7 +459,7 @@ def test_import_page_checks_then_imports(educator_client, educator):
 def test_an_invalid_import_lists_problems_and_imports_nothing(educator_client):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from questions.interchange import CSV_COLUMNS
+    from questions.interchange.formats import CSV_COLUMNS
 
     row = dict.fromkeys(CSV_COLUMNS, "") | {
         "key": "bad",

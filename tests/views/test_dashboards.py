@@ -13,9 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from questions import cohorts, engine, stats
-from questions.accounts import EDUCATORS_GROUP
+from questions.analytics import item_stats
 from questions.models import Assignment, Attempt, Cohort, ResidentProfile
+from questions.people.roles import EDUCATORS_GROUP
+from questions.quizzes import assignments, starting
 from questions.views.educator import _mastery_cell
 from tests.factories import PublishableQuestionFactory, TopicFactory, UserFactory, finished_attempts
 
@@ -40,7 +41,7 @@ def make_assignment(cohort, questions, **overrides):
         "due_at": now + datetime.timedelta(days=1),
         "questions": questions,
     }
-    return cohorts.create_assignment(**(options | overrides))
+    return assignments.create_assignment(**(options | overrides))
 
 
 @pytest.fixture
@@ -503,7 +504,7 @@ def test_an_abandoned_timed_attempt_counts_once_its_time_is_up(client, world):
         title="Abandoned",
         opens_at=long_ago - datetime.timedelta(days=1),
     )
-    engine.start_assignment(user=world["member"], assignment=late, now=long_ago)
+    starting.start_assignment(user=world["member"], assignment=late, now=long_ago)
     client.force_login(world["educator"])
 
     page = client.get(reverse("questions:assignment_detail", args=[world["cohort"].pk, late.pk]))
@@ -553,7 +554,7 @@ def test_item_analysis_is_cached_for_its_stated_age_then_recomputed(client, worl
 
     # Once the cached figures have expired (here: a cache that keeps nothing), they are
     # computed again from the database.
-    monkeypatch.setattr(stats, "BANK_ITEM_STATS_MAX_AGE", 0)
+    monkeypatch.setattr(item_stats, "BANK_ITEM_STATS_MAX_AGE", 0)
     cache.clear()
     assert responses() == 3
     finished_attempts([(UserFactory(), [(question, "C", 30)])])
@@ -561,8 +562,8 @@ def test_item_analysis_is_cached_for_its_stated_age_then_recomputed(client, worl
 
 
 def test_validate_bank_reads_item_flags_fresh(world):
-    stats.bank_item_stats()  # cached: nothing flagged yet
+    item_stats.bank_item_stats()  # cached: nothing flagged yet
     question = world["questions"][0]
     finished_attempts([(UserFactory(), [(question, "A", 30)]) for _ in range(25)])
-    assert question.pk in stats.flagged_question_ids(fresh=True)
-    assert question.pk in stats.flagged_question_ids()  # the fresh figures replaced the cached
+    assert question.pk in item_stats.flagged_question_ids(fresh=True)
+    assert question.pk in item_stats.flagged_question_ids()  # the fresh figures replaced the cached

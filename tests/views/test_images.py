@@ -10,8 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from questions import engine
 from questions.models import IMAGE_MAX_BYTES, Question
+from questions.quizzes import starting
 from tests.factories import PublishableQuestionFactory, ReferenceFactory
 from tests.views.test_admin import FIVE_NERVES, form_data
 
@@ -94,7 +94,7 @@ def test_residents_see_the_image_with_its_alt_text_credit_and_full_size_link(cli
     question.image_alt = "Fluoroscopic view of the sacroiliac region"
     question.image_credit = "Teaching file, used with permission"
     question.save()
-    attempt = engine.start_attempt(user=resident, config=engine.QuizConfig(question_count=1))
+    attempt = starting.start_attempt(user=resident, config=starting.QuizConfig(question_count=1))
     client.force_login(resident)
 
     page = client.get(reverse("questions:attempt_question", args=[attempt.pk, 1])).content.decode()

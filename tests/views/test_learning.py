@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from questions import engine
 from questions.models import Attempt, Cohort, ResidentProfile
+from questions.quizzes import engine, starting
 from tests.factories import (
     PublishableQuestionFactory,
     TopicFactory,
@@ -53,7 +53,7 @@ def miss_url(attempt, position):
 def test_the_question_page_offers_confidence_and_the_answer_keeps_it(client):
     PublishableQuestionFactory.create_batch(2)
     resident = UserFactory()
-    attempt = engine.start_attempt(user=resident, config=engine.QuizConfig(question_count=2))
+    attempt = starting.start_attempt(user=resident, config=starting.QuizConfig(question_count=2))
     client.force_login(resident)
     url = reverse("questions:attempt_question", args=[attempt.pk, 1])
     page = client.get(url).content.decode()
@@ -125,8 +125,8 @@ def test_nobody_else_tags_a_residents_miss(client, setting):
 def test_misses_are_tagged_only_once_the_quiz_is_over(client):
     PublishableQuestionFactory.create_batch(2)
     resident = UserFactory()
-    attempt = engine.start_attempt(
-        user=resident, config=engine.QuizConfig(question_count=2, mode=Attempt.Mode.TUTOR)
+    attempt = starting.start_attempt(
+        user=resident, config=starting.QuizConfig(question_count=2, mode=Attempt.Mode.TUTOR)
     )
     item = attempt.items.get(position=1)
     wrong = next(c["letter"] for c in item.shown["choices"] if not c["is_correct"])
@@ -190,7 +190,7 @@ def test_with_shortcuts_off_the_page_shows_no_key_hints(client):
     PublishableQuestionFactory.create_batch(2)
     resident = UserFactory()
     ResidentProfile.objects.create(user=resident, has_keyboard_shortcuts=False)
-    attempt = engine.start_attempt(user=resident, config=engine.QuizConfig(question_count=2))
+    attempt = starting.start_attempt(user=resident, config=starting.QuizConfig(question_count=2))
     client.force_login(resident)
     page = client.get(reverse("questions:attempt_question", args=[attempt.pk, 1])).content
     assert b"<kbd" not in page and b"Keys: 1" not in page
@@ -200,8 +200,8 @@ def test_with_shortcuts_off_the_page_shows_no_key_hints(client):
 def test_the_last_tutor_answer_offers_to_end_the_quiz(client):
     PublishableQuestionFactory.create_batch(2)
     resident = UserFactory()
-    attempt = engine.start_attempt(
-        user=resident, config=engine.QuizConfig(question_count=2, mode=Attempt.Mode.TUTOR)
+    attempt = starting.start_attempt(
+        user=resident, config=starting.QuizConfig(question_count=2, mode=Attempt.Mode.TUTOR)
     )
     client.force_login(resident)
     first = reverse("questions:attempt_question", args=[attempt.pk, 1])

@@ -18,7 +18,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from questions import cohorts, engine
 from questions.models import (
     CHOICE_LETTERS,
     Assignment,
@@ -31,6 +30,7 @@ from questions.models import (
     ReviewCard,
     Topic,
 )
+from questions.quizzes import assignments, engine, starting
 from tests.factories import ReferenceFactory, finished_attempts
 
 pytestmark = pytest.mark.django_db
@@ -116,8 +116,8 @@ def add_history(users, questions, *, attempts_each: int, size: int = 10, assignm
 
 
 def start(user, *, count: int, mode=Attempt.Mode.TIMED) -> Attempt:
-    return engine.start_attempt(
-        user=user, config=engine.QuizConfig(question_count=count, mode=mode)
+    return starting.start_attempt(
+        user=user, config=starting.QuizConfig(question_count=count, mode=mode)
     )
 
 
@@ -226,7 +226,7 @@ def world(educator, resident):
     cohort.educators.add(educator)
     cohort.residents.add(resident)
     now = timezone.now()
-    assignment = cohorts.create_assignment(
+    assignment = assignments.create_assignment(
         cohort=cohort,
         created_by=educator,
         title="Week 1",

@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from questions import engine
 from questions.models import Attempt, AttemptItem, SiteSetting
+from questions.quizzes import engine, starting
 from tests.factories import PublishableQuestionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -21,8 +21,8 @@ def resident_client(client, resident):
 
 
 def start(user, count=3, mode=Attempt.Mode.TIMED):
-    return engine.start_attempt(
-        user=user, config=engine.QuizConfig(question_count=count, mode=mode)
+    return starting.start_attempt(
+        user=user, config=starting.QuizConfig(question_count=count, mode=mode)
     )
 
 
@@ -106,8 +106,8 @@ def test_a_malformed_start_token_still_starts_the_quiz(resident_client, resident
 def test_another_residents_start_token_starts_a_quiz_of_ones_own(resident_client, resident):
     PublishableQuestionFactory.create_batch(2)
     token = "0b7e2f8a-1d3c-4a5b-9c8d-7e6f5a4b3c2d"
-    other = engine.start_attempt(
-        user=UserFactory(), config=engine.QuizConfig(question_count=2), token=token
+    other = starting.start_attempt(
+        user=UserFactory(), config=starting.QuizConfig(question_count=2), token=token
     )
     resident_client.post(
         reverse("questions:attempt_new"),

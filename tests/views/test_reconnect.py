@@ -12,8 +12,9 @@ import pytest
 from django.db import OperationalError, connection
 from django.urls import reverse
 
-from questions import engine, middleware
+from questions import middleware
 from questions.models import Attempt, AttemptItem, ErrorReport
+from questions.quizzes import engine, starting
 from tests.factories import PublishableQuestionFactory, UserFactory
 
 pytestmark = [
@@ -71,8 +72,8 @@ def resident_client(client):
 @pytest.fixture
 def attempt(resident_client):
     PublishableQuestionFactory.create_batch(2)
-    return engine.start_attempt(
-        user=resident_client.user, config=engine.QuizConfig(question_count=2)
+    return starting.start_attempt(
+        user=resident_client.user, config=starting.QuizConfig(question_count=2)
     )
 
 

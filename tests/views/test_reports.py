@@ -4,8 +4,8 @@ educators' queue in the admin."""
 import pytest
 from django.urls import reverse
 
-from questions import engine
 from questions.models import Attempt, ErrorReport
+from questions.quizzes import engine, starting
 from tests.factories import PublishableQuestionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def finished(resident):
     PublishableQuestionFactory.create_batch(3)
-    attempt = engine.start_attempt(user=resident, config=engine.QuizConfig(question_count=3))
+    attempt = starting.start_attempt(user=resident, config=starting.QuizConfig(question_count=3))
     return engine.finish_attempt(attempt=attempt)
 
 
@@ -70,7 +70,7 @@ def test_bad_reports_get_a_message_and_nothing_is_saved(client, resident, finish
 
 def test_no_report_before_the_answer_is_final(client, resident):
     PublishableQuestionFactory.create_batch(3)
-    attempt = engine.start_attempt(user=resident, config=engine.QuizConfig(question_count=3))
+    attempt = starting.start_attempt(user=resident, config=starting.QuizConfig(question_count=3))
     client.force_login(resident)
     response = client.post(report_url(attempt), {"kind": "typo", "comment": "x"}, follow=True)
     assert "once your answer is final" in response.content.decode()
@@ -79,8 +79,8 @@ def test_no_report_before_the_answer_is_final(client, resident):
 
 def test_tutor_review_offers_the_report_form_once_answered(client, resident):
     PublishableQuestionFactory.create_batch(2)
-    attempt = engine.start_attempt(
-        user=resident, config=engine.QuizConfig(question_count=2, mode=Attempt.Mode.TUTOR)
+    attempt = starting.start_attempt(
+        user=resident, config=starting.QuizConfig(question_count=2, mode=Attempt.Mode.TUTOR)
     )
     item = attempt.items.get(position=1)
     client.force_login(resident)

@@ -33,7 +33,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from questions import cohorts, engine, exchange, reports
+from questions.interchange import transfer as exchange
 from questions.models import (
     Assignment,
     Attempt,
@@ -43,6 +43,8 @@ from questions.models import (
     ResidentProfile,
     Topic,
 )
+from questions.quizzes import assignments, engine, starting
+from questions.quizzes import error_reports as reports
 from questions.views import public
 from tests.factories import PublishableQuestionFactory, UserFactory
 
@@ -89,7 +91,7 @@ def site(resident, educator):
     cohort.educators.add(educator)
     cohort.residents.add(resident)
     now = timezone.now()
-    assignment = cohorts.create_assignment(
+    assignment = assignments.create_assignment(
         cohort=cohort,
         created_by=educator,
         title="Week 1",
@@ -99,12 +101,12 @@ def site(resident, educator):
         due_at=now + datetime.timedelta(days=7),
         questions=questions[:1],
     )
-    config = engine.QuizConfig(question_count=2)
-    finished = engine.finish_attempt(attempt=engine.start_attempt(user=resident, config=config))
+    config = starting.QuizConfig(question_count=2)
+    finished = engine.finish_attempt(attempt=starting.start_attempt(user=resident, config=config))
     report = reports.report_problem(
         user=resident, item=finished.items.get(position=1), kind="typo", comment="A typo."
     )
-    in_progress = engine.start_attempt(user=resident, config=config)
+    in_progress = starting.start_attempt(user=resident, config=config)
     return SimpleNamespace(
         resident=resident,
         educator=educator,
@@ -662,8 +664,8 @@ def typed_everywhere(resident, educator, superuser):
     assignment = Assignment.objects.get()
 
     def quiz(mode, answer):
-        config = engine.QuizConfig(question_count=1, mode=mode, topics=[topic])
-        attempt = engine.start_attempt(user=resident, config=config)
+        config = starting.QuizConfig(question_count=1, mode=mode, topics=[topic])
+        attempt = starting.start_attempt(user=resident, config=config)
         if answer:
             engine.answer(attempt=attempt, position=1, letter="A")
         return attempt

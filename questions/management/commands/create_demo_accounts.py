@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from questions.accounts import DemoAccountsRefused, create_demo_accounts
+from questions.devtools.demo_accounts import DemoAccountsRefused, create_demo_accounts
 
 
 class Command(BaseCommand):

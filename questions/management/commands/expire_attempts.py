@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from questions import engine
+from questions.quizzes import engine
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from questions import exchange
+from questions.interchange import transfer as exchange
 from questions.models import Question
 
 

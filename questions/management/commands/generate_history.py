@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.test.utils import override_settings
 
-from questions.history_gen import HistoryError, generate_history
+from questions.devtools.history import HistoryError, generate_history
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from questions.loading import BankFileError, load_bank
+from questions.interchange.bank_files import BankFileError, load_bank
 
 
 class Command(BaseCommand):

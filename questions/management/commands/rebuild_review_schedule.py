@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from questions import review
+from questions.learning import recall as review
 
 
 class Command(BaseCommand):

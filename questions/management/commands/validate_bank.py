@@ -2,7 +2,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from questions import bank, stats
+from questions.analytics import item_stats
+from questions.authoring import rules, workflow
 from questions.models import Question
 
 ATTENTION = {
@@ -30,7 +31,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         questions = list(Question.objects.with_bank_relations().order_by("key"))
-        failing = bank.bank_problems(questions)
+        failing = rules.bank_problems(questions)
         for question, problems in failing:
             self.stdout.write(
                 f"{question.key} ({question.get_status_display()}, id {question.pk}):"
@@ -48,11 +49,11 @@ class Command(BaseCommand):
     def _attention(self, months: int) -> None:
         groups = {
             reason: sorted(qs.values_list("key", flat=True))
-            for reason, qs in bank.needing_attention(
+            for reason, qs in workflow.needing_attention(
                 today=timezone.localdate(), months=months
             ).items()
         }
-        flagged = stats.flagged_question_ids(fresh=True)
+        flagged = item_stats.flagged_question_ids(fresh=True)
         groups["item_flagged"] = sorted(
             Question.objects.filter(pk__in=list(flagged)).values_list("key", flat=True)
         )

@@ -27,10 +27,9 @@ from dataclasses import dataclass
 import genanki
 from django.utils.html import escape, format_html, format_html_join
 
-from .bank import CITATION_MARKER
-from .models import AttemptItem, Question
-from .spreadsheets import csv_safe
-from .templatetags.bank_tags import paragraphs_html
+from questions.authoring.citations import CITATION_MARKER, paragraphs_html
+from questions.interchange.spreadsheets import csv_safe
+from questions.models import AttemptItem, Question
 
 DECK_NAME = "Cluneal nerves: my missed questions"
 # Anki identifies a note type by this number: fixed, so every export uses the same one.

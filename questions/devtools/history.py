@@ -11,7 +11,7 @@ What the rows look like, so that dashboards and item statistics have something r
   an answer is right with a 3-parameter logistic (IRT) probability, guessing at 1/choices;
   a resident gets a little better over their history;
 - attempts are spread over the past two years, about 60% timed and 40% tutor, items and
-  choices in a shuffled order; ``shown`` is ``engine.snapshot`` of the question (computed
+  choices in a shuffled order; ``shown`` is ``starting.snapshot`` of the question (computed
   once per question, then its choices re-ordered and relettered per item, as the engine's
   shuffle does), so results pages read it as they read a real one;
 - 80 to 90 s a question (log-normal, 5 to 600 s); timed answers are locked when the attempt
@@ -37,9 +37,16 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import engine, grading
-from .accounts import ensure_educators_group
-from .models import JOIN_CODE_ALPHABET, Attempt, AttemptItem, Cohort, Question, ResidentProfile
+from questions.models import (
+    JOIN_CODE_ALPHABET,
+    Attempt,
+    AttemptItem,
+    Cohort,
+    Question,
+    ResidentProfile,
+)
+from questions.people.roles import ensure_educators_group
+from questions.quizzes import grading, starting
 
 HISTORY_DAYS = 730
 TIMED_SHARE = 0.6
@@ -104,7 +111,7 @@ def _items(rng: random.Random) -> list[_Item]:
     items = []
     for question in questions:
         # The engine's own snapshot, once per question; only its choice order varies later.
-        base = engine.snapshot(question, random.Random(0))
+        base = starting.snapshot(question, random.Random(0))
         base["choices"].sort(key=lambda c: c["choice_id"])
         items.append(
             _Item(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from .models import AttemptItem, ErrorReport
+from questions.models import AttemptItem, ErrorReport
 
 
 class ReportRefused(Exception):

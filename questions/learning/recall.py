@@ -23,7 +23,7 @@ import fsrs
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from .models import AttemptItem, Question, ReviewCard
+from questions.models import AttemptItem, Question, ReviewCard
 
 SCHEDULER = fsrs.Scheduler(
     desired_retention=0.9, learning_steps=(), relearning_steps=(), enable_fuzzing=False
@@ -181,7 +181,7 @@ def rebuild(*, user_ids=None, batch: int = 200) -> int:
     from django.contrib.auth import get_user_model
     from django.db import transaction
 
-    from .models import Attempt
+    from questions.models import Attempt
 
     users = get_user_model().objects.filter(attempts__status=Attempt.Status.FINISHED)
     if user_ids is not None:

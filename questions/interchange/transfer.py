@@ -19,9 +19,15 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from . import bank, interchange
-from .loading import REFERENCE_FIELDS, LoadReport, _import_questions, _upsert
-from .models import Question, Reference, StatusChange, Topic
+from questions.authoring import workflow
+from questions.interchange import formats as interchange
+from questions.interchange.bank_files import (
+    REFERENCE_FIELDS,
+    LoadReport,
+    _import_questions,
+    _upsert,
+)
+from questions.models import Question, Reference, StatusChange, Topic
 
 FORMATS = {
     "json": ("application/json", "json"),
@@ -367,7 +373,7 @@ def _settle(plan: ImportPlan, keys: list[str], before: dict, *, by) -> None:
                 changed_at=now,
                 note="imported",
             )
-        elif bank.back_to_review_if_published(
+        elif workflow.back_to_review_if_published(
             question=question, by=by, note="changed by an import", now=now
         ):
             plan.sent_to_review.append(key)

@@ -15,8 +15,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from . import cohorts, engine, history_gen
-from .models import Assignment, Attempt, Cohort, Question, ResidentProfile
+from questions.devtools import history as history_gen
+from questions.models import Assignment, Attempt, Cohort, Question, ResidentProfile
+from questions.quizzes import assignments, engine, starting
 
 DEMO_COHORT = "Demo residency program"
 SYNTHETIC_RESIDENTS = 24
@@ -78,15 +79,15 @@ def seed_demo_activity(*, educator, resident, rng: random.Random | None = None) 
         for number in range(quizzes):
             start = now - datetime.timedelta(days=28 - 7 * number, hours=rng.randint(0, 8))
             mode = Attempt.Mode.TUTOR if number % 2 else Attempt.Mode.TIMED
-            attempt = engine.start_attempt(
+            attempt = starting.start_attempt(
                 user=user,
-                config=engine.QuizConfig(question_count=QUIZ_SIZE, mode=mode),
+                config=starting.QuizConfig(question_count=QUIZ_SIZE, mode=mode),
                 now=start,
                 rng=rng,
             )
             _take(attempt, ability=min(0.95, ability + 0.04 * number), start=start, rng=rng)
 
-    assignment = cohorts.create_assignment(
+    assignment = assignments.create_assignment(
         cohort=cohort,
         created_by=educator,
         title="Week 1: cluneal nerve anatomy and blocks",
@@ -99,6 +100,6 @@ def seed_demo_activity(*, educator, resident, rng: random.Random | None = None) 
     )
     for user, ability in synthetic[:22]:
         start = now - datetime.timedelta(days=rng.randint(1, 9), hours=rng.randint(0, 8))
-        attempt = engine.start_assignment(user=user, assignment=assignment, now=start, rng=rng)
+        attempt = starting.start_assignment(user=user, assignment=assignment, now=start, rng=rng)
         _take(attempt, ability=ability, start=start, rng=rng)
     return True

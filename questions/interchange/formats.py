@@ -5,7 +5,7 @@ format of ``fixtures/questions/*.json``) and strings, and never touch the databa
 import functions return ``(items, problems)``: ``problems`` lists, in words an author can
 act on, whatever made a row or question impossible to convert (that row or question is
 then left out of ``items``). They do not apply the bank's content rules (4-5 choices,
-rationales, citations...); the caller runs ``questions.bank``'s own checks on the items.
+rationales, citations...); the caller runs ``questions.authoring.rules``' own checks on the items.
 Line endings are normalised to ``\\n`` and every imported string is stripped of
 surrounding whitespace. "facts" and "errata" are authoring metadata and never exported.
 
@@ -65,8 +65,8 @@ from xml.etree.ElementTree import Element, SubElement, indent, tostring
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
-from .bank import CITATION_MARKER
-from .models import CHOICE_LETTERS, Question
+from questions.authoring.citations import CITATION_MARKER
+from questions.models import CHOICE_LETTERS, Question
 
 __all__ = [
     "CSV_COLUMNS",

@@ -3,7 +3,7 @@
 ``load_bank`` is idempotent: topics, references and questions are matched by their slug or
 key, rows are written only when something changed (so reloading adds no history), and
 choices and citations are made to match the files exactly. Everything happens in one
-transaction: if any question breaks a rule of ``questions.bank``, nothing is written.
+transaction: if any question breaks a rule of ``questions.authoring.rules``, nothing is written.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
-from . import bank
-from .models import CHOICE_LETTERS, Question, Reference, Topic
+from questions.authoring import rules, workflow
+from questions.models import CHOICE_LETTERS, Question, Reference, Topic
 
 DIFFICULTIES = {d.label.lower(): d.value for d in Question.Difficulty}
 REFERENCE_FIELDS = (
@@ -192,7 +192,7 @@ def _import_questions(
             errors.append(f"{where}: unknown topics {unknown_topics} or references {unknown_refs}")
             continue
         choices = [
-            bank.ChoiceData(
+            rules.ChoiceData(
                 letter=CHOICE_LETTERS[i],
                 text=c["text"].strip(),
                 is_correct=bool(c.get("correct", False)),
@@ -201,13 +201,13 @@ def _import_questions(
             for i, c in enumerate(item["choices"])
         ]
         problems = (
-            bank.content_problems(
+            rules.content_problems(
                 status=values["status"],
                 objective=values["objective"],
                 explanation=values["explanation"],
             )
-            + bank.choice_problems(status=values["status"], choices=choices)
-            + bank.citation_problems(
+            + rules.choice_problems(status=values["status"], choices=choices)
+            + rules.citation_problems(
                 status=values["status"],
                 explanation=values["explanation"],
                 citation_keys=[c["ref"] for c in item["citations"]],
@@ -223,8 +223,8 @@ def _import_questions(
             elif not existed and today is not None:
                 values["last_reviewed_on"] = today
             question = _upsert(Question, {"key": item["key"]}, values, report, "question")
-            bank.save_choices(question=question, choices=choices)
-            bank.save_citations(
+            workflow.save_choices(question=question, choices=choices)
+            workflow.save_citations(
                 question, [(references[c["ref"]], c.get("locator", "")) for c in item["citations"]]
             )
         except (ValidationError, ValueError) as exc:
@@ -239,7 +239,7 @@ def _import_questions(
     loaded = Question.objects.filter(key__in=seen - failed).with_bank_relations()
     errors += [
         f"{q.key}: {p.message} [{p.code}]"
-        for q, problems in bank.bank_problems(loaded)
+        for q, problems in rules.bank_problems(loaded)
         for p in problems
     ]
     return errors

@@ -1,0 +1,54 @@
+"""The app's models, one module per area; everything is re-exported here, so that
+``from questions.models import Question`` (and the migrations' references) keep working."""
+
+from questions.models.attempts import Attempt, AttemptItem
+from questions.models.bank import (
+    CHOICE_LETTERS,
+    IMAGE_EXTENSIONS,
+    IMAGE_MAX_BYTES,
+    Choice,
+    Citation,
+    Illustrated,
+    Question,
+    QuestionQuerySet,
+    Reference,
+    StatusChange,
+    Topic,
+    validate_image_size,
+)
+from questions.models.cohorts import (
+    JOIN_CODE_ALPHABET,
+    Assignment,
+    Cohort,
+    new_join_code,
+    normalize_join_code,
+)
+from questions.models.feedback import ErrorReport
+from questions.models.learning import ReviewCard
+from questions.models.people import ResidentProfile, SiteSetting
+
+__all__ = [
+    "CHOICE_LETTERS",
+    "IMAGE_EXTENSIONS",
+    "IMAGE_MAX_BYTES",
+    "JOIN_CODE_ALPHABET",
+    "Assignment",
+    "Attempt",
+    "AttemptItem",
+    "Choice",
+    "Citation",
+    "Cohort",
+    "ErrorReport",
+    "Illustrated",
+    "Question",
+    "QuestionQuerySet",
+    "Reference",
+    "ResidentProfile",
+    "ReviewCard",
+    "SiteSetting",
+    "StatusChange",
+    "Topic",
+    "new_join_code",
+    "normalize_join_code",
+    "validate_image_size",
+]

@@ -1,0 +1,63 @@
+"""A resident's profile (program, training year, time setting) and the site's one
+setting row."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class ResidentProfile(models.Model):
+    """A resident's program, training year and accessibility time setting (WCAG 2.2.1)."""
+
+    class TimeSetting(models.TextChoices):
+        STANDARD = "standard", "Standard"
+        EXTENDED_1_5 = "x1.5", "Extended ×1.5"
+        EXTENDED_2 = "x2", "Extended ×2"
+        UNTIMED = "untimed", "Untimed"
+
+    TIME_MULTIPLIERS = {"standard": 1.0, "x1.5": 1.5, "x2": 2.0, "untimed": None}
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="resident_profile"
+    )
+    program = models.CharField(max_length=200, blank=True)
+    training_year = models.PositiveSmallIntegerField(
+        null=True, blank=True, choices=[(year, f"PGY-{year}") for year in range(1, 8)]
+    )
+    time_setting = models.CharField(
+        max_length=10, choices=TimeSetting.choices, default=TimeSetting.STANDARD
+    )
+    has_keyboard_shortcuts = models.BooleanField("keyboard shortcuts", default=True)
+
+    def __str__(self) -> str:
+        return f"profile of {self.user}"
+
+    @property
+    def time_multiplier(self) -> float | None:
+        """Multiplier of the standard pace; None means untimed."""
+        return self.TIME_MULTIPLIERS[self.time_setting]
+
+
+class SiteSetting(models.Model):
+    """Site-wide switches an educator controls in the admin (one row)."""
+
+    is_signup_open = models.BooleanField(
+        "open sign-up", default=True, help_text="Anyone may create a resident account."
+    )
+    allows_self_review = models.BooleanField(
+        "allow self-review",
+        default=False,
+        help_text="Let an author publish or re-review their own question. Only for a "
+        "one-person program: otherwise another educator reviews every question.",
+    )
+
+    class Meta:
+        verbose_name = "site setting"
+
+    def __str__(self) -> str:
+        return "Site settings"
+
+    @classmethod
+    def current(cls) -> SiteSetting:
+        return cls.objects.get_or_create(pk=1)[0]
