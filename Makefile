@@ -3,21 +3,64 @@ SHELL := /bin/bash
 VENV ?= .venv
 PYTHON_BIN ?= python3
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run test venv lint format check-migrations setup clean bench bench-short bench-stats loadtest
+# Every install comes from uv.lock (hashes included) through uv, pinned here. uv lives in
+# its own small venv, .tools/ (gitignored), not in .venv: `uv sync` removes from .venv
+# whatever the lock does not list, uv included, and `make clean` drops .venv but keeps uv.
+# A new UV_VERSION reinstalls it (the stamp names the version).
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+UV_STAMP := $(TOOLS)/.uv-$(UV_VERSION)
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON := $(PYTHON_BIN)
 
-$(STAMP): requirements.txt
-	test -x $(PY) || $(PYTHON_BIN) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
-	touch $(STAMP)
+# Two installs of the same venv, each redone only when the lock or pyproject.toml changes.
+# Runtime (`make run`): the [project] dependencies alone, as production has them; --inexact
+# so that it leaves the test tools of an earlier `make test` in place instead of removing them.
+# Dev (`make test` and the tools): runtime + every group (test, load, lint), exactly the lock.
+RUNTIME_STAMP := $(VENV)/.synced-runtime
+DEV_STAMP := $(VENV)/.synced-dev
 
-venv: $(STAMP)
+# requirements.txt: the runtime dependencies exported from uv.lock with hashes, for deployers
+# who install with pip. `make lock` writes it; `make check-lock` (CI) fails if it is stale.
+REQ_HEADER := \
+	'\# Generated from uv.lock by `make lock`; do not edit. The runtime dependencies only, with' \
+	'\# hashes: `pip install -r requirements.txt`. Development tools: pyproject.toml [dependency-groups].'
+UV_EXPORT := $(UV) export --locked --no-default-groups --no-emit-project --format requirements-txt --no-header --quiet
+
+.PHONY: run test test-fast venv lint format typecheck importlint check-migrations setup clean \
+	bench bench-short bench-stats loadtest lock check-lock
+
+$(UV_STAMP):
+	test -x $(TOOLS)/bin/python || $(PYTHON_BIN) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	rm -f $(TOOLS)/.uv-*
+	touch $@
+
+$(RUNTIME_STAMP): uv.lock pyproject.toml $(UV_STAMP)
+	$(UV) sync --locked --no-default-groups --inexact
+	touch $@
+
+$(DEV_STAMP): uv.lock pyproject.toml $(UV_STAMP)
+	$(UV) sync --locked --no-default-groups --group dev
+	touch $@ $(RUNTIME_STAMP)
+
+venv: $(DEV_STAMP)
+
+# After a change to the dependencies in pyproject.toml: re-resolve, then re-export.
+lock: $(UV_STAMP)
+	$(UV) lock
+	{ printf '%s\n' $(REQ_HEADER); $(UV_EXPORT); } > requirements.txt
+
+check-lock: $(UV_STAMP)
+	$(UV) lock --check
+	{ printf '%s\n' $(REQ_HEADER); $(UV_EXPORT); } | diff -u requirements.txt - \
+		|| { echo "requirements.txt is stale: run make lock" >&2; exit 1; }
 
 # Migrate, load the bank, create the demo accounts, serve on 127.0.0.1:8000 (SQLite by default).
 setup: export DJANGO_DEBUG ?= true
-setup: $(STAMP)
+setup: $(RUNTIME_STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_bank
 	$(PY) manage.py validate_bank
@@ -31,41 +74,53 @@ run: setup
 test: export DJANGO_SECRET_KEY ?= test-only-secret-key-not-for-production
 # The live server of the browser tests speaks plain HTTP (the redirect is tested on its own).
 test: export DJANGO_SECURE_SSL_REDIRECT ?= false
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(PY) -m pytest
+
+# The quick loop: SQLite, no browser, fuzz, load or slow tests, spread over the cores.
+test-fast: export DJANGO_SECRET_KEY ?= test-only-secret-key-not-for-production
+test-fast: export DJANGO_SECURE_SSL_REDIRECT ?= false
+test-fast: $(DEV_STAMP)
+	DATABASE_URL= $(PY) -m pytest -m "not browser and not fuzz and not load and not slow" -n auto -q
 
 # The pages on PostgreSQL with the generated history (1,000 residents x 50 x 40, ~6 min to
 # generate) under gunicorn: server time, queries, throughput against the floor, worker memory;
 # writes its table to docs/benchmarks.md. BENCH_ARGS=--reuse-db keeps the database for next time.
 BENCH_ARGS ?=
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 # The same in about 30 s on small data (CI); the table goes to a temporary file.
-bench-short: $(STAMP)
+bench-short: $(DEV_STAMP)
 	$(PY) bench/run.py --short $(BENCH_ARGS)
 
 # Timings of the dashboard aggregates on a synthetic history, in-process (docs/benchmarks.md).
 BENCH_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
-bench-stats: $(STAMP)
+bench-stats: $(DEV_STAMP)
 	DATABASE_URL= $(PY) bench/stats_bench.py
 	DATABASE_URL=$(BENCH_POSTGRES_URL) $(PY) bench/stats_bench.py
 
 # 100 residents for 60 s on gunicorn + PostgreSQL, a worker killed and the database
 # connections dropped once; fails on any lost answer or 5xx outside the faults (loadtest/).
-loadtest: $(STAMP)
+loadtest: $(DEV_STAMP)
 	$(PY) loadtest/run.py
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-format: $(STAMP)
+typecheck: $(DEV_STAMP)
+	$(VENV)/bin/mypy
+
+importlint: $(DEV_STAMP)
+	$(VENV)/bin/lint-imports
+
+format: $(DEV_STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
 check-migrations: export DJANGO_DEBUG ?= true
-check-migrations: $(STAMP)
+check-migrations: $(RUNTIME_STAMP)
 	$(PY) manage.py makemigrations --check --dry-run
 
 clean:
