@@ -43,10 +43,26 @@ def errata_ids() -> set[str]:
     return set(re.findall(r"^\| `([AB]-[a-z-]+)` \|", (BANK / "README.md").read_text(), re.M))
 
 
+def rating_of(confidence: dict[int, str], question: dict, fact: int) -> str:
+    """A fact's rating, or the rating of the part of it the question names in
+    ``fact_parts`` where the sheet rates parts separately ("High (levels) / Low (...)")."""
+    rating = confidence.get(fact, "missing")
+    part = question.get("fact_parts", {}).get(str(fact))
+    if part is None:
+        return rating
+    parts = dict(
+        (name.strip(), level.strip())
+        for level, name in re.findall(r"([\w-]+) \(([^)]+)\)", rating)
+    )
+    return parts.get(part, f"missing part {part!r} in {rating!r}")
+
+
 def test_fact_sheet_parses():
     confidence = fact_confidence()
-    assert len(confidence) == 62
+    assert len(confidence) == 132  # 62 in sections 1a-1f, 70 added in 1h (2026-12-03)
     assert confidence[49] == "Low-Moderate"
+    assert rating_of(confidence, {"fact_parts": {"28": "levels"}}, 28) == "High"
+    assert rating_of(confidence, {"fact_parts": {"28": "communication"}}, 28) == "Low"
 
 
 def test_every_question_is_keyed_only_to_high_or_moderate_facts():
@@ -54,7 +70,7 @@ def test_every_question_is_keyed_only_to_high_or_moderate_facts():
     for question in QUESTIONS:
         assert question.get("facts"), f"{question['key']} names no fact"
         for fact in question["facts"]:
-            rating = confidence.get(fact, "missing")
+            rating = rating_of(confidence, question, fact)
             assert "Low" not in rating and rating != "missing", (
                 f"{question['key']} is keyed to fact {fact}, rated {rating}"
             )
