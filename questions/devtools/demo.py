@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from questions.devtools import history as history_gen
+from questions.devtools import history_rows as history_gen
 from questions.models import Assignment, Attempt, Cohort, Question, ResidentProfile
 from questions.quizzes import assignments, engine, starting
 
