@@ -50,10 +50,9 @@ def rating_of(confidence: dict[int, str], question: dict, fact: int) -> str:
     part = question.get("fact_parts", {}).get(str(fact))
     if part is None:
         return rating
-    parts = dict(
-        (name.strip(), level.strip())
-        for level, name in re.findall(r"([\w-]+) \(([^)]+)\)", rating)
-    )
+    parts = {
+        name.strip(): level.strip() for level, name in re.findall(r"([\w-]+) \(([^)]+)\)", rating)
+    }
     return parts.get(part, f"missing part {part!r} in {rating!r}")
 
 
