@@ -62,6 +62,7 @@ check-lock: $(UV_STAMP)
 setup: export DJANGO_DEBUG ?= true
 setup: $(RUNTIME_STAMP)
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
 	$(PY) manage.py load_bank
 	$(PY) manage.py validate_bank
 	$(PY) manage.py create_demo_accounts
@@ -109,6 +110,8 @@ lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The django-stubs plugin imports the settings, which need a secret key unless debug is on.
+typecheck: export DJANGO_DEBUG ?= true
 typecheck: $(DEV_STAMP)
 	$(VENV)/bin/mypy
 

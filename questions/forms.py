@@ -1,40 +1,36 @@
 """Forms: sign-up, profile, the quiz builder (residents); assignments (educators)."""
 
 import uuid
+from typing import Any, cast
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
 from questions.models import Assignment, Attempt, Question, ResidentProfile, Topic
 
 
 class SignUpForm(UserCreationForm):
+    """What a resident types to sign up. The view hands it to accounts.sign_up, which saves
+    the account and its profile together."""
+
     program = forms.CharField(max_length=200, help_text="Your residency program.")
     training_year = forms.TypedChoiceField(
-        coerce=int, choices=ResidentProfile._meta.get_field("training_year").choices
+        coerce=int,
+        # A field with choices: the stubs type get_field() as any field or relation.
+        choices=ResidentProfile._meta.get_field("training_year").choices,  # type: ignore[arg-type]
     )
 
-    class Meta(UserCreationForm.Meta):
+    # Django's UserCreationForm has a Meta (inherited); its stubs declare none.
+    class Meta(UserCreationForm.Meta):  # type: ignore[name-defined]
         fields = ("username", "email")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.add_input(Submit("submit", "Create account"))
-
-    @transaction.atomic
-    def save(self, commit=True):
-        user = super().save(commit=True)
-        ResidentProfile.objects.create(
-            user=user,
-            program=self.cleaned_data["program"],
-            training_year=self.cleaned_data["training_year"],
-        )
-        return user
 
 
 class ProfileForm(forms.ModelForm):
@@ -72,7 +68,8 @@ class IdChoiceField(forms.ModelMultipleChoiceField):
                     self.error_messages["invalid_choice"], code="invalid_choice",
                     params={"value": text[:40]},
                 )  # fmt: skip
-        return super()._check_values(value)
+        # Django's own (private) check, which the stubs leave out.
+        return super()._check_values(value)  # type: ignore[misc]
 
 
 class StartTokenField(forms.Field):
@@ -127,7 +124,7 @@ class QuestionChoiceField(IdChoiceField):
 
 
 class AssignmentForm(forms.Form):
-    """What an educator sets for a cohort. The view hands it to cohorts.create_assignment."""
+    """What an educator sets for a cohort. The view hands it to assignments.create_assignment."""
 
     title = forms.CharField(max_length=200)
     kind = forms.ChoiceField(
@@ -177,7 +174,7 @@ class AssignmentForm(forms.Form):
         self.helper.add_input(Submit("submit", "Create assignment"))
 
     def clean(self):
-        data = super().clean()
+        data = cast(dict[str, Any], super().clean())  # Form.clean returns cleaned_data
         kind = data.get("kind")
         if kind == Assignment.Kind.FIXED and not data.get("questions"):
             self.add_error("questions", "Tick at least one question for a fixed set.")

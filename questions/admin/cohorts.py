@@ -54,10 +54,20 @@ class CohortAdmin(SafeIdsMixin, CheckedActionsMixin, admin.ModelAdmin):
             kwargs["queryset"] = User.objects.filter(is_staff=False).order_by("username")
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+        else:  # with its members, and its creator among its educators
+            membership.create_cohort(
+                cohort=obj,
+                by=request.user,
+                educators=form.cleaned_data.get("educators", ()),
+                residents=form.cleaned_data.get("residents", ()),
+            )
+
     def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        if not change and not request.user.is_superuser:
-            form.instance.educators.add(request.user)
+        if change:  # a new cohort's members were saved with it, by save_model
+            super().save_related(request, form, formsets, change)
 
     @admin.display(description="residents", ordering="resident_count")
     def resident_count(self, obj):

@@ -5,7 +5,6 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Value
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
 from questions.admin.mixins import CheckedActionsMixin
@@ -13,6 +12,7 @@ from questions.models import (
     Cohort,
     ErrorReport,
 )
+from questions.quizzes import error_reports as reports
 
 
 class ErrorReportForm(forms.ModelForm):
@@ -113,11 +113,12 @@ class ErrorReportAdmin(CheckedActionsMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change and {"status", "reply"} & set(form.changed_data):
-            obj.handled_by = request.user
-        super().save_model(request, obj, form, change)
+            reports.decide_report(report=obj, status=obj.status, reply=obj.reply, by=request.user)
+        else:  # nothing decided: saved as it was (reports are never added here)
+            super().save_model(request, obj, form, change)
 
     def _decide(self, request, queryset, status):
-        count = queryset.update(status=status, handled_by=request.user, updated_at=timezone.now())
+        count = reports.decide_reports(reports=queryset, status=status, by=request.user)
         label = ErrorReport.Status(status).label.lower()
         self.message_user(request, f"{count} report(s) marked {label}.", messages.SUCCESS)
 

@@ -1,17 +1,26 @@
 """Safety mixins every admin here shares: ids parsed before they reach the database,
 actions checked against the selection, newlines normalised as browsers send them."""
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
 from django.contrib import admin
 from django.db import models
 
 from questions.forms import IdChoiceField, is_database_id
+
+if TYPE_CHECKING:
+    # Makes admin.helpers known: the stubs' django.contrib.admin does not import it.
+    import django.contrib.admin.helpers  # noqa: F401
 
 
 class SafeIdsMixin:
     """The admin's multiple selects refuse ids outside the database's range with the field's
     message (SQLite raised OverflowError, a 500, on an id of 2**63 or more)."""
 
-    formfield_overrides = {models.ManyToManyField: {"form_class": IdChoiceField}}
+    formfield_overrides: ClassVar[Mapping[type[models.Field], Mapping[str, Any]]] = {
+        models.ManyToManyField: {"form_class": IdChoiceField}
+    }
 
 
 class CheckedActionsMixin:
@@ -25,7 +34,8 @@ class CheckedActionsMixin:
             post = request.POST.copy()
             post.setlist(admin.helpers.ACTION_CHECKBOX_NAME, valid)
             request.POST = post
-        return super().response_action(request, queryset)
+        # A mixin: the ModelAdmin it is mixed into has response_action.
+        return super().response_action(request, queryset)  # type: ignore[misc]
 
 
 class UnixNewlinesMixin:
@@ -33,7 +43,8 @@ class UnixNewlinesMixin:
     imports do, so that exports, imports and diffs see no phantom change."""
 
     def clean(self):
-        cleaned = super().clean()
+        # A mixin: the form it is mixed into has clean.
+        cleaned = super().clean()  # type: ignore[misc]
         for name, value in cleaned.items():
             if isinstance(value, str) and "\r" in value:
                 cleaned[name] = value.replace("\r\n", "\n").replace("\r", "\n")

@@ -2,6 +2,8 @@
 checked by the authoring rules before anything is saved), the import form and the list
 filters."""
 
+from typing import Any, cast
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin
@@ -43,13 +45,14 @@ class PositionedForm(UnixNewlinesMixin, forms.ModelForm):
 class PositionedInlineFormSet(forms.BaseInlineFormSet):
     """Numbers the kept rows in order (letters A-E for choices, 1.. for citations)."""
 
-    def kept_forms(self) -> list[forms.ModelForm]:
+    def kept_forms(self) -> list[PositionedForm]:
         return [
             form
             for form in self.forms
             if form.is_valid()
             and (form.instance.pk is not None or form.has_changed())
-            and not self._should_delete_form(form)
+            # BaseFormSet's own test, which the stubs leave out.
+            and not self._should_delete_form(form)  # type: ignore[attr-defined]
         ]
 
     def position_value(self, index: int):
@@ -133,10 +136,7 @@ class ChoiceInlineFormSet(PositionedInlineFormSet):
         # Clear the old key first: the partial unique index allows one correct choice at a time.
         if commit and self.instance.pk:
             new_key = [f.instance.pk for f in self.kept_forms() if f.cleaned_data.get("is_correct")]
-            # The old key's own form saves it afterwards, and that save is what history records.
-            self.instance.choices.filter(is_correct=True).exclude(pk__in=new_key).update(
-                is_correct=False
-            )
+            workflow.clear_old_key(question=self.instance, keep=new_key)
         return super().save_existing_objects(commit)
 
 
@@ -233,7 +233,7 @@ class ImportForm(forms.Form):
     )
 
     def clean(self):
-        data = super().clean()
+        data = cast(dict[str, Any], super().clean())  # Form.clean returns cleaned_data
         upload, fmt = data.get("file"), data.get("format")
         if not upload:
             return data

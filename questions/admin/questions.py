@@ -1,8 +1,6 @@
 """The question admin: authoring with inline choices and citations, the editorial workflow's
 actions, history and restore, item statistics, and import and export."""
 
-import secrets
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, CharField, Value, When
@@ -24,7 +22,8 @@ from questions.admin.question_forms import (
     QuestionAdminForm,
 )
 from questions.analytics import item_stats
-from questions.authoring import versions, workflow
+from questions.authoring import edits, versions, workflow
+from questions.interchange import staging
 from questions.interchange import transfer as exchange
 from questions.models import (
     Question,
@@ -149,17 +148,11 @@ class QuestionAdmin(SafeIdsMixin, CheckedActionsMixin, SimpleHistoryAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        edited = form.has_changed() or any(formset.has_changed() for formset in formsets)
-        if edited or not change:
-            # An update, not a save: the history already has this edit's version.
-            form.instance.last_edited_by = request.user
-            Question.objects.filter(pk=form.instance.pk).update(last_edited_by=request.user)
-        if (
-            change
-            and edited
-            and workflow.back_to_review_if_published(
-                question=form.instance, by=request.user, note="edited while published"
-            )
+        if edits.record_edit(
+            question=form.instance,
+            by=request.user,
+            is_new=not change,
+            has_changed=form.has_changed() or any(f.has_changed() for f in formsets),
         ):
             self.message_user(
                 request,
@@ -262,12 +255,10 @@ class QuestionAdmin(SafeIdsMixin, CheckedActionsMixin, SimpleHistoryAdmin):
     def export_moodle(self, request, queryset):
         return self._export(queryset, "moodle")
 
-    IMPORT_SESSION_KEY = "question-import"
-
     def import_view(self, request):
         """Upload a file and see what it would do (a dry run); then import it, from the copy
-        kept in the session (so a large file is not posted back). Nothing is written while
-        any row has a problem."""
+        staged under a token in the confirm form (so a large file is not posted back).
+        Nothing is written while any row has a problem."""
         if not (self.has_add_permission(request) and self.has_change_permission(request)):
             raise PermissionDenied
         as_admin = request.user.is_superuser
@@ -279,19 +270,19 @@ class QuestionAdmin(SafeIdsMixin, CheckedActionsMixin, SimpleHistoryAdmin):
             "form": form,
             "as_admin": as_admin,
         }
-        pending = request.session.get(self.IMPORT_SESSION_KEY)
         if request.method == "POST" and "apply" in request.POST:
-            if not pending or request.POST.get("token") != pending["token"]:
+            staged = staging.take_staged_import(
+                token=request.POST.get("token"), user_id=request.user.pk
+            )
+            if staged is None:
                 self.message_user(
                     request, "That check has expired: choose the file again.", messages.ERROR
                 )
                 return redirect("admin:questions_question_import")
-            del request.session[self.IMPORT_SESSION_KEY]
             try:
                 plan = exchange.import_questions(
-                    pending["text"], pending["format"], dry_run=False, by=request.user,
-                    as_admin=as_admin,
-                )  # fmt: skip
+                    staged.text, staged.fmt, dry_run=False, by=request.user, as_admin=as_admin
+                )
             except exchange.ImportFailed as exc:  # the bank changed since the dry run
                 context["plan"] = exc.plan
                 return TemplateResponse(request, "admin/questions/question/import.html", context)
@@ -312,12 +303,7 @@ class QuestionAdmin(SafeIdsMixin, CheckedActionsMixin, SimpleHistoryAdmin):
             except exchange.ImportFailed as exc:
                 context["plan"] = exc.plan
             else:
-                token = secrets.token_urlsafe(16)
-                request.session[self.IMPORT_SESSION_KEY] = {
-                    "token": token,
-                    "text": text,
-                    "format": fmt,
-                }
+                token = staging.stage_import(text=text, fmt=fmt, user_id=request.user.pk)
                 context.update(plan=plan, token=token)
         return TemplateResponse(request, "admin/questions/question/import.html", context)
 

@@ -6,6 +6,7 @@ assignment's reliability (KR-20). Each function states the shape it returns."""
 import datetime
 import math
 from dataclasses import dataclass, field
+from typing import cast
 
 from django.core.cache import cache
 from django.db.models import (
@@ -81,9 +82,10 @@ class ItemStats:
         if self.responses < MIN_RESPONSES_FOR_FLAGS:
             return []
         reasons = []
-        if self.facility < FACILITY_TOO_HARD:
+        # Responses past the minimum: facility is a number, not None.
+        if cast(float, self.facility) < FACILITY_TOO_HARD:
             reasons.append(f"facility {self.facility:.2f} is below {FACILITY_TOO_HARD}")
-        if self.facility > FACILITY_TOO_EASY:
+        if cast(float, self.facility) > FACILITY_TOO_EASY:
             reasons.append(f"facility {self.facility:.2f} is above {FACILITY_TOO_EASY}")
         if self.discrimination is None or self.discrimination < DISCRIMINATION_TOO_LOW:
             shown = "undefined" if self.discrimination is None else f"{self.discrimination:.2f}"

@@ -3,6 +3,8 @@ by month, percentile among peers, assignments, and the stored scores these add u
 function states the shape it returns and its query count, which does not grow with the
 history."""
 
+from typing import cast
+
 from django.db.models import (
     Avg,
     Count,
@@ -84,7 +86,8 @@ def score_trend(user, *, limit: int = 20, cohort=None) -> list[dict]:
             "finished_at": r["finished_at"],
             "correct": r["correct_count"],
             "total": r["question_count"],
-            "percent": percent(r["correct_count"], r["question_count"]),
+            # A finished attempt always has its score (a database constraint).
+            "percent": percent(cast(int, r["correct_count"]), r["question_count"]),
             "mode": r["mode"],
         }
         for r in reversed(rows)

@@ -9,10 +9,23 @@ as the page does.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+
+if TYPE_CHECKING:
+    from questions.models import Reference
+
+    class CitedReference(Protocol):
+        """What a rendered citation reads: a Citation row, or what an attempt froze."""
+
+        @property
+        def reference(self) -> Reference: ...
+        @property
+        def locator(self) -> str: ...
+
 
 CITATION_MARKER = re.compile(r"\[@([A-Za-z0-9_-]+)\]")
 
@@ -26,7 +39,7 @@ def render_cited_text(text: str, numbers: dict[str, int], anchor: str) -> SafeSt
     """Paragraphs (split on blank lines) with each known marker as a numbered link to
     ``#{anchor}-ref-{n}``. An unknown marker stays visible as typed, for an author to fix."""
 
-    def link(match) -> str:
+    def link(match: re.Match[str]) -> str:
         number = numbers.get(match.group(1))
         if number is None:
             return match.group(0)
@@ -51,7 +64,9 @@ def paragraphs_html(text: str, inline: Callable[[str], str] | None = None) -> Sa
     return mark_safe(html)
 
 
-def explanation_context(explanation: str, citations: list, anchor: str, heading: str) -> dict:
+def explanation_context(
+    explanation: str, citations: Sequence[CitedReference], anchor: str, heading: str
+) -> dict[str, Any]:
     """Template context for ``includes/_explanation.html``. ``citations`` are objects with
     ``reference`` and ``locator`` (Citation rows, or what an attempt froze)."""
     numbers = {c.reference.key: n for n, c in enumerate(citations, start=1)}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 from bisect import bisect_right
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -31,7 +32,8 @@ class Version:
     """A question as it stood between one save of it and the next, with its choices and
     citations as they were then (the admin saves the question first, then its inlines)."""
 
-    record: object  # the HistoricalQuestion that opened the version
+    # The HistoricalQuestion that opened the version (a model simple-history makes at run time).
+    record: Any
     topic_ids: list[int]
     choices: list[ChoiceData]
     citations: list[tuple[int, str]]  # (reference id, locator) in citation order
@@ -169,7 +171,8 @@ def restore_version(*, question: Question, history_id: int, by=None) -> Question
         setattr(question, name, getattr(record, name))
     if by is not None:
         question.last_edited_by = by
-    question._change_reason = f"Restored the version of {record.history_date:%Y-%m-%d %H:%M}"
+    # Read by simple-history when the save writes the history record.
+    question._change_reason = f"Restored the version of {record.history_date:%Y-%m-%d %H:%M}"  # type: ignore[attr-defined]
     question.save()
     # A topic deleted since is left out: its questions no longer belong to it anywhere.
     question.topics.set(Topic.objects.filter(pk__in=version.topic_ids))

@@ -184,6 +184,16 @@ def save_citations(question: Question, wanted: list[tuple[Reference, str]]) -> N
         citation.save()
 
 
+def clear_old_key(*, question: Question, keep: Sequence[int]) -> int:
+    """Clear ``is_correct`` on the question's choices other than those with ids in ``keep``,
+    before the admin's choice forms save the new key: the one-correct-choice index allows
+    one key at a time. A queryset update, not recorded in history: the old key's own form
+    saves it afterwards, and that save is what history records. Returns the rows changed."""
+    return (
+        question.choices.filter(is_correct=True).exclude(pk__in=list(keep)).update(is_correct=False)
+    )
+
+
 def save_choices(*, question: Question, choices: Sequence[ChoiceData]) -> None:
     """Make the question's choices exactly ``choices`` (matched by letter), in one transaction.
 

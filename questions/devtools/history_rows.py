@@ -10,6 +10,7 @@ import json
 import math
 import random
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import connection
 
@@ -19,6 +20,9 @@ from questions.models import (
     Question,
 )
 from questions.quizzes import grading, starting
+
+if TYPE_CHECKING:
+    from django.db.models import Field
 
 HISTORY_DAYS = 730
 
@@ -270,7 +274,10 @@ def flush(pending, report: HistorySummary, batch_size: int, snapshots: Snapshots
     count = sum(len(items) for _, items in pending)
     if connection.vendor == "postgresql":
         columns = ", ".join(
-            connection.ops.quote_name(AttemptItem._meta.get_field(name).column)
+            # Concrete fields: each has a column.
+            connection.ops.quote_name(
+                cast("Field[Any, Any]", AttemptItem._meta.get_field(name)).column
+            )
             for name in ("attempt", *ITEM_FIELDS)
         )
         table = connection.ops.quote_name(AttemptItem._meta.db_table)

@@ -2,30 +2,27 @@
 
 ``load_bank`` is idempotent: topics, references and questions are matched by their slug or
 key, rows are written only when something changed (so reloading adds no history), and
-choices and citations are made to match the files exactly. Everything happens in one
-transaction: if any question breaks a rule of ``questions.authoring.rules``, nothing is written.
+choices and citations are made to match the files exactly (``questions.interchange.store``).
+Each question is read through the bank-item schema (``questions.interchange.schema``).
+Everything happens in one transaction: if any question is malformed or breaks a rule of
+``questions.authoring.rules``, nothing is written.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from questions.authoring import rules, workflow
-from questions.models import CHOICE_LETTERS, Question, Reference, Topic
+from questions.interchange.schema import BankItem, check_item
+from questions.interchange.store import REFERENCE_FIELDS, LoadReport, save_questions, upsert_row
+from questions.models import Reference, Topic
 
-DIFFICULTIES = {d.label.lower(): d.value for d in Question.Difficulty}
-REFERENCE_FIELDS = (
-    "kind", "authors", "title", "journal", "year", "volume", "issue", "pages",
-    "doi", "pmid", "url", "is_verified", "verification_note",
-)  # fmt: skip
+__all__ = ["BankFileError", "LoadReport", "load_bank", "read_question_files"]
 
 
 class BankFileError(Exception):
@@ -34,22 +31,6 @@ class BankFileError(Exception):
     def __init__(self, errors: list[str]):
         super().__init__(f"{len(errors)} problem(s) in the question bank:\n" + "\n".join(errors))
         self.errors = errors
-
-
-@dataclass
-class LoadReport:
-    created: dict[str, int] = field(
-        default_factory=lambda: {"topic": 0, "reference": 0, "question": 0}
-    )
-    updated: dict[str, int] = field(
-        default_factory=lambda: {"topic": 0, "reference": 0, "question": 0}
-    )
-
-    def __str__(self) -> str:
-        return ", ".join(
-            f"{kind}s: {self.created[kind]} created, {self.updated[kind]} updated"
-            for kind in self.created
-        )
 
 
 def _read_json(path: Path) -> Any:
@@ -70,50 +51,18 @@ def read_question_files(directory: Path) -> list[tuple[str, dict]]:
     return items
 
 
-def _upsert(model: type[models.Model], lookup: dict, values: dict, report: LoadReport, kind: str):
-    """Create or update one row, saving only when a value differs."""
-    obj = model.objects.filter(**lookup).first()
-    if obj is None:
-        obj = model(**lookup, **values)
-        obj.full_clean()
-        obj.save()
-        report.created[kind] += 1
-        return obj
-    if any(getattr(obj, name) != value for name, value in values.items()):
-        for name, value in values.items():
-            setattr(obj, name, value)
-        obj.full_clean()
-        obj.save()
-        report.updated[kind] += 1
-    return obj
-
-
-def _question_values(where: str, item: dict, errors: list[str]) -> dict:
-    missing = [
-        k for k in ("key", "stem", "lead_in", "choices", "citations", "topics") if k not in item
-    ]
-    if missing:
-        errors.append(f"{where}: missing {', '.join(missing)}")
-        return {}
-    before = len(errors)
-    difficulty = DIFFICULTIES.get(str(item.get("difficulty", "medium")).lower())
-    if difficulty is None:
-        errors.append(f"{where}: difficulty must be one of {', '.join(DIFFICULTIES)}")
-    status = item.get("status", Question.Status.PUBLISHED)
-    if status not in Question.Status.values:
-        errors.append(f"{where}: status must be one of {', '.join(Question.Status.values)}")
-    if len(item["choices"]) > len(CHOICE_LETTERS):
-        errors.append(f"{where}: at most {len(CHOICE_LETTERS)} choices")
-    if len(errors) > before:
-        return {}
-    return {
-        "stem": item["stem"].strip(),
-        "lead_in": item["lead_in"].strip(),
-        "objective": item.get("objective", "").strip(),
-        "explanation": item.get("explanation", "").strip(),
-        "difficulty": difficulty,
-        "status": status,
-    }
+def _checked_questions(directory: Path) -> tuple[list[tuple[str, BankItem]], list[str]]:
+    """The question files' items that pass the schema, each with where it came from
+    (``file.json: key``), and the problems of the others."""
+    checked, errors = [], []
+    for filename, data in read_question_files(directory):
+        key = data.get("key") if isinstance(data, dict) else None
+        where = f"{filename}: {key if isinstance(key, str) and key else '(no key)'}"
+        item, problems = check_item(data)
+        errors += [problem.located(where) for problem in problems]
+        if item is not None:
+            checked.append((where, item))
+    return checked, errors
 
 
 @transaction.atomic
@@ -121,125 +70,40 @@ def load_bank(*, directory: Path, today: datetime.date | None = None) -> LoadRep
     """Load topics, references and questions from ``directory``. Raises BankFileError."""
     today = today or timezone.localdate()
     report = LoadReport()
-    errors: list[str] = []
 
     topics = {
-        t["slug"]: _upsert(
+        t["slug"]: upsert_row(
             Topic,
-            {"slug": t["slug"]},
-            {
+            lookup={"slug": t["slug"]},
+            values={
                 "name": t["name"],
                 "description": t.get("description", ""),
                 "order": t.get("order", 0),
             },
-            report,
-            "topic",
+            report=report,
+            kind="topic",
         )
         for t in _read_json(directory / "topics.json")
     }
     references = {
-        r["key"]: _upsert(
+        r["key"]: upsert_row(
             Reference,
-            {"key": r["key"]},
-            {name: r.get(name) if name == "year" else r.get(name, "") for name in REFERENCE_FIELDS}
+            lookup={"key": r["key"]},
+            values={
+                name: r.get(name) if name == "year" else r.get(name, "")
+                for name in REFERENCE_FIELDS
+            }
             | {"is_verified": bool(r.get("is_verified", False))},
-            report,
-            "reference",
+            report=report,
+            kind="reference",
         )
         for r in _read_json(directory / "references.json")
     }
 
-    errors += _import_questions(
-        [
-            (f"{filename}: {item.get('key', '(no key)')}", item)
-            for filename, item in read_question_files(directory)
-        ],
-        topics=topics,
-        references=references,
-        report=report,
-        today=today,
+    checked, errors = _checked_questions(directory)
+    errors += save_questions(
+        checked, topics=topics, references=references, report=report, today=today
     )
     if errors:
         raise BankFileError(errors)
     return report
-
-
-def _import_questions(
-    items: list[tuple[str, dict]],
-    *,
-    topics: dict[str, Topic],
-    references: dict[str, Reference],
-    report: LoadReport,
-    today: datetime.date | None,
-) -> list[str]:
-    """Create or update each question (by key) inside the caller's transaction; return
-    every problem, each naming where it came from. The caller rolls back if any.
-    A new question without ``last_reviewed_on`` is stamped ``today`` (None: left blank)."""
-    errors: list[str] = []
-    seen: set[str] = set()
-    failed: set[str] = set()
-    for where, item in items:
-        values = _question_values(where, item, errors)
-        if not values:
-            continue
-        if item["key"] in seen:
-            errors.append(f"{where}: duplicate key")
-            continue
-        seen.add(item["key"])
-        unknown_topics = [s for s in item["topics"] if s not in topics]
-        unknown_refs = [c.get("ref") for c in item["citations"] if c.get("ref") not in references]
-        if unknown_topics or unknown_refs:
-            errors.append(f"{where}: unknown topics {unknown_topics} or references {unknown_refs}")
-            continue
-        choices = [
-            rules.ChoiceData(
-                letter=CHOICE_LETTERS[i],
-                text=c["text"].strip(),
-                is_correct=bool(c.get("correct", False)),
-                rationale=c.get("rationale", "").strip(),
-            )
-            for i, c in enumerate(item["choices"])
-        ]
-        problems = (
-            rules.content_problems(
-                status=values["status"],
-                objective=values["objective"],
-                explanation=values["explanation"],
-            )
-            + rules.choice_problems(status=values["status"], choices=choices)
-            + rules.citation_problems(
-                status=values["status"],
-                explanation=values["explanation"],
-                citation_keys=[c["ref"] for c in item["citations"]],
-            )
-        )
-        if problems:
-            errors += [f"{where}: {p.message} [{p.code}]" for p in problems]
-            continue
-        existed = Question.objects.filter(key=item["key"]).exists()
-        try:
-            if item.get("last_reviewed_on"):
-                values["last_reviewed_on"] = datetime.date.fromisoformat(item["last_reviewed_on"])
-            elif not existed and today is not None:
-                values["last_reviewed_on"] = today
-            question = _upsert(Question, {"key": item["key"]}, values, report, "question")
-            workflow.save_choices(question=question, choices=choices)
-            workflow.save_citations(
-                question, [(references[c["ref"]], c.get("locator", "")) for c in item["citations"]]
-            )
-        except (ValidationError, ValueError) as exc:
-            messages = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
-            errors.append(f"{where}: {'; '.join(messages)}")
-            failed.add(item["key"])  # reported once; its half-saved rows roll back with the rest
-            continue
-        wanted_topics = {topics[s].pk for s in item["topics"]}
-        if set(question.topics.values_list("pk", flat=True)) != wanted_topics:
-            question.topics.set(wanted_topics)
-
-    loaded = Question.objects.filter(key__in=seen - failed).with_bank_relations()
-    errors += [
-        f"{q.key}: {p.message} [{p.code}]"
-        for q, problems in rules.bank_problems(loaded)
-        for p in problems
-    ]
-    return errors

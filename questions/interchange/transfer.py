@@ -3,10 +3,12 @@
 - Export writes the bank's item format (``fixtures/README.md``); JSON also carries the
   topics and references the questions use, so a JSON export loads into an empty database.
   CSV and Moodle XML carry questions only: their topics and references must exist.
-- Import validates everything first, inside one transaction, with the bank's own rules
-  (``loading._import_questions``): if any row or question has a problem, nothing is
-  written and every problem is listed with its row or question. A dry run does the same
-  and rolls back, reporting what would be created and what would change, field by field.
+- Import reads every question through the bank-item schema (``schema``), then saves
+  inside one transaction with the bank's own rules (``store.save_questions``): if any row
+  or question has a problem, nothing is written and every problem is listed where it is
+  (``questions[3].choices[1].text: required`` in a JSON file, ``row 5 (key): ...`` in a
+  CSV file). A dry run does the same and rolls back, reporting what would be created and
+  what would change, field by field.
 """
 
 from __future__ import annotations
@@ -16,18 +18,18 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from questions.authoring import workflow
-from questions.interchange import formats as interchange
-from questions.interchange.bank_files import (
-    REFERENCE_FIELDS,
-    LoadReport,
-    _import_questions,
-    _upsert,
+from questions.interchange.formats import (
+    questions_from_csv,
+    questions_from_moodle_xml,
+    questions_to_csv,
+    questions_to_moodle_xml,
 )
-from questions.models import Question, Reference, StatusChange, Topic
+from questions.interchange.schema import BankItem, check_item
+from questions.interchange.store import REFERENCE_FIELDS, LoadReport, save_questions, upsert_row
+from questions.models import Question, QuestionQuerySet, Reference, StatusChange, Topic
 
 FORMATS = {
     "json": ("application/json", "json"),
@@ -77,15 +79,16 @@ def reference_item(reference: Reference) -> dict:
     return {"key": reference.key} | {name: getattr(reference, name) for name in REFERENCE_FIELDS}
 
 
-def export_questions(questions: QuerySet[Question], fmt: str) -> str:
-    """``questions`` as a file in ``fmt`` (json, csv or moodle). Five queries."""
-    questions = list(questions.with_bank_relations().order_by("key"))
+def export_questions(selection: QuestionQuerySet, fmt: str) -> str:
+    """The ``selection`` of questions as a file in ``fmt`` (json, csv or moodle). Five
+    queries."""
+    questions = list(selection.with_bank_relations().order_by("key"))
     items = [question_item(q) for q in questions]
     if fmt == "csv":
-        return interchange.questions_to_csv(items)
+        return questions_to_csv(items)
     references = {c.reference.key: c.reference for q in questions for c in q.citations.all()}
     if fmt == "moodle":
-        return interchange.questions_to_moodle_xml(
+        return questions_to_moodle_xml(
             items,
             {
                 key: {"text": ref.citation_text, "url": ref.doi_url or ref.pmid_url or ref.url}
@@ -131,15 +134,16 @@ class ImportFailed(Exception):
         self.plan = plan
 
 
-def read_file(text: str, fmt: str) -> tuple[list[dict], dict, list[str]]:
-    """Items, the JSON bank's topics and references (if any) and parse problems."""
+def read_file(text: str, fmt: str) -> tuple[list, dict, list[str]]:
+    """Items (as the file has them: a JSON file's are not checked yet), the JSON bank's
+    topics and references (if any) and the problems of reading the file."""
     if "\x00" in text:
         return [], {}, ["The file holds a NUL character, which no text may contain."]
     if fmt == "csv":
-        items, problems = interchange.questions_from_csv(text)
+        items, problems = questions_from_csv(text)
         return items, {}, problems
     if fmt == "moodle":
-        items, problems = interchange.questions_from_moodle_xml(text)
+        items, problems = questions_from_moodle_xml(text)
         return items, {}, problems
     try:
         data = json.loads(text)
@@ -154,7 +158,7 @@ def read_file(text: str, fmt: str) -> tuple[list[dict], dict, list[str]]:
     extra = {"topics": data.get("topics") or [], "references": data.get("references") or []}
     wrong = [name for name, value in extra.items() if not isinstance(value, list)]
     if wrong:
-        return [], {}, [f"{name} must be a list" for name in wrong]
+        return [], {}, [f"{name}: must be a list" for name in wrong]
     return data["questions"], extra, []
 
 
@@ -192,83 +196,58 @@ def _normalised(item: dict) -> dict:
     return out
 
 
-TEXT_FIELDS = ("key", "stem", "lead_in", "objective", "explanation", "difficulty", "status")
-
-
-def _shape_problems(where: str, item) -> list[str]:
-    """What makes an item impossible to read at all (wrong JSON types), before any rule."""
-    if not isinstance(item, dict):
-        return [f"{where}: expected an object with the question's fields"]
-    problems = [
-        f"{where}: {name} must be text"
-        for name in TEXT_FIELDS
-        if name in item and not isinstance(item[name], str)
-    ]
-    for name, inner in (("choices", dict), ("citations", dict), ("topics", str)):
-        value = item.get(name, [])
-        if not isinstance(value, list) or not all(isinstance(v, inner) for v in value):
-            kind = "objects" if inner is dict else "slugs (text)"
-            problems.append(f"{where}: {name} must be a list of {kind}")
-    choices = item.get("choices") if isinstance(item.get("choices"), list) else []
-    for n, choice in enumerate(choices, start=1):
-        if not isinstance(choice, dict):
-            continue
-        if not isinstance(choice.get("text"), str) or not choice["text"].strip():
-            problems.append(f"{where}: choice {n} needs its text")
-        if not isinstance(choice.get("rationale", ""), str):
-            problems.append(f"{where}: choice {n}'s rationale must be text")
-        if not isinstance(choice.get("correct", False), bool):
-            problems.append(f"{where}: choice {n}'s correct must be true or false")
-    citations = item.get("citations") if isinstance(item.get("citations"), list) else []
-    refs = []
-    for n, citation in enumerate(citations, start=1):
-        if not isinstance(citation, dict):
-            continue
-        if not isinstance(citation.get("ref"), str) or not citation["ref"]:
-            problems.append(f"{where}: citation {n} needs a reference key (text)")
-        elif citation["ref"] in refs:
-            problems.append(f"{where}: citation {n} cites {citation['ref']} a second time")
-        else:
-            refs.append(citation["ref"])
-        if not isinstance(citation.get("locator", ""), str):
-            problems.append(f"{where}: citation {n}'s locator must be text")
-    if not isinstance(item.get("last_reviewed_on", ""), str):
-        problems.append(f"{where}: last_reviewed_on must be a date written YYYY-MM-DD")
-    return problems
-
-
 def _upsert_extra(extra: dict, *, as_admin: bool) -> tuple[list[str], list[str], list[str]]:
     """Create or update the JSON file's references (and, for an administrator, topics).
     Returns (references created, references changed, problems)."""
     created, changed, problems = [], [], []
     report = LoadReport()
     if as_admin:
-        for n, t in enumerate(extra.get("topics", []), start=1):
-            if not isinstance(t, dict) or not isinstance(t.get("slug"), str):
-                problems.append(f"topic {n}: needs a slug")
+        for i, t in enumerate(extra.get("topics", [])):
+            problem = _entry_problem(f"topics[{i}]", t, "slug")
+            if problem:
+                problems.append(problem)
                 continue
             values = {k: t[k] for k in ("name", "description", "order") if k in t}
             try:
-                _upsert(Topic, {"slug": t["slug"]}, values, report, "topic")
+                upsert_row(
+                    Topic, lookup={"slug": t["slug"]}, values=values, report=report, kind="topic"
+                )
             except (ValidationError, TypeError, ValueError) as exc:
-                problems.append(f"topic {t['slug']}: {exc}")
-    for n, r in enumerate(extra.get("references", []), start=1):
-        if not isinstance(r, dict) or not isinstance(r.get("key"), str):
-            problems.append(f"reference {n}: needs a key")
+                problems.append(f"topics[{i}] ({t['slug']}): {_messages(exc)}")
+    for i, r in enumerate(extra.get("references", [])):
+        problem = _entry_problem(f"references[{i}]", r, "key")
+        if problem:
+            problems.append(problem)
             continue
         values = {name: r[name] for name in REFERENCE_FIELDS if name in r}
         existing = Reference.objects.filter(key=r["key"]).first()
         try:
-            _upsert(Reference, {"key": r["key"]}, values, report, "reference")
+            upsert_row(
+                Reference, lookup={"key": r["key"]}, values=values, report=report, kind="reference"
+            )
         except (ValidationError, TypeError, ValueError) as exc:
-            messages = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
-            problems.append(f"reference {r['key']}: {'; '.join(messages)}")
+            problems.append(f"references[{i}] ({r['key']}): {_messages(exc)}")
             continue
         if existing is None:
             created.append(r["key"])
         elif any(getattr(existing, k) != v for k, v in values.items()):
             changed.append(r["key"])
     return created, changed, problems
+
+
+def _entry_problem(where: str, entry, key: str) -> str:
+    """What keeps a topic or reference entry from being read at all ("" if nothing)."""
+    if not isinstance(entry, dict):
+        return f"{where}: must be an object"
+    if key not in entry:
+        return f"{where}.{key}: required"
+    if not isinstance(entry[key], str):
+        return f"{where}.{key}: must be text"
+    return ""
+
+
+def _messages(exc: Exception) -> str:
+    return "; ".join(exc.messages if isinstance(exc, ValidationError) else [str(exc)])
 
 
 def import_questions(
@@ -283,38 +262,40 @@ def import_questions(
     are ignored, and the file's topics are not touched (educators cannot edit topics).
     An administrator's import (a superuser moving a bank, or the command line) applies the
     file's statuses, review dates and topics; status changes are logged either way."""
-    items, extra, problems = read_file(text, fmt)
+    raw_items, extra, problems = read_file(text, fmt)
     plan = ImportPlan(problems=list(problems), dry_run=dry_run)
-    where = "row" if fmt == "csv" else "question"
-    offset = 2 if fmt == "csv" else 1  # a CSV's header is row 1
-    labelled = []
-    for n, item in enumerate(items, start=offset):
-        key = item.get("key", "no key") if isinstance(item, dict) else "?"
-        label = f"{where} {n} ({key})"
-        plan.problems += _shape_problems(label, item)
-        labelled.append((label, item))
+    labelled: list[tuple[str, BankItem]] = []
+    for n, raw in enumerate(raw_items):
+        where = _where(fmt, n)
+        if not as_admin:
+            raw = _for_review(raw)
+        item, item_problems = check_item(raw)
+        plan.problems += [p.located(where, joined=fmt == "json") for p in item_problems]
+        if item is not None:
+            labelled.append((f"{where} ({item.key})", item))
     if plan.problems:
         raise ImportFailed(plan)
-    keys = [item.get("key") for _, item in labelled]
+    keys = [item.key for _, item in labelled]
     existing = {q.key: q for q in Question.objects.filter(key__in=keys).with_bank_relations()}
     before = {key: _normalised(question_item(q)) for key, q in existing.items()}
     if not as_admin:
         labelled = [
             (
                 label,
-                {k: v for k, v in item.items() if k != "last_reviewed_on"}
-                | {
-                    "status": existing[item["key"]].status
-                    if item.get("key") in existing
-                    else Question.Status.DRAFT
-                },
+                item.model_copy(
+                    update={
+                        "status": existing[item.key].status
+                        if item.key in existing
+                        else Question.Status.DRAFT
+                    }
+                ),
             )
             for label, item in labelled
         ]
     with transaction.atomic():
         created_refs, changed_refs, extra_problems = _upsert_extra(extra, as_admin=as_admin)
         plan.references_created, plan.references_changed = created_refs, changed_refs
-        plan.problems = extra_problems + _import_questions(
+        plan.problems = extra_problems + save_questions(
             labelled,
             topics={t.slug: t for t in Topic.objects.all()},
             references={r.key: r for r in Reference.objects.all()},
@@ -328,6 +309,27 @@ def import_questions(
     if plan.problems:
         raise ImportFailed(plan)
     return plan
+
+
+def _where(fmt: str, n: int) -> str:
+    """Where the file's nth question (from 0) is: ``questions[n]`` in JSON, the row as a
+    spreadsheet numbers it in CSV (the header is row 1), ``question n+1`` in Moodle XML."""
+    if fmt == "json":
+        return f"questions[{n}]"
+    return f"row {n + 2}" if fmt == "csv" else f"question {n + 1}"
+
+
+def _for_review(raw):
+    """An educator's item: the status and review date that the import decides, not the
+    file (only their types are checked), so that any text there passes the schema."""
+    if not isinstance(raw, dict):
+        return raw
+    raw = dict(raw)
+    if isinstance(raw.get("status", ""), str):
+        raw["status"] = Question.Status.DRAFT  # settled once the existing questions are known
+    if isinstance(raw.get("last_reviewed_on", ""), str):
+        raw.pop("last_reviewed_on", None)
+    return raw
 
 
 def _settle(plan: ImportPlan, keys: list[str], before: dict, *, by) -> None:
@@ -360,7 +362,7 @@ def _settle(plan: ImportPlan, keys: list[str], before: dict, *, by) -> None:
             continue
         plan.changed[key] = changed
         # One history version per imported change, even when only choices changed.
-        question._change_reason = "Imported from a file"
+        question._change_reason = "Imported from a file"  # type: ignore[attr-defined]
         if by is not None:
             question.last_edited_by = by
         question.save()

@@ -23,6 +23,7 @@ import tempfile
 import time
 import zipfile
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import genanki
 from django.utils.html import escape, format_html, format_html_join
@@ -30,6 +31,9 @@ from django.utils.html import escape, format_html, format_html_join
 from questions.authoring.citations import CITATION_MARKER, paragraphs_html
 from questions.interchange.spreadsheets import csv_safe
 from questions.models import AttemptItem, Question
+
+if TYPE_CHECKING:
+    from questions.models import Reference
 
 DECK_NAME = "Cluneal nerves: my missed questions"
 # Anki identifies a note type by this number: fixed, so every export uses the same one.
@@ -67,7 +71,7 @@ class Flashcard:
     answer: str
     objective: str
     explanation: str  # [@key] markers replaced by [n]
-    references: list[tuple[int, object, str]]  # (n, Reference, what it is cited for)
+    references: list[tuple[int, Reference, str]]  # (n, reference, what it is cited for)
     stem_image: Image | None = None
     answer_image: Image | None = None
 

@@ -18,6 +18,7 @@ the engine), in the order the answers were locked.
 from __future__ import annotations
 
 import datetime
+from typing import cast, overload
 
 import fsrs
 from django.db.models import Count, Min, Q
@@ -44,6 +45,12 @@ def enters_schedule(item: AttemptItem) -> bool:
         AttemptItem.Confidence.UNSURE,
         AttemptItem.Confidence.GUESS,
     }
+
+
+@overload
+def _utc(moment: datetime.datetime) -> datetime.datetime: ...
+@overload
+def _utc(moment: None) -> None: ...
 
 
 def _utc(moment: datetime.datetime | None) -> datetime.datetime | None:
@@ -87,7 +94,8 @@ def schedule_attempt(attempt, items: list[AttemptItem]) -> None:
     }
     new, changed = [], []
     for item in locked:
-        card, at = cards.get(item.question_id), item.locked_at
+        # Locked items only (above): each has its locked_at.
+        card, at = cards.get(item.question_id), cast(datetime.datetime, item.locked_at)
         rating = rating_for(item)
         if card is None:
             if not enters_schedule(item):

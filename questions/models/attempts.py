@@ -20,7 +20,7 @@ def visible_attempts(cohort, *, prefix: str = "") -> Q:
     return Q(**{f"{prefix}assignment__isnull": True}) | Q(**{f"{prefix}assignment__cohort": cohort})
 
 
-class AttemptQuerySet(models.QuerySet):
+class AttemptQuerySet(models.QuerySet["Attempt"]):
     def finished(self) -> AttemptQuerySet:
         return self.filter(status=Attempt.Status.FINISHED)
 
@@ -29,7 +29,7 @@ class AttemptQuerySet(models.QuerySet):
         return self.filter(visible_attempts(cohort))
 
 
-class AttemptItemQuerySet(models.QuerySet):
+class AttemptItemQuerySet(models.QuerySet["AttemptItem"]):
     def scored(self) -> AttemptItemQuerySet:
         """Items once locked: answered in tutor mode, or any item of a finished quiz, where
         an unanswered question scores as wrong, exactly as in the quiz's own score. What

@@ -59,8 +59,11 @@ class Cohort(models.Model):
         code = normalize_join_code(self.join_code)
         if code is None:
             raise ValidationError(
-                {"join_code": "Use letters and digits only (no O, I, 0 or 1)."},
-                code="join_code",
+                {
+                    "join_code": ValidationError(
+                        "Use letters and digits only (no O, I, 0 or 1).", code="join_code"
+                    )
+                }
             )
         self.join_code = code
 

@@ -1,8 +1,11 @@
 """Who belongs to which cohort: the cohorts an educator may follow (all of them for a
-superuser), and a resident joining one by its code."""
+superuser), a resident joining one by its code, and a new cohort with its members."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from django.db import transaction
 from django.db.models import QuerySet
 
 from questions.models import Cohort, normalize_join_code
@@ -32,4 +35,21 @@ def join_cohort(*, user, code: str) -> Cohort:
     if cohort is None:
         raise JoinRefused("No cohort has that code. Check it with your educator.")
     cohort.residents.add(user)
+    return cohort
+
+
+@transaction.atomic
+def create_cohort(
+    *, cohort: Cohort, by, educators: Iterable = (), residents: Iterable = ()
+) -> Cohort:
+    """Save ``cohort``, new (its fields set, not yet saved), with its ``educators`` and
+    ``residents``. Whoever creates it (``by``) becomes one of its educators, so that it is
+    theirs to follow; a superuser, who follows every cohort, is listed only if chosen.
+    Raises ValidationError."""
+    cohort.full_clean()
+    cohort.save()
+    cohort.educators.set(educators)
+    cohort.residents.set(residents)
+    if not by.is_superuser:
+        cohort.educators.add(by)
     return cohort

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
@@ -14,9 +16,14 @@ from questions.models import (
     ReviewCard,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from questions.models import Topic
+
 
 class PoolTooSmall(Exception):
-    def __init__(self, *, available: int, requested: int):
+    def __init__(self, *, available: int, requested: int) -> None:
         super().__init__(
             f"Only {available} question{'s' if available != 1 else ''} match these settings; "
             f"choose {available} or fewer, or widen the topics or pool."
@@ -27,7 +34,9 @@ class PoolTooSmall(Exception):
         self.requested = requested
 
 
-def pool_questions(*, user, topics=None, pool: str = Attempt.Pool.ALL) -> QuerySet[Question]:
+def pool_questions(
+    *, user: User, topics: Sequence[Topic] | None = None, pool: str = Attempt.Pool.ALL
+) -> QuerySet[Question]:
     """Published questions in ``topics`` (all when empty) that belong to ``pool`` for ``user``:
 
     - all: every published question;
@@ -60,7 +69,12 @@ def pool_questions(*, user, topics=None, pool: str = Attempt.Pool.ALL) -> QueryS
 
 
 def draw_questions(
-    *, user, count: int, topics=None, pool: str = Attempt.Pool.ALL, rng: random.Random | None = None
+    *,
+    user: User,
+    count: int,
+    topics: Sequence[Topic] | None = None,
+    pool: str = Attempt.Pool.ALL,
+    rng: random.Random | None = None,
 ) -> list[Question]:
     """``count`` distinct questions from the pool in random order, with what rendering and
     snapshotting them needs prefetched. Raises PoolTooSmall."""

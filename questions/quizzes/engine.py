@@ -19,10 +19,12 @@ All functions take ``now`` so tests control time; it defaults to the server cloc
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, cast
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Case, F, JSONField, Max, When, Window
+from django.db.models import Case, F, JSONField, Max, QuerySet, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -39,6 +41,9 @@ from questions.quizzes.errors import (
     InvalidPosition,
     NotAMiss,
 )
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 GRACE_SECONDS = 5  # for network delay: an answer this late after the deadline still counts
 
@@ -59,7 +64,9 @@ def is_overdue(attempt: Attempt, now: datetime.datetime) -> bool:
     )
 
 
-def expire_overdue(attempts=None, *, now: datetime.datetime | None = None) -> int:
+def expire_overdue(
+    attempts: QuerySet[Attempt] | None = None, *, now: datetime.datetime | None = None
+) -> int:
     """Finish every overdue attempt among ``attempts`` (all when None), each as of its
     deadline, so that statistics count quizzes their residents abandoned. One query when
     none is overdue; returns how many were finished."""
@@ -78,7 +85,9 @@ def expire_overdue(attempts=None, *, now: datetime.datetime | None = None) -> in
 COMPLETED_IDLE = datetime.timedelta(hours=1)
 
 
-def finish_completed(attempts=None, *, now: datetime.datetime | None = None) -> int:
+def finish_completed(
+    attempts: QuerySet[Attempt] | None = None, *, now: datetime.datetime | None = None
+) -> int:
     """Finish each tutor attempt among ``attempts`` (all when None) that has every item
     answered and no answer for COMPLETED_IDLE, as of its last answer (reason COMPLETED).
     One query when there is none; returns how many were finished."""
@@ -107,7 +116,7 @@ def _pk(attempt: Attempt | int) -> int:
     return attempt if isinstance(attempt, int) else attempt.pk
 
 
-def _lock(attempt: Attempt | int, *, user=None) -> Attempt:
+def _lock(attempt: Attempt | int, *, user: User | None = None) -> Attempt:
     """The attempt's row, locked; only ``user``'s when given (Attempt.DoesNotExist if not)."""
     attempts = Attempt.objects.select_for_update()
     if user is not None:
@@ -149,7 +158,9 @@ def _finish_locked(attempt: Attempt, *, at: datetime.datetime, reason: str) -> A
     return attempt
 
 
-def refresh_first_encounters(*, user_ids=None, question_ids=None) -> int:
+def refresh_first_encounters(
+    *, user_ids: Iterable[int] | None = None, question_ids: Iterable[int] | None = None
+) -> int:
     """Mark each resident's first finished encounter with each question
     (``AttemptItem.first_encounter``): of their finished attempts that drew it, the one
     started first (then the lowest id), so that item statistics read one row per resident
@@ -199,12 +210,16 @@ def _expire(attempt: Attempt, now: datetime.datetime) -> bool:
     attempt = _lock(attempt)
     if not is_overdue(attempt, now):
         return False
-    _finish_locked(attempt, at=attempt.deadline_at, reason=Attempt.FinishReason.DEADLINE)
+    _finish_locked(
+        attempt,
+        at=cast(datetime.datetime, attempt.deadline_at),  # overdue, so it has one
+        reason=Attempt.FinishReason.DEADLINE,
+    )
     return True
 
 
 def _open_item(
-    attempt: Attempt | int, position: int, now: datetime.datetime, *, user=None
+    attempt: Attempt | int, position: int, now: datetime.datetime, *, user: User | None = None
 ) -> tuple[Attempt, AttemptItem | None]:
     """Inside a transaction: lock the attempt, then read the item at ``position`` (after the
     lock, so that it is what a concurrent request committed), and finish the attempt as of
@@ -214,7 +229,11 @@ def _open_item(
     attempt = _lock(attempt, user=user)
     item = attempt.items.filter(position=position).first()
     if is_overdue(attempt, now):
-        _finish_locked(attempt, at=attempt.deadline_at, reason=Attempt.FinishReason.DEADLINE)
+        _finish_locked(
+            attempt,
+            at=cast(datetime.datetime, attempt.deadline_at),  # overdue, so it has one
+            reason=Attempt.FinishReason.DEADLINE,
+        )
     if attempt.is_finished:
         return attempt, None
     if item is None:
@@ -235,7 +254,7 @@ def answer(
     letter: str,
     confidence: str = "",
     now: datetime.datetime | None = None,
-    user=None,
+    user: User | None = None,
 ) -> AttemptItem:
     """Record the resident's choice for the question at ``position``, with how sure they
     are (``confidence``: an AttemptItem.Confidence value, or "" for not said); the item's
@@ -296,7 +315,9 @@ def _record(
     return item
 
 
-def tag_miss(*, attempt: Attempt | int, position: int, miss_type: str, user=None) -> AttemptItem:
+def tag_miss(
+    *, attempt: Attempt | int, position: int, miss_type: str, user: User | None = None
+) -> AttemptItem:
     """Tag why the question at ``position`` was missed (an AttemptItem.MissType value; ""
     removes the tag). Only a locked item that is not correct: NotAMiss otherwise.
     ``attempt`` and ``user`` as for ``answer``; Attempt.DoesNotExist when it is not
@@ -327,7 +348,7 @@ def set_flag(
     position: int,
     flagged: bool,
     now: datetime.datetime | None = None,
-    user=None,
+    user: User | None = None,
 ) -> AttemptItem:
     """Flag or unflag a question (idempotent) while the attempt is in progress. ``attempt``
     and ``user`` as for ``answer``."""
@@ -353,7 +374,11 @@ def go_to(*, attempt: Attempt, position: int, now: datetime.datetime | None = No
 
 
 def visit(
-    *, attempt: Attempt | int, position: int, user=None, now: datetime.datetime | None = None
+    *,
+    attempt: Attempt | int,
+    position: int,
+    user: User | None = None,
+    now: datetime.datetime | None = None,
 ) -> tuple[Attempt, list[AttemptItem]]:
     """The question page's read: the attempt (with its resident's profile), then its items in
     position order: two queries. An overdue attempt is finished as of its deadline (and
@@ -391,7 +416,8 @@ def visit(
     for item in items:
         item.attempt = attempt
         if item.position == position:
-            item.shown = item.shown_here
+            # shown_here: the annotation above, which the stubs do not add to the model type.
+            item.shown = item.shown_here  # type: ignore[attr-defined]
     if is_overdue(attempt, now):
         _expire(attempt, now)
         attempt = Attempt.objects.get(pk=attempt.pk)
@@ -405,7 +431,9 @@ def visit(
 
 
 @transaction.atomic
-def _move(attempt: Attempt, items: list[AttemptItem], position: int, now: datetime.datetime):
+def _move(
+    attempt: Attempt, items: list[AttemptItem], position: int, now: datetime.datetime
+) -> None:
     left, seconds = attempt.current_position, _visit_seconds(attempt, now)
     moved = Attempt.objects.filter(
         pk=attempt.pk,
@@ -439,7 +467,7 @@ def _remember_position(attempt: Attempt, position: int, now: datetime.datetime) 
 
 @transaction.atomic
 def finish_attempt(
-    *, attempt: Attempt | int, now: datetime.datetime | None = None, user=None
+    *, attempt: Attempt | int, now: datetime.datetime | None = None, user: User | None = None
 ) -> Attempt:
     """Lock and score every answer. Idempotent: finishing a finished attempt changes nothing.
     An overdue attempt is finished as of its deadline, not now. ``attempt`` and ``user`` as
@@ -449,5 +477,9 @@ def finish_attempt(
     if attempt.is_finished:
         return attempt
     if is_overdue(attempt, now):
-        return _finish_locked(attempt, at=attempt.deadline_at, reason=Attempt.FinishReason.DEADLINE)
+        return _finish_locked(
+            attempt,
+            at=cast(datetime.datetime, attempt.deadline_at),  # overdue, so it has one
+            reason=Attempt.FinishReason.DEADLINE,
+        )
     return _finish_locked(attempt, at=now, reason=Attempt.FinishReason.SUBMITTED)

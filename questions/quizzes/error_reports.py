@@ -8,8 +8,12 @@ with a reply the resident reads on their reports page.
 
 from __future__ import annotations
 
+import datetime
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from questions.models import AttemptItem, ErrorReport
 
@@ -43,3 +47,35 @@ def report_problem(*, user, item: AttemptItem, kind: str, comment: str) -> Error
     except IntegrityError as exc:  # a double submit raced past full_clean
         raise ReportRefused("You have already reported this; it awaits review.") from exc
     return report
+
+
+@transaction.atomic
+def decide_report(*, report: ErrorReport, status: str, reply: str, by) -> ErrorReport:
+    """Record an educator's decision on ``report``: its status and the reply its resident
+    reads; ``by`` becomes the one who handled it. Raises ValidationError (moving it back to
+    new while the resident has a newer open report of the same kind)."""
+    report.status = status
+    report.reply = reply
+    report.handled_by = by
+    report.full_clean()
+    report.save()
+    return report
+
+
+DECISIONS = frozenset(
+    {ErrorReport.Status.ACCEPTED, ErrorReport.Status.REJECTED, ErrorReport.Status.FIXED}
+)
+
+
+def decide_reports(
+    *,
+    reports: QuerySet[ErrorReport],
+    status: str,
+    by,
+    now: datetime.datetime | None = None,
+) -> int:
+    """Give every report in ``reports`` the same decision (accepted, rejected or fixed;
+    their replies unchanged), handled by ``by``: one query. Returns how many there were."""
+    if status not in DECISIONS:
+        raise ValueError(f"Not a decision: {status!r}")
+    return reports.update(status=status, handled_by=by, updated_at=now or timezone.now())

@@ -15,47 +15,47 @@ class EngineError(Exception):
 
 
 class AttemptFinished(EngineError):
-    def __init__(self, message="This quiz is already finished."):
+    def __init__(self, message: str = "This quiz is already finished.") -> None:
         super().__init__(message)
 
 
 class DeadlinePassed(AttemptFinished):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__("Time ran out before this answer arrived, so it was not recorded.")
 
 
 class AnswerLocked(EngineError):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__("In tutor mode an answer is final once submitted.")
 
 
 class InvalidChoice(EngineError):
-    def __init__(self, letter: str):
+    def __init__(self, letter: str) -> None:
         super().__init__(f"'{letter}' is not one of this question's choices.")
 
 
 class InvalidConfidence(EngineError):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__("How sure you are is one of sure, unsure or guess.")
 
 
 class NotAMiss(EngineError):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__("Only a question answered wrongly or left unanswered can be tagged.")
 
 
 class InvalidPosition(EngineError):
-    def __init__(self, position: int):
+    def __init__(self, position: int) -> None:
         super().__init__(f"This quiz has no question {position}.")
 
 
 class AssignmentNotOpen(EngineError):
-    def __init__(self, assignment: Assignment, now: datetime.datetime):
+    def __init__(self, assignment: Assignment, now: datetime.datetime) -> None:
         when = "opens" if now < assignment.opens_at else "closed"
         at = assignment.opens_at if when == "opens" else assignment.due_at
         super().__init__(f"“{assignment.title}” {when} {timezone.localtime(at):%d %b %Y, %H:%M}.")
 
 
 class NotInCohort(EngineError):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__("This assignment is for another cohort.")

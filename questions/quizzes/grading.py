@@ -6,8 +6,9 @@ Units: seconds for durations; percentages are 0-100 rounded to one decimal.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 LETTERS = "ABCDE"
 
@@ -41,12 +42,14 @@ def score(outcomes: Iterable[bool | None]) -> Score:
     return Score(correct=sum(o is True for o in outcomes), total=len(outcomes))
 
 
-def is_correct(*, selected_letter: str, choices: Sequence[dict]) -> bool:
+def is_correct(*, selected_letter: str, choices: Sequence[Mapping[str, Any]]) -> bool:
     """Whether the letter the resident chose is the key among ``choices`` as shown."""
     return any(c["letter"] == selected_letter and c["is_correct"] for c in choices)
 
 
-def shuffle_choices(choices: Sequence[dict], rng: random.Random) -> list[dict]:
+def shuffle_choices(
+    choices: Sequence[Mapping[str, Any]], rng: random.Random
+) -> list[dict[str, Any]]:
     """The choices in a new random order, relettered A, B, C... as the resident will see them."""
     shuffled = list(choices)
     rng.shuffle(shuffled)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime
 import random
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -21,6 +23,11 @@ from questions.models import Assignment, Attempt, AttemptItem, Question, Residen
 from questions.quizzes import drawing, grading
 from questions.quizzes.errors import AssignmentNotOpen, EngineError, NotInCohort
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from questions.models import Topic
+
 
 @dataclass(frozen=True)
 class QuizConfig:
@@ -29,10 +36,10 @@ class QuizConfig:
     question_count: int
     mode: str = Attempt.Mode.TIMED
     pool: str = Attempt.Pool.ALL
-    topics: list = field(default_factory=list)
+    topics: list[Topic] = field(default_factory=list)
 
 
-def snapshot(question: Question, rng: random.Random) -> dict:
+def snapshot(question: Question, rng: random.Random) -> dict[str, Any]:
     """What the resident will be shown, frozen: choices shuffled and relettered."""
     choices = [
         {
@@ -64,7 +71,7 @@ def _now(now: datetime.datetime | None) -> datetime.datetime:
 @transaction.atomic
 def start_attempt(
     *,
-    user,
+    user: User,
     config: QuizConfig,
     now: datetime.datetime | None = None,
     rng: random.Random | None = None,
@@ -111,13 +118,23 @@ def start_attempt(
         return Attempt.objects.get(user=user, start_token=token)
 
 
-def _multiplier(user) -> float | None:
+def _multiplier(user: User) -> float | None:
     profile, _ = ResidentProfile.objects.get_or_create(user=user)
     return profile.time_multiplier
 
 
 def _create_attempt(
-    *, user, questions, mode, pool, topics, deadline, now, rng, assignment=None, start_token=None
+    *,
+    user: User,
+    questions: Sequence[Question],
+    mode: str,
+    pool: str,
+    topics: Iterable[Topic],
+    deadline: datetime.datetime | None,
+    now: datetime.datetime,
+    rng: random.Random,
+    assignment: Assignment | None = None,
+    start_token: uuid.UUID | None = None,
 ) -> Attempt:
     attempt = Attempt.objects.create(
         user=user,
@@ -142,7 +159,7 @@ def _create_attempt(
 @transaction.atomic
 def start_assignment(
     *,
-    user,
+    user: User,
     assignment: Assignment,
     now: datetime.datetime | None = None,
     rng: random.Random | None = None,

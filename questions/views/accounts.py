@@ -10,7 +10,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 
 from questions.forms import ProfileForm, SignUpForm
-from questions.models import ResidentProfile, SiteSetting
+from questions.models import SiteSetting
+from questions.people import accounts
 
 
 def signup(request):
@@ -22,7 +23,14 @@ def signup(request):
         raise Http404("Sign-up is closed; ask your program's educator for an account.")
     form = SignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
+        data = form.cleaned_data
+        user = accounts.sign_up(
+            username=data["username"],
+            email=data["email"],
+            password=data["password1"],
+            program=data["program"],
+            training_year=data["training_year"],
+        )
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, "Welcome! Build your first quiz below.")
         return redirect("questions:attempt_new")
@@ -31,10 +39,11 @@ def signup(request):
 
 @login_required
 def profile(request):
-    instance, _ = ResidentProfile.objects.get_or_create(user=request.user)
-    form = ProfileForm(request.POST if request.method == "POST" else None, instance=instance)
+    profile = accounts.profile_for(request.user)
+    form = ProfileForm(request.POST if request.method == "POST" else None, instance=profile)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        # The form's fields are update_profile's keyword arguments, one for one.
+        accounts.update_profile(profile=profile, **form.cleaned_data)
         messages.success(request, "Settings saved.")
         return redirect("questions:profile")
     return render(request, "questions/profile.html", {"form": form})

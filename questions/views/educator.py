@@ -4,7 +4,6 @@ all); anything else is a 404, so the pages never reveal that a cohort or residen
 """
 
 import csv
-import math
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -16,13 +15,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
-from questions.analytics import cohort_stats, item_stats, progress
+from questions.analytics import cohort_stats, item_stats, pages
 from questions.forms import AssignmentForm
 from questions.interchange.spreadsheets import csv_safe
 from questions.models import Assignment, Attempt
 from questions.people import membership
 from questions.quizzes import assignments, drawing, engine
-from questions.views.resident import dashboard_context, results_context
 
 
 def _staff_only(request):
@@ -49,38 +47,11 @@ def cohort_list(request):
     return render(request, "questions/cohort_list.html", {"cohorts": rows})
 
 
-def _cohort_figures(cohort) -> tuple[list[dict], list]:
-    """The cohort table, each row with ``topics``: its mastery cell per topic (None where
-    nothing was answered), in curriculum order; and those topics. Abandoned timed quizzes
-    are finished first, so they count. A fixed number of queries."""
-    engine.expire_overdue(Attempt.objects.filter(user__cohorts=cohort))
-    table = cohort_stats.cohort_table(cohort)
-    grid = cohort_stats.cohort_topic_grid(cohort)
-    topics = list(progress.topics_with_published_counts())
-    for row in table:
-        cells = grid.get(row["user"].pk, {})
-        row["topics"] = [_mastery_cell(cells.get(topic.pk)) for topic in topics]
-    return table, topics
-
-
-def _mastery_cell(cell: dict | None) -> dict | None:
-    """A grid cell with what the template shows: the percent rounded half up, and its band
-    (below 50, 50-69, 70 or more) as a CSS class and as a word. Decided here once per cell:
-    at 100 residents x 9 topics the template's comparisons were a fifth of the page's time."""
-    if cell is None:
-        return None
-    percent = cell["percent"]
-    band, word = (
-        ("low", "low") if percent < 50 else ("mid", "middle") if percent < 70 else ("high", "high")
-    )
-    return {**cell, "rounded": math.floor(percent + 0.5), "band": band, "band_word": word}
-
-
 @never_cache
 @login_required
 def cohort_detail(request, pk: int):
     cohort = _cohort_for(request, pk)
-    table, topics = _cohort_figures(cohort)
+    table, topics = pages.cohort_figures(cohort)
     assignments = cohort.assignments.annotate(
         finished=Count("attempts", filter=Q(attempts__status=Attempt.Status.FINISHED))
     )
@@ -103,7 +74,7 @@ def cohort_detail(request, pk: int):
 def cohort_export(request, pk: int):
     """The cohort table as CSV: one row per resident, then percent correct per topic."""
     cohort = _cohort_for(request, pk)
-    table, topics = _cohort_figures(cohort)
+    table, topics = pages.cohort_figures(cohort)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"cohort-{cohort.pk}-{timezone.localdate():%Y-%m-%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -136,7 +107,7 @@ def cohort_export(request, pk: int):
 def cohort_resident(request, pk: int, user_pk: int):
     cohort = _cohort_for(request, pk)
     subject = _resident_in(cohort, user_pk)
-    context = dashboard_context(subject, cohort=cohort)
+    context = pages.dashboard_context(subject, cohort=cohort)
     context.update(cohort=cohort, viewer_is_educator=True)
     return render(request, "questions/dashboard.html", context)
 
@@ -151,7 +122,7 @@ def cohort_resident_attempt(request, pk: int, user_pk: int, attempt_pk: int):
         pk=attempt_pk,
         status=Attempt.Status.FINISHED,
     )
-    context = results_context(attempt)
+    context = pages.results_context(attempt)
     context.update(cohort=cohort, subject=subject, viewer_is_educator=True)
     return render(request, "questions/attempt_results.html", context)
 

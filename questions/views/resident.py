@@ -7,10 +7,6 @@ item is locked, the page receives only the letters and texts of its choices: nev
 a rationale or the explanation.
 """
 
-import uuid
-from types import SimpleNamespace
-
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -20,23 +16,18 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from questions.analytics import charts, item_stats, progress
-from questions.authoring.citations import explanation_context
+from questions.analytics import pages
 from questions.forms import QuizBuilderForm
-from questions.learning import calibration
 from questions.learning import flashcards as flashcards_module
-from questions.learning import recall as review
 from questions.middleware import retry_safe
 from questions.models import (
     Assignment,
     Attempt,
     AttemptItem,
     ErrorReport,
-    Reference,
-    ResidentProfile,
 )
 from questions.people import membership
-from questions.quizzes import drawing, engine, errors, grading, starting
+from questions.quizzes import drawing, engine, errors, starting
 from questions.quizzes import error_reports as reports
 
 
@@ -92,51 +83,6 @@ def attempt_detail(request, pk: int):
     return redirect(_question_url(attempt, attempt.current_position))
 
 
-def _frozen_citations(items) -> dict[int, list]:
-    """Each item's citations as frozen at its start, with their references: one query."""
-    ids = {c["reference_id"] for item in items for c in item.shown["citations"]}
-    references = Reference.objects.in_bulk(ids)
-    return {
-        item.pk: [
-            SimpleNamespace(reference=references[c["reference_id"]], locator=c["locator"])
-            for c in item.shown["citations"]
-            if c["reference_id"] in references
-        ]
-        for item in items
-    }
-
-
-def _review(item, citations, shares=None) -> dict:
-    """Everything about a locked item: choices with rationale and key, explanation."""
-    counts = (shares or {}).get(item.question_id)
-    enough = counts is not None and counts["residents"] >= item_stats.MIN_RESIDENTS_FOR_SHARES
-    choices = [
-        {
-            "letter": c["letter"],
-            "text": c["text"],
-            "rationale": c["rationale"],
-            "is_correct": c["is_correct"],
-            "is_selected": c["letter"] == item.selected_letter,
-            "image": c.get("image"),
-            "share": (
-                round(100 * counts["by_choice"].get(c["choice_id"], 0) / counts["residents"])
-                if enough
-                else None
-            ),
-        }
-        for c in item.shown["choices"]
-    ]
-    return {
-        "choices": choices,
-        "objective": item.shown["objective"],
-        "explanation": explanation_context(
-            item.shown["explanation"], citations, f"item{item.pk}", "Explanation"
-        ),
-        "residents": counts["residents"] if counts else 0,
-        "has_shares": enough,
-    }
-
-
 @never_cache
 @login_required
 def attempt_question(request, pk: int, position: int):
@@ -176,7 +122,7 @@ def attempt_question(request, pk: int, position: int):
         context["remaining_seconds"] = max(0, int(remaining))
         context["grace_seconds"] = engine.GRACE_SECONDS
     if attempt.mode == Attempt.Mode.TUTOR and item.is_locked:
-        context["review"] = _review(item, _frozen_citations([item])[item.pk])
+        context["review"] = pages.locked_item_review(item)
         context["report_kinds"] = ErrorReport.Kind.choices
         context["all_answered"] = all(other.is_locked for other in items)
     return render(request, "questions/attempt_question.html", context)
@@ -280,103 +226,13 @@ def attempt_finish(request, pk: int):
     return redirect(_results_url(attempt))
 
 
-def results_context(attempt: Attempt) -> dict:
-    """Everything the results page shows for a finished attempt (also used by educators)."""
-    items = list(attempt.items.order_by("position"))
-    citations = _frozen_citations(items)
-    shares = item_stats.first_attempt_choice_counts(item.question_id for item in items)
-    used = (attempt.finished_at - attempt.started_at).total_seconds()
-    reported = {
-        r.attempt_item_id: r
-        for r in ErrorReport.objects.filter(
-            attempt_item__attempt=attempt, reporter_id=attempt.user_id
-        )
-    }
-    return {
-        "attempt": attempt,
-        "score": grading.Score(correct=attempt.correct_count, total=attempt.question_count),
-        "seconds_used": int(used),
-        "seconds_per_question": round(used / attempt.question_count),
-        "pace_seconds": settings.QUIZ_SECONDS_PER_QUESTION,
-        "topics": progress.topic_breakdown(attempt),
-        "reviews": [
-            {
-                "item": item,
-                "report": reported.get(item.pk),
-                **_review(item, citations[item.pk], shares),
-            }
-            for item in items
-        ],
-        "report_kinds": ErrorReport.Kind.choices,
-        "miss_types": AttemptItem.MissType.choices,
-        "min_residents": item_stats.MIN_RESIDENTS_FOR_SHARES,
-        "calibration": calibration.calibration_of(items),
-        "confident_misses": calibration.items_by_topic(
-            [i for i in items if i.confidence == AttemptItem.Confidence.SURE and not i.is_correct]
-        ),
-    }
-
-
 @never_cache
 @login_required
 def attempt_results(request, pk: int):
     attempt = _attempt_for(request, pk)
     if not attempt.is_finished:
         return redirect(_question_url(attempt, attempt.current_position))
-    return render(request, "questions/attempt_results.html", results_context(attempt))
-
-
-QUICK_QUIZ_SIZE = 10
-
-
-def dashboard_context(user, *, cohort=None) -> dict:
-    """A resident's standing: the figures, charts and lists of the dashboard. With
-    ``cohort``, as that cohort's educators may see it (no other cohort's assignments, and
-    every quiz rather than the last five). Abandoned timed quizzes are finished first, so
-    they count. A fixed number of queries whatever the number of attempts (pinned in
-    tests)."""
-    engine.expire_overdue(Attempt.objects.filter(user=user))
-    attempts = Attempt.objects.filter(user=user).visible_to(cohort).prefetch_related("topics")
-    summary = progress.resident_summary(user, cohort=cohort)
-    trend = progress.score_trend(user, cohort=cohort)
-    mastery = progress.topic_mastery(
-        user, topics=progress.topics_with_published_counts(), cohort=cohort
-    )
-    profile = ResidentProfile.objects.filter(user=user).first()
-    multiplier = profile.time_multiplier if profile else 1.0
-    # The schedule is the resident's own, drawn from every quiz they took: not shown to a
-    # cohort's educators, who see only that cohort's assignments and practice.
-    review_summary = review.summary(user) if cohort is None else None
-    weakest = [
-        dict(row, quiz_size=min(QUICK_QUIZ_SIZE, row["topic"].published_count))
-        for row in progress.weakest_topics(mastery)
-    ]
-    return {
-        "subject": user,
-        "summary": summary,
-        "pace_seconds": round(settings.QUIZ_SECONDS_PER_QUESTION * (multiplier or 1.0)),
-        "trend": trend,
-        "trend_chart": charts.score_trend(trend, label="Percent correct in each finished quiz"),
-        "mastery": mastery,
-        "mastery_chart": charts.topic_mastery(mastery, label="Percent correct by topic"),
-        "weakest": weakest,
-        "quick_quiz_size": QUICK_QUIZ_SIZE,
-        "min_answered_for_weakest": progress.MIN_ANSWERED_FOR_WEAKEST,
-        "percentile": progress.percentile_rank(user),
-        "min_peers": progress.MIN_PEERS_FOR_PERCENTILE,
-        "assignments": progress.resident_assignments(user, cohort=cohort),
-        "review": review_summary,
-        "review_quiz_size": min(review.REVIEW_QUIZ_SIZE, review_summary["due"])
-        if review_summary
-        else 0,
-        "review_start_token": uuid.uuid4(),
-        "calibration": calibration.calibration(user, cohort=cohort),
-        "confident_misses": calibration.confident_misses(user, cohort=cohort),
-        "miss_mix": progress.miss_type_mix(user, cohort=cohort),
-        "recent_attempts": attempts[:5] if cohort is None else attempts,
-        "my_cohorts": list(user.cohorts.order_by("name")) if cohort is None else [],
-        "now": timezone.now(),
-    }
+    return render(request, "questions/attempt_results.html", pages.results_context(attempt))
 
 
 @never_cache
@@ -404,7 +260,7 @@ def flashcards(request, fmt: str):
 @never_cache
 @login_required
 def dashboard(request):
-    return render(request, "questions/dashboard.html", dashboard_context(request.user))
+    return render(request, "questions/dashboard.html", pages.dashboard_context(request.user))
 
 
 @require_POST

@@ -9,6 +9,7 @@ from django.core.management import call_command
 
 from questions.interchange import transfer as exchange
 from questions.interchange.bank_files import load_bank
+from questions.interchange.formats import questions_to_csv
 from questions.models import Attempt, Question, Reference, Topic
 from tests.factories import UserFactory
 
@@ -76,9 +77,7 @@ def test_an_invalid_import_names_each_row_and_writes_nothing(bank):
     before = snapshot()
 
     with pytest.raises(exchange.ImportFailed) as failed:
-        exchange.import_questions(
-            exchange.interchange.questions_to_csv(items), "csv", dry_run=False, as_admin=True
-        )
+        exchange.import_questions(questions_to_csv(items), "csv", dry_run=False, as_admin=True)
 
     problems = failed.value.plan.problems
     assert any(p.startswith(f"row 3 ({items[1]['key']})") and "4 or 5" in p for p in problems)
@@ -150,14 +149,64 @@ def test_an_educators_json_import_does_not_touch_topics(bank):
 @pytest.mark.parametrize(
     ("payload", "message"),
     [
-        ([{"key": "x", "stem": 5}], "stem must be text"),
-        ([{"key": "x", "choices": ["A", "B"]}], "choices must be a list of objects"),
-        (["not an object"], "expected an object"),
-        ({"questions": [], "topics": [{"name": "no slug"}]}, "topic 1: needs a slug"),
-        ({"questions": [], "references": [{"key": "r", "pmid": "abc"}]}, "reference r"),
+        ([{"key": "x", "stem": 5}], "questions[0].stem: must be text"),
+        ([{"key": "x", "choices": ["A", "B"]}], "questions[0].choices[1]: must be an object"),
+        (["not an object"], "questions[0]: must be an object with the question's fields"),
+        ({"questions": [], "topics": [{"name": "no slug"}]}, "topics[0].slug: required"),
+        ({"questions": [], "references": [{"key": "r", "pmid": "abc"}]}, "references[0] (r)"),
     ],
 )
 def test_malformed_files_are_listed_as_problems_not_errors(bank, payload, message):
     with pytest.raises(exchange.ImportFailed) as failed:
         exchange.import_questions(json.dumps(payload), "json", dry_run=False, as_admin=True)
     assert any(message in p for p in failed.value.plan.problems)
+
+
+def test_json_import_problems_are_located_by_their_path_in_the_file(bank):
+    items = snapshot()[:4]
+    items[3]["choices"][1] = {"correct": False, "rationale": "No text."}
+    items[2]["citations"][0]["locator"] = None
+    with pytest.raises(exchange.ImportFailed) as failed:
+        exchange.import_questions(
+            json.dumps({"questions": items}), "json", dry_run=True, as_admin=True
+        )
+    assert failed.value.plan.problems == [
+        "questions[2].citations[0].locator: must be text",
+        "questions[3].choices[1].text: required",
+    ]
+
+
+def test_rule_problems_of_a_json_import_name_the_question_by_path_and_key(bank):
+    items = snapshot()[:2]
+    items[1]["choices"] = items[1]["choices"][:3]  # a published question needs 4 or 5
+    with pytest.raises(exchange.ImportFailed) as failed:
+        exchange.import_questions(json.dumps(items), "json", dry_run=True, as_admin=True)
+    assert any(
+        p.startswith(f"questions[1] ({items[1]['key']}): ") and "4 or 5" in p
+        for p in failed.value.plan.problems
+    )
+
+
+def test_an_educators_file_may_say_any_status_and_review_date_as_long_as_they_are_text(bank):
+    item = dict(snapshot()[0], key="new-one", status="whatever", last_reviewed_on="not a date")
+    educator = UserFactory(is_staff=True)
+    plan = exchange.import_questions(json.dumps([item]), "json", dry_run=True, by=educator)
+    assert plan.created == ["new-one"]
+    with pytest.raises(exchange.ImportFailed) as failed:
+        exchange.import_questions(
+            json.dumps([dict(item, status=5, last_reviewed_on=None)]),
+            "json",
+            dry_run=True,
+            by=educator,
+        )
+    assert failed.value.plan.problems == [
+        "questions[0].status: must be text",
+        "questions[0].last_reviewed_on: must be text",
+    ]
+    # An administrator's import applies both, so both must be right.
+    with pytest.raises(exchange.ImportFailed) as failed:
+        exchange.import_questions(json.dumps([item]), "json", dry_run=True, as_admin=True)
+    assert failed.value.plan.problems == [
+        "questions[0].status: must be one of draft, review, published, retired (it is 'whatever')",
+        "questions[0].last_reviewed_on: must be a date written YYYY-MM-DD (it is 'not a date')",
+    ]

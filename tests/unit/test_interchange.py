@@ -31,7 +31,8 @@ def _strip(value):
 
 def normalise(item):
     """What an import gives back: status defaulted, authoring metadata dropped, stripped."""
-    kept = {key: value for key, value in item.items() if key not in ("facts", "errata")}
+    metadata = ("facts", "fact_parts", "errata")
+    kept = {key: value for key, value in item.items() if key not in metadata}
     kept.setdefault("status", "published")
     return _strip(kept)
 
@@ -264,13 +265,13 @@ def test_csv_import_reports_problems_per_row():
     )
     items, problems = questions_from_csv(text)
     assert problems == [
-        "row 2: difficulty must be easy, medium or hard (it is 'extreme')",
-        "row 3: correct must be one of the filled choices A-D (it is 'E')",
-        "row 6: key is blank",
-        "row 7: choice B is empty but a later choice is filled; fill the choices from A "
+        "row 2: difficulty: must be easy, medium or hard (it is 'extreme')",
+        "row 3: correct: must be one of the filled choices A-D (it is 'E')",
+        "row 6: key: required",
+        "row 7: choice_b: empty, but a later choice is filled; fill the choices from A "
         "without gaps",
-        "row 8: rationale E has no choice E to explain",
-        "row 9: the key 'fine' is also used in row 4",
+        "row 8: rationale_e: there is no choice E to explain",
+        "row 9: key: 'fine' is also used in row 4",
     ]
     assert [item["key"] for item in items] == ["fine"]
     (item,) = items
@@ -565,3 +566,100 @@ def test_external_entity_is_refused():
     items, problems = questions_from_moodle_xml(xxe + "<quiz><question>&x;</question></quiz>")
     assert items == []
     assert len(problems) == 1
+
+
+# ---------------------------------------------------------------- schema problems by path
+
+
+def test_csv_schema_problems_name_the_row_and_column():
+    text = csv_text(
+        [
+            good_row("cited-twice", citations="gray1918 | p. 959\ngray1918 | p. 960"),
+            good_row("odd-status", status="pending"),
+            good_row("loose-words", difficulty=" HARD ", status="In Review"),
+        ]
+    )
+    items, problems = questions_from_csv(text)
+    assert problems == [
+        "row 2: citations: cites 'gray1918' more than once",
+        "row 3: status: must be one of draft, review, published, retired (it is 'pending')",
+    ]
+    assert [(i["key"], i["difficulty"], i["status"]) for i in items] == [
+        ("loose-words", "hard", "review")
+    ]
+
+
+def tagged(question, *tags):
+    tag_xml = "".join(f"<tag><text>{tag}</text></tag>" for tag in tags)
+    return question.replace("</question>", f"<tags>{tag_xml}</tags></question>")
+
+
+def test_moodle_schema_problems_name_the_question_and_its_part():
+    blank_answer = multichoice("Blank answer").replace("<text>Nerve 1</text>", "<text> </text>")
+    xml = quiz(
+        tagged(multichoice("Bad tags"), "difficulty:brutal", "status:pending"),
+        blank_answer,
+        multichoice("Six answers", fractions=(100, 0, 0, 0, 0, 0)),
+        tagged(multichoice("Loose tags"), "difficulty: Hard", "status:In Review", "topic:scn"),
+    )
+    items, problems = questions_from_moodle_xml(xml)
+    assert problems == [
+        "question 1 (Bad tags): difficulty tag: must be easy, medium or hard (it is 'brutal')",
+        "question 1 (Bad tags): status tag: must be one of draft, review, published, retired "
+        "(it is 'pending')",
+        "question 2 (Blank answer): answer 2: required",
+        "question 3 (Six answers): answers: at most 5 (it has 6)",
+    ]
+    (item,) = items
+    assert (item["key"], item["difficulty"], item["status"], item["topics"]) == (
+        "loose-tags",
+        "hard",
+        "review",
+        ["scn"],
+    )
+
+
+# ---------------------------------------------------------------- Moodle HTML
+
+
+def test_html_nested_a_thousand_deep_is_a_listed_problem_not_a_crash():
+    deep = "<div>" * 1000 + "Which nerve?" + "</div>" * 1000
+    unclosed = "<b>" * 1000 + "Why."
+    xml = quiz(
+        multichoice("Deep text", text=deep),
+        multichoice("Deep feedback").replace(
+            "<text>Nerve 0</text>",
+            f"<text>Nerve 0</text><feedback><text><![CDATA[{unclosed}]]></text></feedback>",
+        ),
+    )
+    items, problems = questions_from_moodle_xml(xml)
+    assert items == []
+    assert problems == [
+        "question 1 (Deep text): question text: its HTML nests elements more than 100 deep, "
+        "too deep to read",
+        "question 2 (Deep feedback): answer 1 feedback: its HTML nests elements more than "
+        "100 deep, too deep to read",
+    ]
+
+
+def test_html_a_hundred_deep_is_still_read():
+    text = "<p>A cyclist has pain.</p>" + "<div>" * 99 + "<p>Which nerve?</p>" + "</div>" * 99
+    (item,), problems = questions_from_moodle_xml(quiz(multichoice("Deep", text=text)))
+    assert problems == []
+    assert (item["stem"], item["lead_in"]) == ("A cyclist has pain.", "Which nerve?")
+
+
+def test_foreign_html_drops_scripts_comments_and_reference_lists():
+    feedback = (
+        "<p>Branches of the PFCN<sup>[1]</sup>.<!-- internal note --></p>"
+        "<script>alert('x')</script><style>p {}</style>"
+        '<ol class="references"><li>Gray H. Anatomy.</li></ol>'
+        "<p>Not the pudendal<br>nerve.</p>"
+    )
+    question = multichoice("Foreign").replace(
+        "</questiontext>",
+        f"</questiontext><generalfeedback><text><![CDATA[{feedback}]]></text></generalfeedback>",
+    )
+    (item,), problems = questions_from_moodle_xml(quiz(question))
+    assert problems == []
+    assert item["explanation"] == "Branches of the PFCN[1].\n\nNot the pudendal\n\nnerve."

@@ -108,7 +108,7 @@ def test_reloading_applies_an_edit_and_moves_the_key(bank_dir):
     [
         ({"choices": question()["choices"][:3]}, "needs 4 or 5 choices; it has 3"),
         ({"explanation": "Cites [@missing]."}, "cites [@missing]"),
-        ({"difficulty": "brutal"}, "difficulty must be one of easy, medium, hard"),
+        ({"difficulty": "brutal"}, "difficulty: must be easy, medium or hard (it is 'brutal')"),
         ({"topics": ["nowhere"]}, "unknown topics ['nowhere']"),
         ({"objective": ""}, "Write the educational objective"),
     ],
@@ -150,5 +150,19 @@ def test_an_over_long_locator_is_reported_on_every_database(bank_dir):
         load_bank(directory=bank_dir(long_locator))
     assert excinfo.value.errors == [
         "a.json: icn-origin: Ensure this value has at most 300 characters (it has 301)."
+    ]
+    assert not Question.objects.exists()
+
+
+def test_a_malformed_question_is_located_by_its_path(bank_dir):
+    bad = question("bad")
+    bad["choices"][1] = {"correct": False}
+    bad["citations"] = [{"ref": "gray1918"}, {"ref": "gray1918", "locator": "again"}]
+    with pytest.raises(BankFileError) as excinfo:
+        load_bank(directory=bank_dir(question("good"), bad, "not an object"))
+    assert excinfo.value.errors == [
+        "a.json: bad: choices[1].text: required",
+        "a.json: bad: citations: cites 'gray1918' more than once",
+        "a.json: (no key): must be an object with the question's fields",
     ]
     assert not Question.objects.exists()

@@ -14,10 +14,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from questions.analytics import item_stats
+from questions.analytics.pages import mastery_cell
 from questions.models import Assignment, Attempt, Cohort, ResidentProfile
 from questions.people.roles import EDUCATORS_GROUP
 from questions.quizzes import assignments, starting
-from questions.views.educator import _mastery_cell
 from tests.factories import PublishableQuestionFactory, TopicFactory, UserFactory, finished_attempts
 
 pytestmark = pytest.mark.django_db
@@ -213,9 +213,9 @@ def test_cohort_table_and_grid(client, world):
      (100.0, 100, "high", "high")],
 )  # fmt: skip
 def test_mastery_cells_round_half_up_and_band_on_the_unrounded_percent(percent, shown, band, word):
-    cell = _mastery_cell({"answered": 10, "correct": 0, "percent": percent})
+    cell = mastery_cell({"answered": 10, "correct": 0, "percent": percent})
     assert (cell["rounded"], cell["band"], cell["band_word"]) == (shown, band, word)
-    assert _mastery_cell(None) is None
+    assert mastery_cell(None) is None
 
 
 def test_csv_export_has_one_row_per_resident_with_the_table_figures(client, world):
