@@ -32,15 +32,15 @@ urlpatterns = [
     ),
     path(
         "quizzes/<int:pk>/questions/<int:position>/report/",
-        resident.item_report,
-        name="item_report",
+        resident.error_report_new,
+        name="error_report_new",
     ),
     path(
         "quizzes/<int:pk>/questions/<int:position>/miss/",
         resident.item_miss_type,
         name="item_miss_type",
     ),
-    path("reports/", resident.report_list, name="report_list"),
+    path("reports/", resident.error_report_list, name="error_report_list"),
     path("flashcards/missed.<str:fmt>", resident.flashcards, name="flashcards"),
     path("quizzes/<int:pk>/finish/", resident.attempt_finish, name="attempt_finish"),
     path("quizzes/<int:pk>/results/", resident.attempt_results, name="attempt_results"),

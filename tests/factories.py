@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from questions.learning import recall as review
+from questions.learning import recall
 from questions.models import (
     CHOICE_LETTERS,
     Attempt,
@@ -192,7 +192,7 @@ def finished_attempts(rows, *, started_at=None, assignment=None, mode=Attempt.Mo
         by_attempt.setdefault(item.attempt_id, []).append(item)
     with transaction.atomic():  # it locks the cards it reads, as the engine's finish does
         for attempt in attempts:
-            review.schedule_attempt(attempt, by_attempt.get(attempt.pk, []))
+            recall.schedule_attempt(attempt, by_attempt.get(attempt.pk, []))
     return attempts
 
 

@@ -203,7 +203,9 @@ def flagged_question_ids(*, fresh: bool = False) -> dict[int, list[str]]:
     return {q: s.flags for q, s in bank_item_stats(fresh=fresh).items.items() if s.flags}
 
 
-def item_report(questions: QuerySet[Question], item_stats: dict[int, ItemStats]) -> list[dict]:
+def item_analysis_rows(
+    questions: QuerySet[Question], item_stats: dict[int, ItemStats]
+) -> list[dict]:
     """Rows for an item table, by question key: ``{"question", "stats" (or None), "choices":
     [{"letter", "is_correct", "count", "percent"}], "omitted", "flags"}``. Two queries."""
     rows = []

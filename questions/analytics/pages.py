@@ -21,8 +21,7 @@ from django.utils import timezone
 
 from questions.analytics import charts, cohort_stats, item_stats, progress
 from questions.authoring.citations import explanation_context
-from questions.learning import calibration
-from questions.learning import recall as review
+from questions.learning import calibration, recall
 from questions.models import Attempt, AttemptItem, Cohort, ErrorReport, Reference, ResidentProfile
 from questions.quizzes import engine, grading
 
@@ -47,7 +46,7 @@ def _frozen_citations(items: Iterable[AttemptItem]) -> dict[int, list[SimpleName
     }
 
 
-def _review(
+def _explained(
     item: AttemptItem,
     citations: list[SimpleNamespace],
     shares: Mapping[int, dict[str, Any]] | None = None,
@@ -84,10 +83,10 @@ def _review(
     }
 
 
-def locked_item_review(item: AttemptItem) -> dict[str, Any]:
+def locked_item_explanation(item: AttemptItem) -> dict[str, Any]:
     """The review of one locked item, as a tutor-mode question page shows it right after
     the answer (without other residents' shares): one query."""
-    return _review(item, _frozen_citations([item])[item.pk])
+    return _explained(item, _frozen_citations([item])[item.pk])
 
 
 def results_context(attempt: Attempt) -> dict[str, Any]:
@@ -113,11 +112,11 @@ def results_context(attempt: Attempt) -> dict[str, Any]:
         "seconds_per_question": round(used / attempt.question_count),
         "pace_seconds": settings.QUIZ_SECONDS_PER_QUESTION,
         "topics": progress.topic_breakdown(attempt),
-        "reviews": [
+        "explained_items": [
             {
                 "item": item,
                 "report": reported.get(item.pk),
-                **_review(item, citations[item.pk], shares),
+                **_explained(item, citations[item.pk], shares),
             }
             for item in items
         ],
@@ -147,7 +146,7 @@ def dashboard_context(user, *, cohort: Cohort | None = None) -> dict[str, Any]:
     multiplier = profile.time_multiplier if profile else 1.0
     # The schedule is the resident's own, drawn from every quiz they took: not shown to a
     # cohort's educators, who see only that cohort's assignments and practice.
-    review_summary = review.summary(user) if cohort is None else None
+    recall_summary = recall.summary(user) if cohort is None else None
     weakest = [
         dict(row, quiz_size=min(QUICK_QUIZ_SIZE, row["topic"].published_count))
         for row in progress.weakest_topics(mastery)
@@ -166,11 +165,11 @@ def dashboard_context(user, *, cohort: Cohort | None = None) -> dict[str, Any]:
         "percentile": progress.percentile_rank(user),
         "min_peers": progress.MIN_PEERS_FOR_PERCENTILE,
         "assignments": progress.resident_assignments(user, cohort=cohort),
-        "review": review_summary,
-        "review_quiz_size": min(review.REVIEW_QUIZ_SIZE, review_summary["due"])
-        if review_summary
+        "recall": recall_summary,
+        "recall_quiz_size": min(recall.RECALL_QUIZ_SIZE, recall_summary["due"])
+        if recall_summary
         else 0,
-        "review_start_token": uuid.uuid4(),
+        "recall_start_token": uuid.uuid4(),
         "calibration": calibration.calibration(user, cohort=cohort),
         "confident_misses": calibration.confident_misses(user, cohort=cohort),
         "miss_mix": progress.miss_type_mix(user, cohort=cohort),

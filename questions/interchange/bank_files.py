@@ -19,10 +19,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from questions.interchange.schema import BankItem, check_item
-from questions.interchange.store import REFERENCE_FIELDS, LoadReport, save_questions, upsert_row
+from questions.interchange.store import REFERENCE_FIELDS, LoadSummary, save_questions, upsert_row
 from questions.models import Reference, Topic
 
-__all__ = ["BankFileError", "LoadReport", "load_bank", "read_question_files"]
+__all__ = ["BankFileError", "LoadSummary", "load_bank", "read_question_files"]
 
 
 class BankFileError(Exception):
@@ -66,10 +66,10 @@ def _checked_questions(directory: Path) -> tuple[list[tuple[str, BankItem]], lis
 
 
 @transaction.atomic
-def load_bank(*, directory: Path, today: datetime.date | None = None) -> LoadReport:
+def load_bank(*, directory: Path, today: datetime.date | None = None) -> LoadSummary:
     """Load topics, references and questions from ``directory``. Raises BankFileError."""
     today = today or timezone.localdate()
-    report = LoadReport()
+    report = LoadSummary()
 
     topics = {
         t["slug"]: upsert_row(

@@ -21,7 +21,7 @@ from questions.authoring import rules, workflow
 from questions.interchange.schema import BankItem
 from questions.models import CHOICE_LETTERS, Question, Reference, Topic
 
-__all__ = ["REFERENCE_FIELDS", "LoadReport", "save_questions", "upsert_row"]
+__all__ = ["REFERENCE_FIELDS", "LoadSummary", "save_questions", "upsert_row"]
 
 DIFFICULTY_VALUES = {d.label.lower(): d.value for d in Question.Difficulty}
 REFERENCE_FIELDS = (
@@ -33,7 +33,7 @@ Row = TypeVar("Row", bound=models.Model)
 
 
 @dataclass
-class LoadReport:
+class LoadSummary:
     """How many rows of each kind were created and updated."""
 
     created: dict[str, int] = field(
@@ -51,7 +51,7 @@ class LoadReport:
 
 
 def upsert_row(
-    model: type[Row], *, lookup: dict, values: dict, report: LoadReport, kind: str
+    model: type[Row], *, lookup: dict, values: dict, report: LoadSummary, kind: str
 ) -> Row:
     """Create or update the one row of ``model`` matching ``lookup``, saving (after
     ``full_clean``, which may raise ``ValidationError``) only when a value differs;
@@ -77,7 +77,7 @@ def save_questions(
     *,
     topics: dict[str, Topic],
     references: dict[str, Reference],
-    report: LoadReport,
+    report: LoadSummary,
     today: datetime.date | None,
 ) -> list[str]:
     """Create or update each question (by key) with its choices, citations and topics, and

@@ -28,7 +28,7 @@ from questions.interchange.formats import (
     questions_to_moodle_xml,
 )
 from questions.interchange.schema import BankItem, check_item
-from questions.interchange.store import REFERENCE_FIELDS, LoadReport, save_questions, upsert_row
+from questions.interchange.store import REFERENCE_FIELDS, LoadSummary, save_questions, upsert_row
 from questions.models import Question, QuestionQuerySet, Reference, StatusChange, Topic
 
 FORMATS = {
@@ -200,7 +200,7 @@ def _upsert_extra(extra: dict, *, as_admin: bool) -> tuple[list[str], list[str],
     """Create or update the JSON file's references (and, for an administrator, topics).
     Returns (references created, references changed, problems)."""
     created, changed, problems = [], [], []
-    report = LoadReport()
+    report = LoadSummary()
     if as_admin:
         for i, t in enumerate(extra.get("topics", [])):
             problem = _entry_problem(f"topics[{i}]", t, "slug")
@@ -299,7 +299,7 @@ def import_questions(
             labelled,
             topics={t.slug: t for t in Topic.objects.all()},
             references={r.key: r for r in Reference.objects.all()},
-            report=LoadReport(),
+            report=LoadSummary(),
             today=None,
         )
         if not plan.problems:

@@ -24,12 +24,12 @@ import fsrs
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from questions.models import AttemptItem, Question, ReviewCard
+from questions.models import AttemptItem, Question, RecallCard
 
 SCHEDULER = fsrs.Scheduler(
     desired_retention=0.9, learning_steps=(), relearning_steps=(), enable_fuzzing=False
 )
-REVIEW_QUIZ_SIZE = 20  # the dashboard's "Review due questions" asks for at most this many
+RECALL_QUIZ_SIZE = 20  # the dashboard's "Review due questions" asks for at most this many
 
 
 def rating_for(item: AttemptItem) -> fsrs.Rating:
@@ -58,7 +58,7 @@ def _utc(moment: datetime.datetime | None) -> datetime.datetime | None:
     return moment.astimezone(datetime.UTC) if moment is not None else None
 
 
-def _review(card: ReviewCard, rating: fsrs.Rating, at: datetime.datetime) -> None:
+def _rate(card: RecallCard, rating: fsrs.Rating, at: datetime.datetime) -> None:
     """Apply one review to ``card`` (unsaved) through the library."""
     at = _utc(at)
     if card.reviews:
@@ -88,7 +88,7 @@ def schedule_attempt(attempt, items: list[AttemptItem]) -> None:
     locked = sorted((i for i in items if i.locked_at), key=lambda i: (i.locked_at, i.position))
     cards = {
         card.question_id: card
-        for card in ReviewCard.objects.select_for_update().filter(
+        for card in RecallCard.objects.select_for_update().filter(
             user_id=attempt.user_id, question_id__in=[i.question_id for i in locked]
         )
     }
@@ -100,12 +100,12 @@ def schedule_attempt(attempt, items: list[AttemptItem]) -> None:
         if card is None:
             if not enters_schedule(item):
                 continue
-            card = ReviewCard(
+            card = RecallCard(
                 user_id=attempt.user_id,
                 question_id=item.question_id,
-                reason=ReviewCard.Reason.MISSED
+                reason=RecallCard.Reason.MISSED
                 if not item.is_correct
-                else ReviewCard.Reason.UNSURE,
+                else RecallCard.Reason.UNSURE,
                 created_at=at,
             )
             new.append(card)
@@ -116,19 +116,19 @@ def schedule_attempt(attempt, items: list[AttemptItem]) -> None:
                 if not item.is_correct:
                     card.lapses += 1
                 card.mastered_at = None
-            elif card.reason == ReviewCard.Reason.MISSED and at >= card.due:
+            elif card.reason == RecallCard.Reason.MISSED and at >= card.due:
                 # Right (not by a guess) at a review that was due: a corrected miss. Right
                 # again the same evening, the explanation still in mind, is not.
                 card.mastered_at = card.mastered_at or at
             changed.append(card)
-        _review(card, rating, at)
+        _rate(card, rating, at)
     if new or changed:
         # One upsert for both, matched on (user, question): without their ids, which would
         # make bulk_create send the known cards in a statement of their own. The engine
         # holds the resident's row lock, so no concurrent finish inserts the same card.
         for card in changed:
             card.pk = None
-        ReviewCard.objects.bulk_create(
+        RecallCard.objects.bulk_create(
             new + changed,
             update_conflicts=True,
             unique_fields=["user", "question"],
@@ -150,7 +150,7 @@ RESCHEDULED_FIELDS = [
 
 
 def _live_cards(user):
-    return ReviewCard.objects.filter(
+    return RecallCard.objects.filter(
         user=user, question__in=Question.objects.published().values("pk")
     )
 
@@ -198,11 +198,11 @@ def rebuild(*, user_ids=None, batch: int = 200) -> int:
     for user_id in users.distinct().order_by("pk").values_list("pk", flat=True).iterator(batch):
         with transaction.atomic():
             list(get_user_model().objects.select_for_update().filter(pk=user_id).values("pk"))
-            ReviewCard.objects.filter(user_id=user_id).delete()
+            RecallCard.objects.filter(user_id=user_id).delete()
             attempts = Attempt.objects.filter(
                 user_id=user_id, status=Attempt.Status.FINISHED
             ).order_by("finished_at", "pk")
             for attempt in attempts:
                 schedule_attempt(attempt, list(attempt.items.all()))
-            written += ReviewCard.objects.filter(user_id=user_id).count()
+            written += RecallCard.objects.filter(user_id=user_id).count()
     return written

@@ -24,7 +24,7 @@ from questions.models.cohorts import (
     normalize_join_code,
 )
 from questions.models.feedback import ErrorReport
-from questions.models.learning import ReviewCard
+from questions.models.learning import RecallCard
 from questions.models.people import ResidentProfile, SiteSetting
 
 __all__ = [
@@ -44,7 +44,7 @@ __all__ = [
     "QuestionQuerySet",
     "Reference",
     "ResidentProfile",
-    "ReviewCard",
+    "RecallCard",
     "SiteSetting",
     "StatusChange",
     "Topic",

@@ -8,10 +8,10 @@ from django.db import models
 from questions.models.bank import Question
 
 
-class ReviewCard(models.Model):
-    """A question on a resident's spaced-review schedule: it enters when they miss it or
+class RecallCard(models.Model):
+    """A question on a resident's spaced-recall schedule: it enters when they miss it or
     answer it unsure or by guessing, and each later answer reschedules it (FSRS, through
-    the fsrs library: ``questions/review.py``). The fields are the library's card state,
+    the fsrs library: ``questions/learning/recall.py``). The fields are the library's card state,
     stored as columns so that "due today" is one indexed count."""
 
     class Reason(models.TextChoices):
@@ -19,9 +19,9 @@ class ReviewCard(models.Model):
         UNSURE = "unsure", "Answered unsure or by guessing"
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_cards"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recall_cards"
     )
-    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="review_cards")
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="recall_cards")
     reason = models.CharField(max_length=6, choices=Reason.choices)
     created_at = models.DateTimeField()
     # fsrs.Card's state: State (1 learning, 2 review, 3 relearning), step, stability (days),
@@ -48,6 +48,8 @@ class ReviewCard(models.Model):
             models.UniqueConstraint(fields=["user", "question"], name="review_card_unique")
         ]
         indexes = [models.Index(fields=["user", "due"], name="review_card_due")]
+        # The table, constraint and index keep the names they had as ReviewCard.
+        db_table = "questions_reviewcard"
 
     def __str__(self) -> str:
         return f"{self.question_id} for {self.user_id}, due {self.due:%Y-%m-%d}"

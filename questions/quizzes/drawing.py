@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
-from questions.learning import recall as review
+from questions.learning import recall
 from questions.models import (
     Attempt,
     AttemptItem,
     Question,
-    ReviewCard,
+    RecallCard,
 )
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def pool_questions(
             last_flag=True
         )
     elif pool == Attempt.Pool.DUE:
-        questions = questions.filter(pk__in=review.due_question_ids(user))
+        questions = questions.filter(pk__in=recall.due_question_ids(user))
     return questions
 
 
@@ -82,7 +82,7 @@ def draw_questions(
     questions = pool_questions(user=user, topics=topics, pool=pool)
     if pool == Attempt.Pool.DUE:
         # The most overdue first, so that none waits behind the others indefinitely.
-        due = ReviewCard.objects.filter(user=user, question=OuterRef("pk")).values("due")[:1]
+        due = RecallCard.objects.filter(user=user, question=OuterRef("pk")).values("due")[:1]
         ids = list(
             questions.annotate(card_due=Subquery(due))
             .order_by("card_due", "pk")

@@ -28,7 +28,7 @@ from django.db.models import Case, F, JSONField, Max, QuerySet, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from questions.learning import recall as review
+from questions.learning import recall
 from questions.models import Attempt, AttemptItem
 from questions.quizzes import grading
 from questions.quizzes.errors import (
@@ -154,7 +154,7 @@ def _finish_locked(attempt: Attempt, *, at: datetime.datetime, reason: str) -> A
     refresh_first_encounters(
         user_ids=[attempt.user_id], question_ids=[item.question_id for item in items]
     )
-    review.schedule_attempt(attempt, items)
+    recall.schedule_attempt(attempt, items)
     return attempt
 
 

@@ -15,13 +15,13 @@ from questions.quizzes import engine
 @staff_member_required
 @permission_required("questions.view_question", raise_exception=True)
 def question_preview(request, pk: int):
-    """The question as a resident meets it (no key), then its review page as the resident
+    """The question as a resident meets it (no key), then its explanation as the resident
     sees it after answering, before it is published; with its rule problems and log."""
     question = get_object_or_404(
         Question.objects.with_bank_relations().select_related("author"), pk=pk
     )
     citations = list(question.citations.all())
-    review = {
+    explained = {
         "choices": [
             {
                 "letter": c.letter,
@@ -47,7 +47,7 @@ def question_preview(request, pk: int):
         {
             "question": question,
             "problems": rules.question_problems(question),
-            "review": review,
+            "explained": explained,
             "status_changes": question.status_changes.select_related("changed_by")[:10],
         },
     )
@@ -61,7 +61,9 @@ def item_analysis(request):
     engine.expire_overdue()  # abandoned quizzes count once their time is up
     bank_stats = item_stats.bank_item_stats()
     bank_items = bank_stats.items
-    rows = item_stats.item_report(Question.objects.filter(pk__in=list(bank_items)), bank_items)
+    rows = item_stats.item_analysis_rows(
+        Question.objects.filter(pk__in=list(bank_items)), bank_items
+    )
     rows.sort(key=lambda row: not row["flags"])  # stable: flagged first, each by key
     return render(
         request,

@@ -167,7 +167,7 @@ def assignment_detail(request, pk: int, assignment_pk: int):
             "progress": progress,
             "finished_count": len(finished),
             "mean_percent": round(sum(finished) / len(finished), 1) if finished else None,
-            "items": item_stats.item_report(assignment.questions.all(), assignment_stats),
+            "items": item_stats.item_analysis_rows(assignment.questions.all(), assignment_stats),
             "reliability": item_stats.reliability(assignment, assignment_stats),
             "min_responses": item_stats.MIN_RESPONSES_FOR_FLAGS,
         },

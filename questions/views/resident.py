@@ -122,7 +122,7 @@ def attempt_question(request, pk: int, position: int):
         context["remaining_seconds"] = max(0, int(remaining))
         context["grace_seconds"] = engine.GRACE_SECONDS
     if attempt.mode == Attempt.Mode.TUTOR and item.is_locked:
-        context["review"] = pages.locked_item_review(item)
+        context["explained"] = pages.locked_item_explanation(item)
         context["report_kinds"] = ErrorReport.Kind.choices
         context["all_answered"] = all(other.is_locked for other in items)
     return render(request, "questions/attempt_question.html", context)
@@ -265,7 +265,7 @@ def dashboard(request):
 
 @require_POST
 @login_required
-def item_report(request, pk: int, position: int):
+def error_report_new(request, pk: int, position: int):
     """A resident reports a problem with a question they have answered."""
     attempt = get_object_or_404(Attempt, pk=pk, user=request.user)
     item = get_object_or_404(attempt.items, position=position)  # knows its attempt
@@ -290,10 +290,10 @@ def item_report(request, pk: int, position: int):
 
 @never_cache
 @login_required
-def report_list(request):
+def error_report_list(request):
     return render(
         request,
-        "questions/report_list.html",
+        "questions/error_report_list.html",
         {
             "reports": ErrorReport.objects.filter(reporter=request.user).select_related(
                 "question", "attempt_item__attempt"

@@ -8,7 +8,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from questions.models import Attempt, ReviewCard
+from questions.models import Attempt, RecallCard
 from tests.browser.conftest import assert_accessible
 from tests.browser.test_resident_journeys import build_quiz, log_in_checked, question_url
 from tests.factories import PublishableQuestionFactory, UserFactory
@@ -60,7 +60,7 @@ def test_confidence_by_key_a_tagged_miss_and_a_review_of_the_due_questions(
     page.goto(live_server.url + "/dashboard/")
     assert page.locator("#review-due").inner_text() == "0"
     assert "2 on the schedule" in page.locator(".spaced-review").inner_text()
-    ReviewCard.objects.update(due=timezone.now() - datetime.timedelta(minutes=1))
+    RecallCard.objects.update(due=timezone.now() - datetime.timedelta(minutes=1))
     page.reload()
     assert page.locator("#review-due").inner_text() == "2"
     assert "Reasoning error" in page.locator("table.miss-mix").inner_text()

@@ -7,7 +7,7 @@ from django.urls import reverse
 from hypothesis import assume, event, example, given
 from hypothesis import strategies as st
 
-from questions.models import Attempt, AttemptItem, Cohort, ErrorReport, ReviewCard
+from questions.models import Attempt, AttemptItem, Cohort, ErrorReport, RecallCard
 from questions.quizzes import drawing
 from tests.fuzz.helpers import (
     MISSING,
@@ -284,7 +284,7 @@ def test_finish_finishes_only_the_residents_own_quiz(world, name, body):
         if name == "finished":
             assert not outcome.changed  # finishing twice is harmless
         else:  # and its misses enter the review schedule
-            assert_wrote_only(outcome, Attempt, AttemptItem, ReviewCard)
+            assert_wrote_only(outcome, Attempt, AttemptItem, RecallCard)
 
 
 @fuzz_settings(30)
@@ -396,7 +396,7 @@ comment_junk = junk_value.filter(
 def test_item_report_is_recorded_whole_or_refused_with_the_reason(
     world, name, position, kind, comment
 ):
-    url = reverse("questions:item_report", args=[attempt_pk(world, name), position])
+    url = reverse("questions:error_report_new", args=[attempt_pk(world, name), position])
     data = post_data({"kind": kind[0], "comment": comment[0]})
     with rolled_back():
         before = set(ErrorReport.objects.values_list("pk", flat=True))
@@ -434,7 +434,7 @@ def test_item_report_is_recorded_whole_or_refused_with_the_reason(
 @given(comment=st.text(min_size=1, max_size=20).map(lambda s: s + "\x00"))
 @example(comment="Typo\x00")
 def test_a_nul_in_a_report_comment_is_stored_or_refused_never_a_500(world, comment):
-    url = reverse("questions:item_report", args=[world.tutor.pk, 1])
+    url = reverse("questions:error_report_new", args=[world.tutor.pk, 1])
     data = {"kind": "other", "comment": comment}
     with rolled_back():
         outcome = send(client_for(world.resident), "post", url, data)
@@ -552,7 +552,7 @@ def test_a_quiz_url_with_any_id_is_a_404_unless_it_is_the_residents(world, pk):
             reverse("questions:attempt_answer", args=[pk, 1]),
             reverse("questions:attempt_flag", args=[pk, 1]),
             reverse("questions:attempt_finish", args=[pk]),
-            reverse("questions:item_report", args=[pk, 1]),
+            reverse("questions:error_report_new", args=[pk, 1]),
         ):
             outcome = send(client, "post", url, {"letter": "A", "kind": "typo", "comment": "x"})
             assert outcome.status == 404 and not outcome.changed

@@ -26,8 +26,8 @@ from questions.models import (
     Citation,
     Cohort,
     Question,
+    RecallCard,
     ResidentProfile,
-    ReviewCard,
     Topic,
 )
 from questions.quizzes import assignments, engine, starting
@@ -208,7 +208,7 @@ def _sqlite_upsert_batches(cards: int) -> int:
     statement) needs one more for each further batch of rows."""
     if connection.vendor != "sqlite":
         return 0
-    fields = [f for f in ReviewCard._meta.concrete_fields if not f.primary_key]
+    fields = [f for f in RecallCard._meta.concrete_fields if not f.primary_key]
     return math.ceil(cards / connection.ops.bulk_batch_size(fields, range(cards))) - 1
 
 

@@ -132,7 +132,7 @@ def test_a_write_that_is_not_safe_to_repeat_gets_a_503_and_saves_nothing(
     engine.finish_attempt(attempt=attempt)
     drop_the_connection()
     response = resident_client.post(
-        reverse("questions:item_report", args=[attempt.pk, 1]),
+        reverse("questions:error_report_new", args=[attempt.pk, 1]),
         {"kind": "typo", "comment": "A typo in the stem."},
     )
     assert response.status_code == 503
@@ -141,7 +141,7 @@ def test_a_write_that_is_not_safe_to_repeat_gets_a_503_and_saves_nothing(
     assert not ErrorReport.objects.exists()
     assert retried(caplog) == []
     # The next request finds the database again.
-    assert resident_client.get(reverse("questions:report_list")).status_code == 200
+    assert resident_client.get(reverse("questions:error_report_list")).status_code == 200
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ def finished(resident):
 
 
 def report_url(attempt, position=1):
-    return reverse("questions:item_report", args=[attempt.pk, position])
+    return reverse("questions:error_report_new", args=[attempt.pk, position])
 
 
 def test_results_offer_a_report_form_and_a_report_is_recorded(client, resident, finished):
@@ -110,7 +110,7 @@ def test_the_resident_sees_the_decision_and_reply(client, resident, finished):
         question_id=item.question_id, reporter=UserFactory(), kind="typo", comment="Not mine"
     )
     client.force_login(resident)
-    page = client.get(reverse("questions:report_list")).content.decode()
+    page = client.get(reverse("questions:error_report_list")).content.decode()
     assert "Updated to the 2022 review. Thank you." in page
     assert "Fixed" in page
     assert "Not mine" not in page

@@ -403,7 +403,7 @@ FORMS: dict[str, Callable] = {
     ),
     "report": lambda s: Form(
         "resident", reverse("questions:attempt_results", args=[s.finished.pk]),
-        reverse("questions:item_report", args=[s.finished.pk, 2]),
+        reverse("questions:error_report_new", args=[s.finished.pk, 2]),
         {"kind": "unclear", "comment": "Which nerve?"}, 302,
     ),
     "tag a miss": lambda s: Form(
@@ -506,7 +506,7 @@ WITHOUT_A_FORM = {
     "questions:attempt_detail",
     "questions:attempt_question",
     "questions:attempt_results",
-    "questions:report_list",
+    "questions:error_report_list",
     "questions:flashcards",
     "questions:question_preview",
     "questions:item_analysis",
@@ -721,7 +721,7 @@ def _site_pages(t) -> dict[str, tuple]:
         "dashboard": (get(reverse("questions:dashboard")), {"topic", "cohort", "assignment"}),
         "joined a cohort": (t.pages["joined a cohort"], {"topic", "cohort"}),
         "settings": (get(reverse("questions:profile")), {"program"}),
-        "my reports": (get(reverse("questions:report_list")), {"comment", "reply", "leadin"}),
+        "my reports": (get(reverse("questions:error_report_list")), {"comment", "reply", "leadin"}),
         "cohort list": (
             educators(reverse("questions:cohort_list")),
             {"cohort", "cohortprogram"},

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from questions.learning import recall as review
+from questions.learning import recall
 
 
 class Command(BaseCommand):
@@ -23,5 +23,5 @@ class Command(BaseCommand):
             missing = set(usernames) - set(users.values_list("username", flat=True))
             if missing:
                 self.stderr.write(f"No such user: {', '.join(sorted(missing))}")
-        cards = review.rebuild(user_ids=user_ids)
+        cards = recall.rebuild(user_ids=user_ids)
         self.stdout.write(f"{cards} question(s) on the review schedules rebuilt.")

@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from questions.learning import recall as review
-from questions.models import Attempt, Question, ReviewCard
+from questions.learning import recall
+from questions.models import Attempt, Question, RecallCard
 from questions.quizzes import drawing, engine, starting
 from tests.factories import PublishableQuestionFactory, UserFactory, shown_letter
 
@@ -59,7 +59,7 @@ def resident():
 def test_a_miss_comes_back_at_growing_intervals_and_counts_as_mastered_once_right(resident):
     q = PublishableQuestionFactory()
     take(resident, [q], [False], at=T0)
-    card = ReviewCard.objects.get(user=resident, question=q)
+    card = RecallCard.objects.get(user=resident, question=q)
     assert (card.reason, card.reviews, card.mastered_at) == ("missed", 1, None)
     assert card.due - T0 == 1 * DAY
     intervals = []
@@ -88,7 +88,7 @@ def test_a_miss_comes_back_at_growing_intervals_and_counts_as_mastered_once_righ
 def test_what_enters_the_schedule(resident, correct, confidence, enters, days):
     q = PublishableQuestionFactory()
     take(resident, [q], [correct], at=T0, confidence=confidence)
-    card = ReviewCard.objects.filter(user=resident, question=q).first()
+    card = RecallCard.objects.filter(user=resident, question=q).first()
     assert (card is not None) == enters
     if card:
         assert (card.due - T0).days == days
@@ -99,7 +99,7 @@ def test_a_correct_guess_at_review_is_not_mastery(resident):
     q = PublishableQuestionFactory()
     take(resident, [q], [False], at=T0)
     take(resident, [q], [True], at=T0 + DAY, confidence="guess")
-    card = ReviewCard.objects.get(user=resident, question=q)
+    card = RecallCard.objects.get(user=resident, question=q)
     assert card.mastered_at is None and card.lapses == 0 and card.reviews == 2
 
 
@@ -107,8 +107,8 @@ def test_finishing_twice_reviews_once(resident):
     q = PublishableQuestionFactory()
     attempt = take(resident, [q], [False], at=T0)
     engine.finish_attempt(attempt=attempt.pk, now=T0 + DAY)
-    review.schedule_attempt(attempt, list(attempt.items.all()))  # even called again by hand
-    assert ReviewCard.objects.get(user=resident, question=q).reviews == 1
+    recall.schedule_attempt(attempt, list(attempt.items.all()))  # even called again by hand
+    assert RecallCard.objects.get(user=resident, question=q).reviews == 1
 
 
 def test_the_due_pool_and_the_dashboard_summary(resident):
@@ -123,8 +123,8 @@ def test_the_due_pool_and_the_dashboard_summary(resident):
         drawing.pool_questions(user=resident, pool=Attempt.Pool.DUE).values_list("pk", flat=True)
     )
     assert pool == {due.pk}
-    later_card = ReviewCard.objects.get(user=resident, question=later)
-    assert review.summary(resident) == {
+    later_card = RecallCard.objects.get(user=resident, question=later)
+    assert recall.summary(resident) == {
         "due": 1,  # the retired question no longer counts
         "scheduled": 2,
         "mastered": 1,
@@ -140,12 +140,12 @@ def test_rebuilding_replays_history_into_the_same_schedule(resident):
     q1, q2 = PublishableQuestionFactory.create_batch(2)
     take(resident, [q1, q2], [False, True], at=T0, confidence="unsure")
     take(resident, [q1], [True], at=T0 + DAY, confidence="sure")
-    before = list(ReviewCard.objects.order_by("question_id").values(*review.RESCHEDULED_FIELDS))
-    ReviewCard.objects.all().delete()  # history from before spaced review existed
+    before = list(RecallCard.objects.order_by("question_id").values(*recall.RESCHEDULED_FIELDS))
+    RecallCard.objects.all().delete()  # history from before spaced review existed
     out = io.StringIO()
     call_command("rebuild_review_schedule", stdout=out)
     assert "2 question(s)" in out.getvalue()
-    after = list(ReviewCard.objects.order_by("question_id").values(*review.RESCHEDULED_FIELDS))
+    after = list(RecallCard.objects.order_by("question_id").values(*recall.RESCHEDULED_FIELDS))
     assert after == before
 
 
@@ -154,7 +154,7 @@ def test_an_answer_before_the_question_is_due_reschedules_but_is_not_mastery(res
     take(resident, [q], [False], at=T0)
     # Right an hour later, the explanation still fresh: the card moves on, not mastered.
     take(resident, [q], [True], at=T0 + datetime.timedelta(hours=1), confidence="sure")
-    card = ReviewCard.objects.get(user=resident, question=q)
+    card = RecallCard.objects.get(user=resident, question=q)
     assert (card.reviews, card.mastered_at) == (2, None)
     take(resident, [q], [True], at=card.due, confidence="sure")
     card.refresh_from_db()
@@ -164,7 +164,7 @@ def test_an_answer_before_the_question_is_due_reschedules_but_is_not_mastery(res
 def test_a_question_that_entered_unsure_is_never_counted_as_a_corrected_miss(resident):
     q = PublishableQuestionFactory()
     take(resident, [q], [True], at=T0, confidence="unsure")
-    card = ReviewCard.objects.get(user=resident, question=q)
+    card = RecallCard.objects.get(user=resident, question=q)
     take(resident, [q], [True], at=card.due, confidence="sure")
     card.refresh_from_db()
     assert (card.reason, card.reviews, card.mastered_at) == ("unsure", 2, None)
@@ -182,7 +182,7 @@ def test_times_in_another_zone_are_given_to_the_library_in_utc(resident):
     q = PublishableQuestionFactory()
     eastern = datetime.timezone(datetime.timedelta(hours=-5))
     take(resident, [q], [False], at=T0.astimezone(eastern))
-    assert ReviewCard.objects.get(user=resident, question=q).due == T0 + DAY
+    assert RecallCard.objects.get(user=resident, question=q).due == T0 + DAY
 
 
 def test_a_tutor_quiz_answered_through_and_left_open_is_finished_as_of_its_last_answer(
@@ -202,4 +202,4 @@ def test_a_tutor_quiz_answered_through_and_left_open_is_finished_as_of_its_last_
     assert (done.status, done.finish_reason, done.finished_at) == ("finished", "completed", T0)
     assert half.status == "in_progress"
     # Right answers with no confidence do not enter; the half-done quiz is not finished.
-    assert ReviewCard.objects.filter(user=resident).count() == 0
+    assert RecallCard.objects.filter(user=resident).count() == 0
