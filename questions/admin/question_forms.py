@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from questions.admin.mixins import UnixNewlinesMixin
 from questions.authoring import rules, workflow
-from questions.interchange import transfer as exchange
+from questions.interchange import transfer
 from questions.models import (
     CHOICE_LETTERS,
     Choice,
@@ -239,7 +239,7 @@ class ImportForm(forms.Form):
             return data
         if upload.size > self.MAX_BYTES:
             raise ValidationError("The file is larger than 5 MB.", code="too_big")
-        fmt = fmt or exchange.format_of(upload.name)
+        fmt = fmt or transfer.format_of(upload.name)
         if not fmt:
             raise ValidationError(
                 "Say which format the file is in (JSON, CSV or Moodle XML).", code="format"

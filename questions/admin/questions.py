@@ -23,8 +23,7 @@ from questions.admin.question_forms import (
 )
 from questions.analytics import item_stats
 from questions.authoring import edits, versions, workflow
-from questions.interchange import staging
-from questions.interchange import transfer as exchange
+from questions.interchange import staging, transfer
 from questions.models import (
     Question,
     Reference,
@@ -236,8 +235,8 @@ class QuestionAdmin(SafeIdsMixin, CheckedActionsMixin, SimpleHistoryAdmin):
         return redirect("admin:questions_question_restore", object_id, version_id)
 
     def _export(self, queryset, fmt: str):
-        content_type, extension = exchange.FORMATS[fmt]
-        text = exchange.export_questions(queryset, fmt)
+        content_type, extension = transfer.FORMATS[fmt]
+        text = transfer.export_questions(queryset, fmt)
         response = HttpResponse(text, content_type=content_type)
         filename = f"questions-{timezone.localdate():%Y-%m-%d}.{extension}"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -280,10 +279,10 @@ class QuestionAdmin(SafeIdsMixin, CheckedActionsMixin, SimpleHistoryAdmin):
                 )
                 return redirect("admin:questions_question_import")
             try:
-                plan = exchange.import_questions(
+                plan = transfer.import_questions(
                     staged.text, staged.fmt, dry_run=False, by=request.user, as_admin=as_admin
                 )
-            except exchange.ImportFailed as exc:  # the bank changed since the dry run
+            except transfer.ImportFailed as exc:  # the bank changed since the dry run
                 context["plan"] = exc.plan
                 return TemplateResponse(request, "admin/questions/question/import.html", context)
             summary = (
@@ -297,10 +296,10 @@ class QuestionAdmin(SafeIdsMixin, CheckedActionsMixin, SimpleHistoryAdmin):
         if request.method == "POST" and form.is_valid():
             text, fmt = form.cleaned_data["text"], form.cleaned_data["format"]
             try:
-                plan = exchange.import_questions(
+                plan = transfer.import_questions(
                     text, fmt, dry_run=True, by=request.user, as_admin=as_admin
                 )
-            except exchange.ImportFailed as exc:
+            except transfer.ImportFailed as exc:
                 context["plan"] = exc.plan
             else:
                 token = staging.stage_import(text=text, fmt=fmt, user_id=request.user.pk)

@@ -434,10 +434,10 @@ def test_import_page_checks_then_imports(educator_client, educator):
 
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from questions.interchange import transfer as exchange
+    from questions.interchange import transfer
 
     source = PublishableQuestionFactory()
-    text = exchange.export_questions(Question.objects.filter(pk=source.pk), "json")
+    text = transfer.export_questions(Question.objects.filter(pk=source.pk), "json")
     data = json.loads(text)
     data["questions"][0]["key"] = "imported-question"
     upload = SimpleUploadedFile("bank.json", json.dumps(data).encode(), "application/json")

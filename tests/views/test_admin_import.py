@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from questions.interchange import transfer as exchange
+from questions.interchange import transfer
 from questions.models import Question
 from tests.factories import PublishableQuestionFactory, UserFactory
 
@@ -22,7 +22,7 @@ EXPIRED = "That check has expired: choose the file again."
 @pytest.fixture
 def upload():
     source = PublishableQuestionFactory()
-    data = json.loads(exchange.export_questions(Question.objects.filter(pk=source.pk), "json"))
+    data = json.loads(transfer.export_questions(Question.objects.filter(pk=source.pk), "json"))
     data["questions"][0]["key"] = "imported-question"
     return SimpleUploadedFile("bank.json", json.dumps(data).encode(), "application/json")
 

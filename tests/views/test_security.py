@@ -33,7 +33,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from questions.interchange import transfer as exchange
+from questions.interchange import transfer
 from questions.models import (
     Assignment,
     Attempt,
@@ -331,7 +331,7 @@ def _reset_confirm_url(user) -> str:
 
 
 def _import_file() -> SimpleUploadedFile:
-    text = exchange.export_questions(Question.objects.all(), "json")
+    text = transfer.export_questions(Question.objects.all(), "json")
     return SimpleUploadedFile("bank.json", text.encode(), "application/json")
 
 

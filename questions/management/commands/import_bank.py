@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from questions.interchange import transfer as exchange
+from questions.interchange import transfer
 
 
 class Command(BaseCommand):
@@ -13,12 +13,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("path")
-        parser.add_argument("--format", choices=sorted(exchange.FORMATS))
+        parser.add_argument("--format", choices=sorted(transfer.FORMATS))
         parser.add_argument("--dry-run", action="store_true")
 
     def handle(self, *args, **options):
         path = Path(options["path"])
-        fmt = options["format"] or exchange.format_of(path.name)
+        fmt = options["format"] or transfer.format_of(path.name)
         if fmt is None:
             raise CommandError("Say --format json, csv or moodle for this file.")
         try:
@@ -26,8 +26,8 @@ class Command(BaseCommand):
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"Cannot read {path}: {exc}") from exc
         try:
-            plan = exchange.import_questions(text, fmt, dry_run=options["dry_run"], as_admin=True)
-        except exchange.ImportFailed as exc:
+            plan = transfer.import_questions(text, fmt, dry_run=options["dry_run"], as_admin=True)
+        except transfer.ImportFailed as exc:
             for problem in exc.plan.problems:
                 self.stdout.write(f"  - {problem}")
             raise CommandError(str(exc)) from exc

@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from questions.interchange import transfer as exchange
+from questions.interchange import transfer
 from questions.interchange.bank_files import load_bank
 from questions.interchange.formats import questions_to_csv
 from questions.models import Attempt, Question, Reference, Topic
@@ -24,7 +24,7 @@ def bank():
 
 def snapshot() -> list[dict]:
     return [
-        exchange.question_item(q) for q in Question.objects.with_bank_relations().order_by("key")
+        transfer.question_item(q) for q in Question.objects.with_bank_relations().order_by("key")
     ]
 
 
@@ -35,12 +35,12 @@ def empty_questions():
 
 def test_json_round_trip_into_an_empty_database(bank):
     before = snapshot()
-    text = exchange.export_questions(Question.objects.all(), "json")
+    text = transfer.export_questions(Question.objects.all(), "json")
     empty_questions()
     Reference.objects.all().delete()
     Topic.objects.all().delete()
 
-    plan = exchange.import_questions(text, "json", dry_run=False, as_admin=True)
+    plan = transfer.import_questions(text, "json", dry_run=False, as_admin=True)
 
     assert len(plan.created) == 67
     assert snapshot() == before
@@ -49,10 +49,10 @@ def test_json_round_trip_into_an_empty_database(bank):
 @pytest.mark.parametrize("fmt", ["csv", "moodle"])
 def test_csv_and_moodle_round_trips_keep_questions_choices_rationales_and_citations(bank, fmt):
     before = snapshot()
-    text = exchange.export_questions(Question.objects.all(), fmt)
+    text = transfer.export_questions(Question.objects.all(), fmt)
     empty_questions()  # topics and references stay: these formats carry questions only
 
-    exchange.import_questions(text, fmt, dry_run=False, as_admin=True)
+    transfer.import_questions(text, fmt, dry_run=False, as_admin=True)
 
     # These formats have no field for the review date: everything else comes back.
     def without_review_date(items):
@@ -62,7 +62,7 @@ def test_csv_and_moodle_round_trips_keep_questions_choices_rationales_and_citati
 
 
 def test_a_filtered_selection_exports_only_those_questions(bank):
-    text = exchange.export_questions(Question.objects.filter(topics__slug="middle-cluneal"), "json")
+    text = transfer.export_questions(Question.objects.filter(topics__slug="middle-cluneal"), "json")
     data = json.loads(text)
     assert len(data["questions"]) == Question.objects.filter(topics__slug="middle-cluneal").count()
     used = {c["ref"] for q in data["questions"] for c in q["citations"]}
@@ -76,8 +76,8 @@ def test_an_invalid_import_names_each_row_and_writes_nothing(bank):
     items[2]["topics"] = ["no-such-topic"]
     before = snapshot()
 
-    with pytest.raises(exchange.ImportFailed) as failed:
-        exchange.import_questions(questions_to_csv(items), "csv", dry_run=False, as_admin=True)
+    with pytest.raises(transfer.ImportFailed) as failed:
+        transfer.import_questions(questions_to_csv(items), "csv", dry_run=False, as_admin=True)
 
     problems = failed.value.plan.problems
     assert any(p.startswith(f"row 3 ({items[1]['key']})") and "4 or 5" in p for p in problems)
@@ -94,7 +94,7 @@ def test_a_dry_run_lists_what_would_change_and_writes_nothing(bank):
     new = dict(items[1], key="brand-new-question")
     before = snapshot()
 
-    plan = exchange.import_questions(
+    plan = transfer.import_questions(
         json.dumps([items[0], items[1], new]), "json", dry_run=True, as_admin=True
     )
 
@@ -107,7 +107,7 @@ def test_a_dry_run_lists_what_would_change_and_writes_nothing(bank):
 def test_without_keeping_statuses_new_questions_arrive_as_drafts_by_their_importer(bank):
     item = dict(snapshot()[0], key="imported-by-an-educator")
     educator = UserFactory(is_staff=True)
-    exchange.import_questions(json.dumps([item]), "json", dry_run=False, by=educator)
+    transfer.import_questions(json.dumps([item]), "json", dry_run=False, by=educator)
     imported = Question.objects.get(key="imported-by-an-educator")
     assert (imported.status, imported.author) == ("draft", educator)
 
@@ -128,7 +128,7 @@ def test_an_educators_import_sends_changed_published_questions_back_to_review(ba
     item["last_reviewed_on"] = "2030-01-01"
     educator = UserFactory(is_staff=True)
 
-    plan = exchange.import_questions(json.dumps([item]), "json", dry_run=False, by=educator)
+    plan = transfer.import_questions(json.dumps([item]), "json", dry_run=False, by=educator)
 
     question = Question.objects.get(key=item["key"])
     assert plan.sent_to_review == [item["key"]]
@@ -140,9 +140,9 @@ def test_an_educators_import_sends_changed_published_questions_back_to_review(ba
 
 def test_an_educators_json_import_does_not_touch_topics(bank):
     first = Question.objects.order_by("key").first()
-    data = json.loads(exchange.export_questions(Question.objects.filter(pk=first.pk), "json"))
+    data = json.loads(transfer.export_questions(Question.objects.filter(pk=first.pk), "json"))
     data["topics"][0]["name"] = "Renamed by an import"
-    exchange.import_questions(json.dumps(data), "json", dry_run=False, by=UserFactory())
+    transfer.import_questions(json.dumps(data), "json", dry_run=False, by=UserFactory())
     assert not Topic.objects.filter(name="Renamed by an import").exists()
 
 
@@ -157,8 +157,8 @@ def test_an_educators_json_import_does_not_touch_topics(bank):
     ],
 )
 def test_malformed_files_are_listed_as_problems_not_errors(bank, payload, message):
-    with pytest.raises(exchange.ImportFailed) as failed:
-        exchange.import_questions(json.dumps(payload), "json", dry_run=False, as_admin=True)
+    with pytest.raises(transfer.ImportFailed) as failed:
+        transfer.import_questions(json.dumps(payload), "json", dry_run=False, as_admin=True)
     assert any(message in p for p in failed.value.plan.problems)
 
 
@@ -166,8 +166,8 @@ def test_json_import_problems_are_located_by_their_path_in_the_file(bank):
     items = snapshot()[:4]
     items[3]["choices"][1] = {"correct": False, "rationale": "No text."}
     items[2]["citations"][0]["locator"] = None
-    with pytest.raises(exchange.ImportFailed) as failed:
-        exchange.import_questions(
+    with pytest.raises(transfer.ImportFailed) as failed:
+        transfer.import_questions(
             json.dumps({"questions": items}), "json", dry_run=True, as_admin=True
         )
     assert failed.value.plan.problems == [
@@ -179,8 +179,8 @@ def test_json_import_problems_are_located_by_their_path_in_the_file(bank):
 def test_rule_problems_of_a_json_import_name_the_question_by_path_and_key(bank):
     items = snapshot()[:2]
     items[1]["choices"] = items[1]["choices"][:3]  # a published question needs 4 or 5
-    with pytest.raises(exchange.ImportFailed) as failed:
-        exchange.import_questions(json.dumps(items), "json", dry_run=True, as_admin=True)
+    with pytest.raises(transfer.ImportFailed) as failed:
+        transfer.import_questions(json.dumps(items), "json", dry_run=True, as_admin=True)
     assert any(
         p.startswith(f"questions[1] ({items[1]['key']}): ") and "4 or 5" in p
         for p in failed.value.plan.problems
@@ -190,10 +190,10 @@ def test_rule_problems_of_a_json_import_name_the_question_by_path_and_key(bank):
 def test_an_educators_file_may_say_any_status_and_review_date_as_long_as_they_are_text(bank):
     item = dict(snapshot()[0], key="new-one", status="whatever", last_reviewed_on="not a date")
     educator = UserFactory(is_staff=True)
-    plan = exchange.import_questions(json.dumps([item]), "json", dry_run=True, by=educator)
+    plan = transfer.import_questions(json.dumps([item]), "json", dry_run=True, by=educator)
     assert plan.created == ["new-one"]
-    with pytest.raises(exchange.ImportFailed) as failed:
-        exchange.import_questions(
+    with pytest.raises(transfer.ImportFailed) as failed:
+        transfer.import_questions(
             json.dumps([dict(item, status=5, last_reviewed_on=None)]),
             "json",
             dry_run=True,
@@ -204,8 +204,8 @@ def test_an_educators_file_may_say_any_status_and_review_date_as_long_as_they_ar
         "questions[0].last_reviewed_on: must be text",
     ]
     # An administrator's import applies both, so both must be right.
-    with pytest.raises(exchange.ImportFailed) as failed:
-        exchange.import_questions(json.dumps([item]), "json", dry_run=True, as_admin=True)
+    with pytest.raises(transfer.ImportFailed) as failed:
+        transfer.import_questions(json.dumps([item]), "json", dry_run=True, as_admin=True)
     assert failed.value.plan.problems == [
         "questions[0].status: must be one of draft, review, published, retired (it is 'whatever')",
         "questions[0].last_reviewed_on: must be a date written YYYY-MM-DD (it is 'not a date')",
