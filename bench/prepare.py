@@ -17,8 +17,6 @@ from pathlib import Path
 
 import django
 
-from questions.quizzes import starting
-
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 DASHBOARD_RESIDENTS = 5  # the resident dashboard and results pages cycle through these
 RESULTS_PER_RESIDENT = 3
@@ -78,6 +76,7 @@ def accounts(args) -> dict:
     from django.utils.crypto import get_random_string
 
     from questions.models import Attempt, AttemptItem, Cohort, Question
+    from questions.quizzes import starting
 
     User = get_user_model()
     cohort = Cohort.objects.filter(name__startswith=args.prefix).order_by("name").first()

@@ -8,11 +8,13 @@ from django.db import connection, connections
 
 from questions.models import Attempt, AttemptItem
 from questions.quizzes import engine, starting
+from questions.quizzes.errors import AnswerLocked
 from questions.quizzes.starting import QuizConfig
 from tests.factories import PublishableQuestionFactory, UserFactory
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
+    pytest.mark.slow,  # PostgreSQL only; each test commits and empties the tables
     pytest.mark.skipif(
         connection.vendor != "postgresql", reason="row locks need PostgreSQL (set DATABASE_URL)"
     ),
@@ -63,7 +65,7 @@ def test_two_tabs_answering_differently_in_tutor_mode_lock_one_answer():
     item = AttemptItem.objects.get(attempt=attempt, position=1)
     winners = [letters[i] for i, e in enumerate(errors) if e is None]
     assert winners == [item.selected_letter]
-    assert all(isinstance(e, errors.AnswerLocked) for e in errors if e is not None)
+    assert all(isinstance(e, AnswerLocked) for e in errors if e is not None)
 
 
 def test_finishing_from_two_tabs_at_once_scores_once():
