@@ -75,8 +75,9 @@ run: setup
 test: export DJANGO_SECRET_KEY ?= test-only-secret-key-not-for-production
 # The live server of the browser tests speaks plain HTTP (the redirect is tested on its own).
 test: export DJANGO_SECURE_SSL_REDIRECT ?= false
+# The whole suite, spread over the cores (pytest-xdist: one test database per worker).
 test: $(DEV_STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 # The quick loop: SQLite, no browser, fuzz, load or slow tests, spread over the cores.
 test-fast: export DJANGO_SECRET_KEY ?= test-only-secret-key-not-for-production

@@ -1,14 +1,14 @@
-"""The property-based (fuzz) tests' world: one small site, created once per test."""
+"""The property-based (fuzz) tests' world: one small site, built once per module (again when
+it is a minute old), a copy of it for each test."""
 
+import copy
 import datetime
-import tempfile
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import transaction
 from django.utils import timezone
-from hypothesis.configuration import set_hypothesis_home_dir
 
 from questions.models import Attempt, Cohort, ErrorReport, ResidentProfile, SiteSetting
 from questions.people.roles import EDUCATORS_GROUP
@@ -16,11 +16,6 @@ from questions.quizzes import assignments, engine, starting
 from tests.factories import PublishableQuestionFactory, QuestionFactory, TopicFactory, UserFactory
 
 PASSWORD = "a-long-test-password"  # the factories' password
-
-# Hypothesis keeps caches (unicode tables, constants from the code) in its home directory,
-# ./.hypothesis by default: keep them out of the repository. (No example database is kept
-# either: see helpers.fuzz_settings.)
-set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "quizsite-fuzz-hypothesis")
 
 
 def _educator(username):
@@ -30,7 +25,74 @@ def _educator(username):
 
 
 @pytest.fixture
-def world(db):
+def world(db, _module_world):
+    """Two cohorts with their educators and residents, published and draft questions, quizzes
+    in every state and assignments open, not yet open, closed and of the other cohort: the
+    module's (``_build_world``), its objects copied for the test. The rows are the module's,
+    each test's writes undone after it (tests/conftest.py ``module_db``)."""
+    return copy.deepcopy(_module_world.value)
+
+
+# The world's timed quizzes end 3 x 90 s after it is built: it is built again, between two
+# tests, once it is this old.
+WORLD_MAX_AGE = datetime.timedelta(seconds=60)
+
+
+class _ModuleWorld:
+    """The world of a module, in a savepoint of the module's transaction."""
+
+    def __init__(self, building):
+        self.building = building
+        self.atomic = None
+        self.build()
+
+    def build(self) -> None:
+        with self.building():
+            self.discard()
+            self.atomic = transaction.atomic()
+            self.atomic.__enter__()
+            try:
+                self.built_at = timezone.now()
+                self.value = _build_world()
+            except BaseException:
+                self.discard()
+                raise
+
+    def discard(self) -> None:
+        if self.atomic is not None:
+            atomic, self.atomic = self.atomic, None
+            with self.building():
+                transaction.set_rollback(True)
+                atomic.__exit__(None, None, None)
+
+    def is_old(self) -> bool:
+        return timezone.now() - self.built_at > WORLD_MAX_AGE
+
+
+_module_worlds: dict[str, _ModuleWorld] = {}  # by module, while its fixture lives
+
+
+@pytest.fixture(scope="module")
+def _module_world(request, module_db):
+    world = _ModuleWorld(module_db)
+    _module_worlds[request.module.__name__] = world
+    yield world
+    del _module_worlds[request.module.__name__]
+    world.discard()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Between two tests (no test's transaction open), build an old world again."""
+    result = yield
+    module = getattr(item, "module", None)
+    world = _module_worlds.get(module.__name__) if module else None
+    if world is not None and world.is_old():
+        world.build()
+    return result
+
+
+def _build_world():
     """Two cohorts with their educators and residents, published and draft questions, quizzes
     in every state and assignments open, not yet open, closed and of the other cohort.
 

@@ -1,14 +1,17 @@
 """Shared pieces of the property-based tests: strategies for hostile input, a per-example
-rollback, a snapshot of every table the site writes, and the feedback a response carries.
+rollback, the tables a request changed (compared row for row), and the feedback a response
+carries.
 
 With hypothesis inside one pytest-django test, the database is not reset between examples:
 every example runs inside ``rolled_back()``, a savepoint undone at its end, so each example
-starts from the same world (the ``world`` fixture, created once per test).
+starts from the same world (the ``world`` fixture: the module's, each test's writes undone).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +21,7 @@ from django.conf import settings as django_settings
 from django.contrib.admin import helpers as admin_helpers
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -29,9 +32,19 @@ ON_POSTGRES = "postgresql" in django_settings.DATABASES["default"]["ENGINE"]
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
+# The share of each test's examples that a Hypothesis profile runs (profiles: tests/conftest.py).
+# Any profile not named here, "ci" and "default" included, runs every example.
+EXAMPLE_SHARE = {"dev": 0.25}
+MIN_EXAMPLES = 3
+
+
 def fuzz_settings(max_examples: int):
-    """Examples share a function-scoped world (undone per example by ``rolled_back``);
+    """``max_examples`` is the count CI runs; the active profile's share of it elsewhere
+    (EXAMPLE_SHARE). Examples share the test's world (undone per example by ``rolled_back``);
     no example database is written (nothing outside tests/ is created)."""
+    share = EXAMPLE_SHARE.get(settings.get_current_profile_name(), 1)
+    if share < 1:
+        max_examples = min(max_examples, max(MIN_EXAMPLES, round(max_examples * share)))
     return settings(
         max_examples=max_examples,
         deadline=None,
@@ -234,16 +247,91 @@ def _tracked_models():
     return [*models, user_model, user_model.groups.through, user_model.user_permissions.through]
 
 
+def _rows(model) -> list[tuple]:
+    return list(model._base_manager.order_by("pk").values_list())
+
+
 def db_state() -> dict[str, list[tuple]]:
     """Every row of every table the site's code writes (sessions and lockout logs aside)."""
-    return {
-        model._meta.db_table: list(model._base_manager.order_by("pk").values_list())
-        for model in _tracked_models()
-    }
+    return {model._meta.db_table: _rows(model) for model in _tracked_models()}
 
 
 def changed_tables(before: dict, after: dict) -> set[str]:
     return {name for name in before if before[name] != after[name]}
+
+
+# Statements that never change a table's rows. Anything else (INSERT, UPDATE, DELETE,
+# REPLACE, an upsert, TRUNCATE, a WITH that may hide a write, DDL, what cannot be parsed)
+# may write.
+_READ_ONLY = {"select", "savepoint", "release", "rollback", "begin", "commit", "set", "show"}
+_READ_ONLY |= {"pragma"}  # SQLite's settings and checks
+# The statement's first word, past blanks, comments and opening parentheses.
+_FIRST_WORD = re.compile(r"(?:\s|--[^\n]*(?:\n|$)|/\*.*?\*/|\()*([a-z]+)", re.I | re.S)
+
+
+@functools.cache
+def _table_names(vendor: str) -> tuple[dict[str, Any], re.Pattern, re.Pattern]:
+    """The tracked tables' models by lower-case name, and patterns finding a tracked table's
+    name and any table's name (tracked or not) in a lower-cased statement."""
+    tracked = {model._meta.db_table.lower(): model for model in _tracked_models()}
+    every = set(tracked) | {name.lower() for name in connection.introspection.table_names()}
+
+    def pattern(names):
+        alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+        return re.compile(rf"(?<![\w$])(?:{alternatives})(?![\w$])")
+
+    return tracked, pattern(tracked), pattern(every)
+
+
+class WriteWatch:
+    """A ``connection.execute_wrapper`` that reads a tracked table just before the first
+    statement that may write to it, so that the request's "before" costs nothing for the
+    tables it leaves alone (most requests refused write nothing).
+
+    A statement may write to a table when it is not read-only (``_READ_ONLY``) and names
+    the table; a statement that may write and names no table the database has (raw SQL
+    through a view, say) has every tracked table read first. Rows change only through
+    statements, so a table no statement may write to is unchanged: the comparison is the
+    one of two whole snapshots, for the tables that can differ."""
+
+    def __init__(self):
+        self.tracked, self.tracked_names, self.any_names = _table_names(connection.vendor)
+        self.before: dict[str, list[tuple]] = {}
+        self._reading = False
+
+    def __call__(self, execute, sql, params, many, context):
+        if not self._reading:
+            written = self.may_write(sql)
+            if written:
+                self._read_before(written)
+        return execute(sql, params, many, context)
+
+    def may_write(self, sql) -> set[str]:
+        text = (sql if isinstance(sql, str) else str(sql)).lower()
+        first = _FIRST_WORD.match(text)
+        if first and first.group(1) in _READ_ONLY:
+            return set()
+        named = set(self.tracked_names.findall(text))
+        if not named and not self.any_names.search(text):
+            return set(self.tracked)  # a write to who knows what: read everything first
+        return named
+
+    def _read_before(self, names: set[str]) -> None:
+        self._reading = True
+        try:
+            for name in sorted(names):
+                model = self.tracked[name]
+                if model._meta.db_table not in self.before:
+                    self.before[model._meta.db_table] = _rows(model)
+        except DatabaseError:
+            # A broken transaction refuses the read as it will refuse the write: the table
+            # is unchanged so far, and is read before the next statement that may write.
+            pass
+        finally:
+            self._reading = False
+
+    def after(self) -> dict[str, list[tuple]]:
+        return {name: _rows(self.tracked[name.lower()]) for name in self.before}
 
 
 def table(model) -> str:
@@ -325,10 +413,12 @@ class Outcome:
 
 
 def send(client: Client, method: str, url: str, data=None, **extra) -> Outcome:
-    """Make the request between two snapshots of the database."""
-    before = db_state()
-    response = getattr(client, method)(url, data if data is not None else {}, **extra)
-    return Outcome(response, before, db_state())
+    """Make the request, each tracked table read before the request's first statement that
+    may write to it, and again after (``WriteWatch``)."""
+    watch = WriteWatch()
+    with connection.execute_wrapper(watch):
+        response = getattr(client, method)(url, data if data is not None else {}, **extra)
+    return Outcome(response, watch.before, watch.after())
 
 
 def assert_refused(outcome: Outcome, *, allow_silent_4xx: bool = True) -> None:

@@ -15,6 +15,13 @@ PG_HOST, PG_PORT = "127.0.0.1", 5432
 PG_URL = f"postgres://postgres@{PG_HOST}:{PG_PORT}"
 
 
+def own_database(prefix: str) -> str:
+    """A database name for this process alone (``prefix`` and the process id): two test runs
+    at once (pytest-xdist workers, the SQLite and PostgreSQL suites side by side) never drop
+    each other's database."""
+    return f"{prefix}_{os.getpid()}"
+
+
 def postgres_reachable() -> bool:
     try:
         with socket.create_connection((PG_HOST, PG_PORT), timeout=2):

@@ -3,12 +3,12 @@ PostgreSQL, gunicorn, every page measured. The figures are not judged here (miss
 are findings, not failures); the test checks that the run measured what it must report.
 
 Needs PostgreSQL on 127.0.0.1:5432 (trust auth for postgres); it creates and drops its own
-database, ``bench_test_short``. Without PostgreSQL the test is skipped, except under CI=true.
+database, ``bench_test_short_<pid>``. Without PostgreSQL the test is skipped, except under CI=true.
 """
 
 import json
 
-from tests.load.harness import PG_URL, need_postgres, run_script
+from tests.load.harness import PG_URL, need_postgres, own_database, run_script
 
 TIMEOUT = 120  # seconds; the run takes ~30
 PAGES = [
@@ -25,10 +25,11 @@ PAGES = [
 
 
 def test_short_bench_reports_every_page_and_the_floor(tmp_path):
-    need_postgres("the short benchmark", "bench_test_short")
+    database = own_database("bench_test_short")
+    need_postgres("the short benchmark", database)
     report_file, table_file = tmp_path / "report.json", tmp_path / "table.md"
     args = [
-        "--short", "--db", "bench_test_short", "--pg-url", PG_URL,
+        "--short", "--db", database, "--pg-url", PG_URL,
         "--report", str(report_file), "--markdown", str(table_file),
     ]  # fmt: skip
     code, output = run_script("bench/run.py", args, timeout=TIMEOUT)

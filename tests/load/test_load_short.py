@@ -3,23 +3,24 @@ PostgreSQL, one worker killed and the database connections dropped mid-run; no a
 answer may be lost, no response may be a 5xx, and each quiz start resumes on retry.
 
 Needs PostgreSQL on 127.0.0.1:5432 (trust auth for postgres); it creates and drops its own
-database, ``loadtest_short``. Without PostgreSQL the test is skipped, except under CI=true.
+database, ``loadtest_short_<pid>``. Without PostgreSQL the test is skipped, except under CI=true.
 """
 
 import json
 import os
 
-from tests.load.harness import PG_URL, need_postgres, run_script
+from tests.load.harness import PG_URL, need_postgres, own_database, run_script
 
 TIMEOUT = 120  # seconds; the run takes ~20
 
 
 def test_short_load_run_loses_no_answer(tmp_path):
-    need_postgres("the short load test", "loadtest_short")
+    database = own_database("loadtest_short")
+    need_postgres("the short load test", database)
     report_file = tmp_path / "report.json"
     args = [
         "--users", "5", "--duration", "10", "--faults", "--fault-window", "4",
-        "--form-logins", "2", "--workers", "3", "--db", "loadtest_short",
+        "--form-logins", "2", "--workers", "3", "--db", database,
         "--pg-url", PG_URL, "--report", str(report_file),
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOADTEST_")}

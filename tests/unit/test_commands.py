@@ -135,6 +135,7 @@ def test_database_url_selects_postgresql_and_default_is_sqlite():
     assert postgres.stdout.strip() == "django.db.backends.postgresql"
 
 
+@pytest.mark.slow
 def test_demo_activity_builds_a_cohort_with_dashboards_to_show():
     from django.contrib.auth import get_user_model
 

@@ -53,6 +53,7 @@ def test_writes_exactly_the_expected_rows(bank):
     assert AttemptItem.objects.count() == 90
 
 
+@pytest.mark.slow
 def test_every_attempt_is_finished_consistently(bank):
     _generate(prefix="t-", attempts=12)
 

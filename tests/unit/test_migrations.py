@@ -19,6 +19,7 @@ def _migrate(targets):
     return executor.loader.project_state(targets).apps
 
 
+@pytest.mark.slow
 def test_0013_marks_each_residents_first_finished_encounter():
     apps = _migrate(BEFORE)
     try:

@@ -119,6 +119,7 @@ def test_the_key_is_not_cued_by_length_or_position():
 
 
 @pytest.mark.django_db
+@pytest.mark.slow
 def test_the_bank_loads_validates_and_covers_every_topic(capsys):
     load_bank(directory=BANK)
     call_command("validate_bank")

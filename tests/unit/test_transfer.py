@@ -16,9 +16,16 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _loaded_bank(module_db):
+    """The real bank, loaded once for the module's tests (tests/conftest.py module_db: each
+    test's changes are undone after it)."""
+    with module_db():
+        load_bank(directory=settings.QUESTION_BANK_DIR)
+
+
 @pytest.fixture
 def bank():
-    load_bank(directory=settings.QUESTION_BANK_DIR)
     return Question.objects.all()
 
 

@@ -407,6 +407,7 @@ def query_count(client, url):
         ("educator", "question_changelist"),
     ],
 )
+@pytest.mark.slow
 def test_query_counts_do_not_grow_with_attempts_residents_or_questions(client, world, who, page):
     urls = cohort_urls(world) | {
         "dashboard": reverse("questions:dashboard"),

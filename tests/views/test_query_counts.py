@@ -189,6 +189,7 @@ QUIZ_PAGES = {
 
 
 @pytest.mark.parametrize("page", list(QUIZ_PAGES))
+@pytest.mark.slow
 def test_quiz_pages_query_counts_are_fixed(resident_client, resident, page):
     questions = add_questions(120)
     # Other residents answered the same questions: the results page shows their choices.
@@ -293,6 +294,7 @@ WORLD_PAGES = {
 
 
 @pytest.mark.parametrize("page", list(WORLD_PAGES))
+@pytest.mark.slow
 def test_page_query_counts_do_not_grow_with_the_data(client, world, educator, resident, page):
     client.force_login(resident if page in ("dashboard", "attempt_list") else educator)
     url = _world_url(world, page, resident)

@@ -19,6 +19,7 @@ from tests.factories import PublishableQuestionFactory, UserFactory
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
+    pytest.mark.slow,  # PostgreSQL only; each test commits and empties the tables
     pytest.mark.skipif(
         connection.vendor != "postgresql",
         reason="terminating a server connection needs PostgreSQL (set DATABASE_URL)",

@@ -940,11 +940,14 @@ def test_health_check_answers_503_when_the_database_is_unreachable(
 
 # --- Sessions and cache in Redis ------------------------------------------------------------
 
-REDIS_URL = "redis://127.0.0.1:6379/15"  # database 15: this test's own, flushed before and after
+# Database 15 (14, 13, ... for the other pytest-xdist workers, down to 8): these tests' own,
+# flushed before and after.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+REDIS_URL = f"redis://127.0.0.1:6379/{15 - _WORKER % 8}"
 
 
 @pytest.fixture
-def redis_db15():
+def redis_db():
     client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1, socket_timeout=2)
     try:
         client.ping()
@@ -960,7 +963,7 @@ def redis_db15():
 
 
 @pytest.fixture
-def redis_settings(settings, monkeypatch, redis_db15):
+def redis_settings(settings, monkeypatch, redis_db):
     """The cache and session settings that quizsite/settings.py derives from REDIS_URL."""
     monkeypatch.setenv("REDIS_URL", REDIS_URL)
     derived = runpy.run_path(str(ROOT / "quizsite" / "settings.py"))
@@ -968,7 +971,7 @@ def redis_settings(settings, monkeypatch, redis_db15):
     assert derived["SESSION_ENGINE"] == "django.contrib.sessions.backends.cached_db"
     settings.CACHES = derived["CACHES"]
     settings.SESSION_ENGINE = derived["SESSION_ENGINE"]
-    return redis_db15
+    return redis_db
 
 
 def test_with_redis_the_cache_is_shared_through_redis(redis_settings):

@@ -67,6 +67,7 @@ def production_static(settings, collected):
     return Client()  # a new client: WhiteNoise indexes STATIC_ROOT when it starts
 
 
+@pytest.mark.slow
 def test_pages_link_static_files_by_their_hashed_names(production_static):
     html = production_static.get(reverse("questions:home")).content.decode()
     linked = re.findall(r'(?:href|src)="(/static/[^"]+)"', html)
