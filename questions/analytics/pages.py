@@ -3,7 +3,7 @@ template context, for the views of every audience (a resident's own pages and th
 educators' view of them share these).
 
 Before an item is locked a page receives only the letters and texts of its choices; the
-reviews built here (key, rationales, explanation, other residents' shares) are for locked
+explanations built here (key, rationales, explanation, other residents' shares) are for locked
 items only. Abandoned timed quizzes are finished (as of their deadline) before anything is
 counted, so they count.
 """
@@ -84,7 +84,7 @@ def _explained(
 
 
 def locked_item_explanation(item: AttemptItem) -> dict[str, Any]:
-    """The review of one locked item, as a tutor-mode question page shows it right after
+    """The explanation of one locked item, as a tutor-mode question page shows it right after
     the answer (without other residents' shares): one query."""
     return _explained(item, _frozen_citations([item])[item.pk])
 

@@ -1,4 +1,4 @@
-"""Spaced review: which questions come back to a resident, and when.
+"""Spaced recall: which questions come back to a resident, and when.
 
 A question enters a resident's schedule when they miss it (wrong or unanswered) or get it
 right unsure or by guessing. Every later answer to it, in any quiz, is a review: the
