@@ -1,6 +1,6 @@
 from django.urls import path
 
-from questions.views import accounts, authoring, educator, public, resident
+from questions.views import accounts, authoring, educator, public, quiz, resident, results
 
 app_name = "questions"
 
@@ -14,20 +14,20 @@ urlpatterns = [
     path("assignments/<int:pk>/start/", resident.assignment_start, name="assignment_start"),
     path("quizzes/", resident.attempt_list, name="attempt_list"),
     path("quizzes/new/", resident.attempt_new, name="attempt_new"),
-    path("quizzes/<int:pk>/", resident.attempt_detail, name="attempt_detail"),
+    path("quizzes/<int:pk>/", quiz.attempt_detail, name="attempt_detail"),
     path(
         "quizzes/<int:pk>/questions/<int:position>/",
-        resident.attempt_question,
+        quiz.attempt_question,
         name="attempt_question",
     ),
     path(
         "quizzes/<int:pk>/questions/<int:position>/answer/",
-        resident.attempt_answer,
+        quiz.attempt_answer,
         name="attempt_answer",
     ),
     path(
         "quizzes/<int:pk>/questions/<int:position>/flag/",
-        resident.attempt_flag,
+        quiz.attempt_flag,
         name="attempt_flag",
     ),
     path(
@@ -37,13 +37,13 @@ urlpatterns = [
     ),
     path(
         "quizzes/<int:pk>/questions/<int:position>/miss/",
-        resident.item_miss_type,
+        results.item_miss_type,
         name="item_miss_type",
     ),
     path("reports/", resident.error_report_list, name="error_report_list"),
     path("flashcards/missed.<str:fmt>", resident.flashcards, name="flashcards"),
-    path("quizzes/<int:pk>/finish/", resident.attempt_finish, name="attempt_finish"),
-    path("quizzes/<int:pk>/results/", resident.attempt_results, name="attempt_results"),
+    path("quizzes/<int:pk>/finish/", quiz.attempt_finish, name="attempt_finish"),
+    path("quizzes/<int:pk>/results/", results.attempt_results, name="attempt_results"),
     path(
         "authoring/questions/<int:pk>/preview/",
         authoring.question_preview,

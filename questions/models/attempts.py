@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 from questions.models.bank import Question, Topic
 
@@ -100,6 +101,18 @@ class Attempt(models.Model):
         related_name="attempts",
         help_text="The assignment this attempt answers, if any (one attempt per resident).",
     )
+    paused_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the resident paused this practice quiz (null: running). While "
+        "paused, deadline_at already holds the latest it can move to (the pause allowance "
+        "left), so an abandoned pause ends by itself; resuming sets it to the deadline "
+        "before the pause plus the time paused.",
+    )
+    deadline_before_pause = models.DateTimeField(null=True, blank=True)
+    paused_seconds = models.PositiveIntegerField(
+        default=0, help_text="Seconds paused so far (at most engine.PAUSE_LIMIT_SECONDS)."
+    )
     start_token = models.UUIDField(
         null=True,
         blank=True,
@@ -137,14 +150,34 @@ class Attempt(models.Model):
                 | Q(assignment__isnull=False),
                 name="attempt_deadline_when_timed_or_assigned",
             ),
+            models.CheckConstraint(
+                condition=Q(paused_at__isnull=True, deadline_before_pause__isnull=True)
+                | Q(
+                    paused_at__isnull=False,
+                    deadline_before_pause__isnull=False,
+                    status="in_progress",
+                    assignment__isnull=True,
+                ),
+                name="attempt_paused_practice_in_progress",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"attempt {self.pk} by {self.user}"
 
+    def get_absolute_url(self) -> str:
+        """Resume: the question the resident was on, or the results once finished."""
+        return reverse("questions:attempt_detail", args=[self.pk])
+
     @property
     def is_finished(self) -> bool:
         return self.status == self.Status.FINISHED
+
+    def question_url(self, position: int) -> str:
+        return reverse("questions:attempt_question", args=[self.pk, position])
+
+    def results_url(self) -> str:
+        return reverse("questions:attempt_results", args=[self.pk])
 
 
 class AttemptItem(models.Model):
@@ -192,6 +225,19 @@ class AttemptItem(models.Model):
         blank=True,
         help_text="Why the resident says they missed it, tagged on review (misses only).",
     )
+    struck_letters = models.CharField(
+        max_length=8,
+        blank=True,
+        help_text="The choices the resident struck out, by letter (they stay selectable).",
+    )
+    highlights = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Highlighted text of the frozen stem: sorted, disjoint [start, end) "
+        "character ranges.",
+    )
+    note = models.TextField(blank=True, max_length=2000)
+    note_updated_at = models.DateTimeField(null=True, blank=True)
     first_encounter = models.BooleanField(
         default=False,
         editable=False,

@@ -30,6 +30,24 @@ class ResidentProfile(models.Model):
     )
     has_keyboard_shortcuts = models.BooleanField("keyboard shortcuts", default=True)
 
+    class TextSize(models.TextChoices):
+        STANDARD = "standard", "Standard"
+        LARGE = "large", "Large"
+        LARGER = "larger", "Larger"
+
+    text_size = models.CharField(
+        "question text size", max_length=8, choices=TextSize.choices, default=TextSize.STANDARD
+    )
+    is_timer_hidden = models.BooleanField(
+        "hide the clock until the last 5 minutes",
+        default=False,
+        help_text="The clock still runs on the server; it shows itself for the last 5 minutes.",
+    )
+    has_strikeout = models.BooleanField("strike-out of choices", default=True)
+    has_highlighter = models.BooleanField("highlighter", default=True)
+    has_notes = models.BooleanField("notes on questions", default=True)
+    has_question_timer = models.BooleanField("time on this question", default=True)
+
     def __str__(self) -> str:
         return f"profile of {self.user}"
 

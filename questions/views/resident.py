@@ -1,17 +1,12 @@
-"""Pages for residents: build a quiz, take it, review it, see past attempts.
-
-Every page reads the attempt through ``engine.expire_if_due`` first (the quiz pages through
-the engine's locked read, which does the same), so an attempt past its deadline is finished
-(as of the deadline) whatever page the resident opens next. Before an
-item is locked, the page receives only the letters and texts of its choices: never the key,
-a rationale or the explanation.
+"""Pages for residents around their quizzes: the dashboard, the quiz builder, the list of
+past quizzes, flashcards of misses, error reports, joining a cohort and starting an
+assignment. Taking a quiz is ``views.quiz``; its results are ``views.results``.
 """
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -23,26 +18,11 @@ from questions.middleware import retry_safe
 from questions.models import (
     Assignment,
     Attempt,
-    AttemptItem,
     ErrorReport,
 )
 from questions.people import membership
 from questions.quizzes import drawing, engine, errors, starting
 from questions.quizzes import error_reports as reports
-
-
-def _attempt_for(request, pk: int) -> Attempt:
-    """The requesting resident's attempt, expired if overdue; anyone else's is a 404."""
-    attempt = get_object_or_404(Attempt, pk=pk, user=request.user)
-    return engine.expire_if_due(attempt)
-
-
-def _question_url(attempt: Attempt, position: int) -> str:
-    return reverse("questions:attempt_question", args=[attempt.pk, position])
-
-
-def _results_url(attempt: Attempt) -> str:
-    return reverse("questions:attempt_results", args=[attempt.pk])
 
 
 @login_required
@@ -70,169 +50,8 @@ def attempt_new(request):
         except drawing.PoolTooSmall as exc:
             form.add_error("question_count", str(exc))
         else:
-            return redirect(_question_url(attempt, attempt.current_position))
+            return redirect(attempt.question_url(attempt.current_position))
     return render(request, "questions/attempt_new.html", {"form": form})
-
-
-@login_required
-def attempt_detail(request, pk: int):
-    """Resume: the question the resident was on, or the results once finished."""
-    attempt = _attempt_for(request, pk)
-    if attempt.is_finished:
-        return redirect(_results_url(attempt))
-    return redirect(_question_url(attempt, attempt.current_position))
-
-
-@never_cache
-@login_required
-def attempt_question(request, pk: int, position: int):
-    try:
-        attempt, items = engine.visit(attempt=pk, position=position, user=request.user)
-    except Attempt.DoesNotExist:
-        raise Http404 from None
-    if attempt.is_finished:
-        if attempt.finish_reason == Attempt.FinishReason.DEADLINE:
-            messages.info(request, "Time ran out: your quiz was finished and scored.")
-        return redirect(_results_url(attempt))
-    if not 1 <= position <= len(items):
-        return redirect(_question_url(attempt, attempt.current_position))
-    item = items[position - 1]
-    context = {
-        "attempt": attempt,
-        "item": item,
-        "items": items,
-        "position": position,
-        "previous": position - 1 if position > 1 else None,
-        "next": position + 1 if position < len(items) else None,
-        # Letters and texts only: the key and rationales stay on the server until locked.
-        "choices": [
-            {"letter": c["letter"], "text": c["text"], "image": c.get("image")}
-            for c in item.shown["choices"]
-        ],
-        "stem": item.shown["stem"],
-        "image": item.shown.get("image"),
-        "lead_in": item.shown["lead_in"],
-        "profile": getattr(attempt.user, "resident_profile", None),  # read with the attempt
-        "confidences": AttemptItem.Confidence.choices,
-    }
-    if attempt.deadline_at and attempt.mode == Attempt.Mode.TUTOR:
-        context["due_at"] = attempt.deadline_at  # an assignment's due date, not a clock
-    elif attempt.deadline_at:
-        remaining = (attempt.deadline_at - timezone.now()).total_seconds()
-        context["remaining_seconds"] = max(0, int(remaining))
-        context["grace_seconds"] = engine.GRACE_SECONDS
-    if attempt.mode == Attempt.Mode.TUTOR and item.is_locked:
-        context["explained"] = pages.locked_item_explanation(item)
-        context["report_kinds"] = ErrorReport.Kind.choices
-        context["all_answered"] = all(other.is_locked for other in items)
-    return render(request, "questions/attempt_question.html", context)
-
-
-@retry_safe
-@require_POST
-@login_required
-def attempt_answer(request, pk: int, position: int):
-    letter = request.POST.get("letter", "")
-    go = request.POST.get("go", "stay")
-    if go not in {"next", "previous", "stay"}:
-        go = "stay"  # an unknown button is treated as "save", so a missing answer is said
-    try:
-        if letter:
-            # The engine's locked read is the only read of the attempt.
-            attempt = engine.answer(
-                attempt=pk,
-                position=position,
-                letter=letter,
-                confidence=request.POST.get("confidence", ""),
-                user=request.user,
-            ).attempt
-        else:
-            attempt = get_object_or_404(Attempt, pk=pk, user=request.user)
-            if attempt.mode == Attempt.Mode.TUTOR or go == "stay":
-                messages.warning(request, "Choose an answer first.")
-                return redirect(_question_url(attempt, position))
-    except Attempt.DoesNotExist:
-        raise Http404 from None
-    except errors.AttemptFinished as exc:
-        messages.error(request, str(exc))
-        return redirect(reverse("questions:attempt_results", args=[pk]))
-    except errors.EngineError as exc:
-        messages.error(request, str(exc))
-        attempt = get_object_or_404(Attempt, pk=pk, user=request.user)
-        return redirect(_question_url(attempt, attempt.current_position))
-    if attempt.mode == Attempt.Mode.TIMED and go == "next" and position < attempt.question_count:
-        return redirect(_question_url(attempt, position + 1))
-    if attempt.mode == Attempt.Mode.TIMED and go == "previous" and position > 1:
-        return redirect(_question_url(attempt, position - 1))
-    return redirect(_question_url(attempt, position))
-
-
-@retry_safe
-@require_POST
-@login_required
-def item_miss_type(request, pk: int, position: int):
-    """The resident tags why they missed a question of a finished quiz (or removes the tag);
-    back to that question on the results page."""
-    attempt = _attempt_for(request, pk)
-    if not attempt.is_finished:
-        messages.error(request, "Misses are tagged on the results page, once the quiz is over.")
-        return redirect(_question_url(attempt, attempt.current_position))
-    try:
-        item = engine.tag_miss(
-            attempt=attempt,
-            position=position,
-            miss_type=request.POST.get("miss_type", ""),
-            user=request.user,
-        )
-    except Attempt.DoesNotExist:
-        raise Http404 from None
-    except errors.EngineError as exc:
-        messages.error(request, str(exc))
-    else:
-        label = item.get_miss_type_display().lower() if item.miss_type else "not tagged"
-        messages.success(request, f"Question {position}: {label}.")
-    return redirect(f"{_results_url(attempt)}#item-{position}")
-
-
-@retry_safe
-@require_POST
-@login_required
-def attempt_flag(request, pk: int, position: int):
-    try:
-        engine.set_flag(
-            attempt=pk,
-            position=position,
-            flagged=request.POST.get("flagged") == "1",
-            user=request.user,
-        )
-    except Attempt.DoesNotExist:
-        raise Http404 from None
-    except errors.AttemptFinished as exc:
-        messages.error(request, str(exc))
-        return redirect(reverse("questions:attempt_results", args=[pk]))
-    except errors.EngineError as exc:
-        messages.error(request, str(exc))
-    return redirect(reverse("questions:attempt_question", args=[pk, position]))
-
-
-@retry_safe
-@require_POST
-@login_required
-def attempt_finish(request, pk: int):
-    try:
-        attempt = engine.finish_attempt(attempt=pk, user=request.user)
-    except Attempt.DoesNotExist:
-        raise Http404 from None
-    return redirect(_results_url(attempt))
-
-
-@never_cache
-@login_required
-def attempt_results(request, pk: int):
-    attempt = _attempt_for(request, pk)
-    if not attempt.is_finished:
-        return redirect(_question_url(attempt, attempt.current_position))
-    return render(request, "questions/attempt_results.html", pages.results_context(attempt))
 
 
 @never_cache
@@ -284,8 +103,8 @@ def error_report_new(request, pk: int, position: int):
             "Thank you: your report was sent to the educators. You can follow it under My reports.",
         )
     if attempt.is_finished:
-        return redirect(f"{_results_url(attempt)}#item-{position}")
-    return redirect(_question_url(attempt, position))
+        return redirect(f"{attempt.results_url()}#item-{position}")
+    return redirect(attempt.question_url(position))
 
 
 @never_cache
@@ -330,5 +149,5 @@ def assignment_start(request, pk: int):
         return redirect("questions:dashboard")
     attempt = engine.expire_if_due(attempt)
     if attempt.is_finished:
-        return redirect(_results_url(attempt))
-    return redirect(_question_url(attempt, attempt.current_position))
+        return redirect(attempt.results_url())
+    return redirect(attempt.question_url(attempt.current_position))
