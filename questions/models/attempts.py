@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -172,6 +174,15 @@ class Attempt(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status == self.Status.FINISHED
+
+    @property
+    def pause_ends_at(self) -> datetime.datetime | None:
+        """When the current pause ends by itself (its allowance spent); None when running.
+        While paused the deadline holds the allowance left, so this is the pause's start
+        plus that allowance."""
+        if self.paused_at is None or self.deadline_at is None or self.deadline_before_pause is None:
+            return None
+        return self.paused_at + (self.deadline_at - self.deadline_before_pause)
 
     def question_url(self, position: int) -> str:
         return reverse("questions:attempt_question", args=[self.pk, position])

@@ -40,6 +40,7 @@ from questions.quizzes.errors import (
     InvalidConfidence,
     InvalidPosition,
     NotAMiss,
+    QuizPaused,
 )
 
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ def finish_completed(
     finished = 0
     for candidate in list(idle.values("pk", "last_answer")):
         with transaction.atomic():
-            attempt = _lock(candidate["pk"])
+            attempt = lock_attempt(candidate["pk"])
             if attempt.is_finished:  # by its resident since: answers are never unlocked
                 continue
             _finish_locked(
@@ -116,7 +117,7 @@ def _pk(attempt: Attempt | int) -> int:
     return attempt if isinstance(attempt, int) else attempt.pk
 
 
-def _lock(attempt: Attempt | int, *, user: User | None = None) -> Attempt:
+def lock_attempt(attempt: Attempt | int, *, user: User | None = None) -> Attempt:
     """The attempt's row, locked; only ``user``'s when given (Attempt.DoesNotExist if not)."""
     attempts = Attempt.objects.select_for_update()
     if user is not None:
@@ -147,7 +148,18 @@ def _finish_locked(attempt: Attempt, *, at: datetime.datetime, reason: str) -> A
     attempt.finished_at = at
     attempt.finish_reason = reason
     attempt.correct_count = grading.score(item.is_correct for item in items).correct
-    attempt.save(update_fields=["status", "finished_at", "finish_reason", "correct_count"])
+    # A pause ends with the quiz (the deadline already holds the pause it allowed).
+    attempt.paused_at = attempt.deadline_before_pause = None
+    attempt.save(
+        update_fields=[
+            "status",
+            "finished_at",
+            "finish_reason",
+            "correct_count",
+            "paused_at",
+            "deadline_before_pause",
+        ]
+    )
     # The resident's row lock serialises their finishes, so two quizzes finishing at once
     # cannot both claim a question's first encounter.
     list(get_user_model().objects.select_for_update().filter(pk=attempt.user_id).values("pk"))
@@ -207,7 +219,7 @@ def expire_if_due(attempt: Attempt, *, now: datetime.datetime | None = None) -> 
 def _expire(attempt: Attempt, now: datetime.datetime) -> bool:
     """Finish an overdue attempt as of its deadline, under its row lock; True only for the
     call that finished it (another process may have got there first)."""
-    attempt = _lock(attempt)
+    attempt = lock_attempt(attempt)
     if not is_overdue(attempt, now):
         return False
     _finish_locked(
@@ -218,7 +230,7 @@ def _expire(attempt: Attempt, now: datetime.datetime) -> bool:
     return True
 
 
-def _open_item(
+def open_item(
     attempt: Attempt | int, position: int, now: datetime.datetime, *, user: User | None = None
 ) -> tuple[Attempt, AttemptItem | None]:
     """Inside a transaction: lock the attempt, then read the item at ``position`` (after the
@@ -226,7 +238,7 @@ def _open_item(
     its deadline if it is overdue. The item is None when the attempt is finished: the
     caller raises ``_refusal`` once that finish is committed. Raises InvalidPosition, or
     Attempt.DoesNotExist when it is not ``user``'s."""
-    attempt = _lock(attempt, user=user)
+    attempt = lock_attempt(attempt, user=user)
     item = attempt.items.filter(position=position).first()
     if is_overdue(attempt, now):
         _finish_locked(
@@ -241,7 +253,7 @@ def _open_item(
     return attempt, item
 
 
-def _refusal(attempt: Attempt) -> AttemptFinished:
+def refusal(attempt: Attempt) -> AttemptFinished:
     if attempt.finish_reason == Attempt.FinishReason.DEADLINE:
         return DeadlinePassed()
     return AttemptFinished()
@@ -253,6 +265,7 @@ def answer(
     position: int,
     letter: str,
     confidence: str = "",
+    lock: bool = True,
     now: datetime.datetime | None = None,
     user: User | None = None,
 ) -> AttemptItem:
@@ -261,16 +274,21 @@ def answer(
     ``attempt`` is the attempt as locked. ``attempt`` may be its id; with ``user``, only
     their attempt is found (Attempt.DoesNotExist otherwise).
 
-    Timed: replaces any earlier choice and confidence; locked at finish. Tutor: locked and
-    scored now; submitting the same letter again is a no-op (the confidence too: it was
-    given before the key was seen), a different one raises AnswerLocked. An overdue
-    attempt is finished (committed) before DeadlinePassed is raised."""
+    Timed: replaces any earlier choice and confidence; locked at finish. Tutor: with
+    ``lock`` (the resident pressed Submit), locked and scored now; without it (the choice
+    saved as it was picked, or before leaving the question), kept unlocked like a timed
+    answer, to be submitted later or scored when the quiz finishes. Once locked, the same
+    letter again is a no-op (the confidence too: it was given before the key was seen),
+    a different one raises AnswerLocked. A paused quiz refuses answers (QuizPaused). An
+    overdue attempt is finished (committed) before DeadlinePassed is raised."""
     now = _now(now)
     with transaction.atomic():
-        attempt, item = _open_item(attempt, position, now, user=user)
+        attempt, item = open_item(attempt, position, now, user=user)
         if item is not None:
-            return _record(attempt, item, position, letter, confidence, now)
-    raise _refusal(attempt)  # after the transaction: an expiry it made is committed
+            if is_paused(attempt, now):
+                raise QuizPaused
+            return _record(attempt, item, position, letter, confidence, lock, now)
+    raise refusal(attempt)  # after the transaction: an expiry it made is committed
 
 
 def _record(
@@ -279,6 +297,7 @@ def _record(
     position: int,
     letter: str,
     confidence: str,
+    lock: bool,
     now: datetime.datetime,
 ) -> AttemptItem:
     """Inside answer's transaction, the attempt locked and in progress."""
@@ -300,12 +319,10 @@ def _record(
         )
         item.answered_at = now
         fields += ["selected_letter", "selected_choice_pk", "answered_at"]
-        if attempt.mode == Attempt.Mode.TUTOR:
-            item.locked_at = now
-            item.is_correct = grading.is_correct(
-                selected_letter=letter, choices=item.shown["choices"]
-            )
-            fields += ["locked_at", "is_correct"]
+    if attempt.mode == Attempt.Mode.TUTOR and lock:
+        item.locked_at = now
+        item.is_correct = grading.is_correct(selected_letter=letter, choices=item.shown["choices"])
+        fields += ["locked_at", "is_correct"]
     if item.confidence != confidence:
         item.confidence = confidence
         fields.append("confidence")
@@ -353,24 +370,24 @@ def set_flag(
     """Flag or unflag a question (idempotent) while the attempt is in progress. ``attempt``
     and ``user`` as for ``answer``."""
     with transaction.atomic():
-        attempt, item = _open_item(attempt, position, _now(now), user=user)
+        attempt, item = open_item(attempt, position, _now(now), user=user)
         if item is not None:
             if item.is_flagged != flagged:
                 item.is_flagged = flagged
                 item.save(update_fields=["is_flagged"])
             return item
-    raise _refusal(attempt)
+    raise refusal(attempt)
 
 
 def go_to(*, attempt: Attempt, position: int, now: datetime.datetime | None = None) -> Attempt:
     """Remember where the resident is, so closing the browser resumes there."""
     now = _now(now)
     with transaction.atomic():
-        attempt, item = _open_item(attempt, position, now)
+        attempt, item = open_item(attempt, position, now)
         if item is not None:
             _remember_position(attempt, position, now)
             return attempt
-    raise _refusal(attempt)
+    raise refusal(attempt)
 
 
 def visit(
@@ -421,29 +438,43 @@ def visit(
     if is_overdue(attempt, now):
         _expire(attempt, now)
         attempt = Attempt.objects.get(pk=attempt.pk)
-    elif (
-        not attempt.is_finished
-        and 1 <= position <= len(items)
-        and position != attempt.current_position
+    elif attempt.is_finished or is_paused(attempt, now):
+        pass  # a pause stops the question's clock too
+    elif position == 0 and attempt.position_entered_at is not None:
+        _move(attempt, items, attempt.current_position, None, now)  # off to the submit screen
+    elif 1 <= position <= len(items) and (
+        position != attempt.current_position or attempt.position_entered_at is None
     ):
-        _move(attempt, items, position, now)
+        _move(attempt, items, position, now, now)
     return attempt, items
+
+
+def is_paused(attempt: Attempt, now: datetime.datetime) -> bool:
+    """Paused, and the pause allowance not yet spent (after it the clock runs again by
+    itself: the deadline already holds the allowance)."""
+    return attempt.paused_at is not None and now < attempt.pause_ends_at
 
 
 @transaction.atomic
 def _move(
-    attempt: Attempt, items: list[AttemptItem], position: int, now: datetime.datetime
+    attempt: Attempt,
+    items: list[AttemptItem],
+    position: int,
+    entered_at: datetime.datetime | None,
+    now: datetime.datetime,
 ) -> None:
+    """Move to ``position`` (entered at ``entered_at``; None: on no question, as on the
+    submit screen), crediting the time on the question left."""
     left, seconds = attempt.current_position, _visit_seconds(attempt, now)
     moved = Attempt.objects.filter(
         pk=attempt.pk,
         status=Attempt.Status.IN_PROGRESS,
         current_position=left,
         position_entered_at=attempt.position_entered_at,
-    ).update(current_position=position, position_entered_at=now)
+    ).update(current_position=position, position_entered_at=entered_at)
     if not moved:
         return
-    attempt.current_position, attempt.position_entered_at = position, now
+    attempt.current_position, attempt.position_entered_at = position, entered_at
     if seconds and 1 <= left <= len(items):
         AttemptItem.objects.filter(attempt=attempt, position=left).update(
             seconds_spent=F("seconds_spent") + seconds
@@ -451,15 +482,21 @@ def _move(
         items[left - 1].seconds_spent += seconds
 
 
-def _remember_position(attempt: Attempt, position: int, now: datetime.datetime) -> None:
-    """Move to ``position``, crediting the time since the last move to the question left."""
-    if attempt.current_position == position:
-        return
+def credit_current_question(attempt: Attempt, now: datetime.datetime) -> None:
+    """Credit the time since the resident entered the current question to it (the caller
+    then moves ``position_entered_at``). Inside the caller's transaction, attempt locked."""
     seconds = _visit_seconds(attempt, now)
     if seconds:
         AttemptItem.objects.filter(attempt=attempt, position=attempt.current_position).update(
             seconds_spent=F("seconds_spent") + seconds
         )
+
+
+def _remember_position(attempt: Attempt, position: int, now: datetime.datetime) -> None:
+    """Move to ``position``, crediting the time since the last move to the question left."""
+    if attempt.current_position == position and attempt.position_entered_at is not None:
+        return
+    credit_current_question(attempt, now)
     attempt.current_position = position
     attempt.position_entered_at = now
     attempt.save(update_fields=["current_position", "position_entered_at"])
@@ -473,7 +510,7 @@ def finish_attempt(
     An overdue attempt is finished as of its deadline, not now. ``attempt`` and ``user`` as
     for ``answer``."""
     now = _now(now)
-    attempt = _lock(attempt, user=user)
+    attempt = lock_attempt(attempt, user=user)
     if attempt.is_finished:
         return attempt
     if is_overdue(attempt, now):

@@ -29,6 +29,15 @@ class AnswerLocked(EngineError):
         super().__init__("In tutor mode an answer is final once submitted.")
 
 
+class QuizPaused(EngineError):
+    def __init__(self) -> None:
+        super().__init__("The quiz is paused: resume it to answer.")
+
+
+class CannotPause(EngineError):
+    """Only a practice quiz with a clock pauses, and only within its allowance."""
+
+
 class InvalidChoice(EngineError):
     def __init__(self, letter: str) -> None:
         super().__init__(f"'{letter}' is not one of this question's choices.")

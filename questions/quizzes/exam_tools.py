@@ -1,0 +1,256 @@
+"""The exam's tools on a question: strike-out, highlights, notes, and pausing a quiz.
+
+All of them live on the server, so they survive a reload, a resume on another device and
+the end of the quiz:
+- Strike-out marks choices by letter; a struck choice stays selectable. In progress only.
+- Highlights are character ranges ``[start, end)`` of the frozen stem (``shown["stem"]``),
+  kept sorted and disjoint; highlighting inside a highlight removes that part. In progress
+  only (they mark the reading of a question being answered).
+- A note belongs to the question as it was shown; it may be written during the quiz and
+  after it (the "My notes" page), up to NOTE_MAX_LENGTH characters.
+- Pause: a practice quiz with a clock (no assignment) stops its clock for at most
+  PAUSE_LIMIT_SECONDS in all. While paused, ``deadline_at`` already holds the allowance
+  left, so a pause nobody ends ends by itself and expiry needs no special case; resuming
+  sets the deadline to the one before the pause plus the time paused. A paused quiz
+  refuses answers and shows no question.
+Functions take ``now`` (default: the server clock); ``user`` limits them to that
+resident's attempts (Attempt.DoesNotExist otherwise).
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.utils import timezone
+
+from questions.models import Attempt, AttemptItem
+from questions.quizzes import engine
+from questions.quizzes.errors import CannotPause, EngineError, InvalidChoice
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+PAUSE_LIMIT_SECONDS = 10 * 60
+NOTE_MAX_LENGTH = 2000
+
+
+def _open(
+    attempt: Attempt | int, position: int, now: datetime.datetime, user: User | None
+) -> tuple[Attempt, AttemptItem]:
+    """Inside a transaction: the attempt locked and in progress, and its item."""
+    attempt, item = engine.open_item(attempt, position, now, user=user)
+    if item is None:
+        raise engine.refusal(attempt)
+    return attempt, item
+
+
+def _open_attempt(attempt: Attempt | int, now: datetime.datetime, user: User | None) -> Attempt:
+    """Inside a transaction: the attempt locked and in progress (finished first if overdue)."""
+    locked = engine.lock_attempt(attempt, user=user)
+    return _open(locked, locked.current_position, now, user)[0]
+
+
+def toggle_strike(
+    *,
+    attempt: Attempt | int,
+    position: int,
+    letter: str,
+    user: User | None = None,
+    now: datetime.datetime | None = None,
+) -> AttemptItem:
+    """Strike out the choice ``letter`` of the question at ``position``, or restore it if
+    struck. Striking never touches the selected answer."""
+    now = now or timezone.now()
+    letter = (letter or "").strip().upper()
+    with transaction.atomic():
+        attempt, item = _open(attempt, position, now, user)
+        letters = [c["letter"] for c in item.shown["choices"]]
+        if letter not in letters:
+            raise InvalidChoice(letter)
+        struck = set(item.struck_letters) ^ {letter}
+        item.struck_letters = "".join(x for x in letters if x in struck)
+        item.save(update_fields=["struck_letters"])
+        return item
+
+
+def merge_highlight(ranges: list[list[int]], start: int, end: int, length: int) -> list[list[int]]:
+    """The highlights after marking ``[start, end)`` of a stem ``length`` long: a range
+    wholly inside the existing highlights is removed from them (highlighting highlighted
+    text clears it); otherwise it is added and overlapping or touching ranges merge."""
+    start, end = max(0, start), min(length, end)
+    if start >= end:
+        return [list(r) for r in ranges]
+    covered = set()
+    for a, b in ranges:
+        covered.update(range(a, b))
+    wanted = set(range(start, end))
+    covered = covered - wanted if wanted <= covered else covered | wanted
+    merged: list[list[int]] = []
+    for index in sorted(covered):
+        if merged and merged[-1][1] == index:
+            merged[-1][1] = index + 1
+        else:
+            merged.append([index, index + 1])
+    return merged
+
+
+def highlight(
+    *,
+    attempt: Attempt | int,
+    position: int,
+    start: int,
+    end: int,
+    user: User | None = None,
+    now: datetime.datetime | None = None,
+) -> AttemptItem:
+    """Highlight ``[start, end)`` of the question's frozen stem (or clear it where it was
+    already highlighted); see ``merge_highlight``."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        attempt, item = _open(attempt, position, now, user)
+        item.highlights = merge_highlight(
+            item.highlights or [], start, end, len(item.shown["stem"])
+        )
+        item.save(update_fields=["highlights"])
+        return item
+
+
+def clear_highlights(
+    *,
+    attempt: Attempt | int,
+    position: int,
+    user: User | None = None,
+    now: datetime.datetime | None = None,
+) -> AttemptItem:
+    now = now or timezone.now()
+    with transaction.atomic():
+        attempt, item = _open(attempt, position, now, user)
+        if item.highlights:
+            item.highlights = []
+            item.save(update_fields=["highlights"])
+        return item
+
+
+def set_note(
+    *,
+    attempt: Attempt | int,
+    position: int,
+    text: str,
+    user: User | None = None,
+    now: datetime.datetime | None = None,
+) -> AttemptItem:
+    """Write (or, blank, delete) the resident's note on a question, during the quiz or
+    after it. Refuses a note over NOTE_MAX_LENGTH characters, saving nothing."""
+    now = now or timezone.now()
+    text = (text or "").replace("\r\n", "\n").strip()
+    if len(text) > NOTE_MAX_LENGTH:
+        raise EngineError(
+            f"A note holds at most {NOTE_MAX_LENGTH} characters (this one has {len(text)}); "
+            "it was not saved."
+        )
+    with transaction.atomic():
+        items = AttemptItem.objects.select_for_update().filter(
+            attempt__pk=attempt if isinstance(attempt, int) else attempt.pk, position=position
+        )
+        if user is not None:
+            items = items.filter(attempt__user=user)
+        item = items.defer("shown").first()
+        if item is None:
+            raise Attempt.DoesNotExist
+        if item.note != text:
+            item.note = text
+            item.note_updated_at = now if text else None
+            item.save(update_fields=["note", "note_updated_at"])
+        return item
+
+
+def can_pause(attempt: Attempt) -> bool:
+    """A practice quiz with a clock, in progress, with pause allowance left."""
+    return (
+        not attempt.is_finished
+        and attempt.assignment_id is None
+        and attempt.mode == Attempt.Mode.TIMED
+        and attempt.deadline_at is not None
+        and attempt.paused_seconds < PAUSE_LIMIT_SECONDS
+    )
+
+
+def pause_allowance_left(attempt: Attempt) -> int:
+    """Seconds of pause this quiz still has."""
+    return max(0, PAUSE_LIMIT_SECONDS - attempt.paused_seconds)
+
+
+def pause(
+    *, attempt: Attempt | int, user: User | None = None, now: datetime.datetime | None = None
+) -> Attempt:
+    """Stop the clock of a practice timed quiz. Idempotent while paused. Raises CannotPause
+    for an assignment, a quiz without a clock or with its allowance spent."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        attempt = _open_attempt(attempt, now, user)
+        if engine.is_paused(attempt, now):
+            return attempt
+        if attempt.paused_at is not None:  # the last pause ran out by itself: close it
+            _close_pause(attempt, now)
+        if attempt.assignment_id is not None:
+            raise CannotPause("An assignment's clock cannot be paused.")
+        if not can_pause(attempt):
+            raise CannotPause(
+                "This quiz has no pause left."
+                if attempt.deadline_at is not None
+                else "Only a timed quiz has a clock to pause."
+            )
+        assert attempt.deadline_at is not None  # can_pause
+        engine.credit_current_question(attempt, now)
+        attempt.deadline_before_pause = attempt.deadline_at
+        attempt.deadline_at = attempt.deadline_at + datetime.timedelta(
+            seconds=pause_allowance_left(attempt)
+        )
+        attempt.paused_at = now
+        attempt.position_entered_at = None
+        attempt.save(
+            update_fields=[
+                "deadline_before_pause",
+                "deadline_at",
+                "paused_at",
+                "paused_seconds",
+                "position_entered_at",
+            ]
+        )
+        return attempt
+
+
+def resume(
+    *, attempt: Attempt | int, user: User | None = None, now: datetime.datetime | None = None
+) -> Attempt:
+    """Start the clock again: the deadline moves by the time paused (at most the allowance
+    left). Idempotent when running."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        attempt = _open_attempt(attempt, now, user)
+        if attempt.paused_at is not None:
+            _close_pause(attempt, now)
+            attempt.position_entered_at = now
+            attempt.save(
+                update_fields=[
+                    "deadline_at",
+                    "deadline_before_pause",
+                    "paused_at",
+                    "paused_seconds",
+                    "position_entered_at",
+                ]
+            )
+        return attempt
+
+
+def _close_pause(attempt: Attempt, now: datetime.datetime) -> None:
+    """End the pause (on the instance): the deadline moves by the time paused, capped at
+    the allowance, which is what the deadline already held at the cap."""
+    assert attempt.paused_at is not None and attempt.deadline_before_pause is not None
+    allowed = pause_allowance_left(attempt)
+    paused = min(int((now - attempt.paused_at).total_seconds()), allowed)
+    attempt.deadline_at = attempt.deadline_before_pause + datetime.timedelta(seconds=paused)
+    attempt.paused_seconds += paused
+    attempt.paused_at = attempt.deadline_before_pause = None
