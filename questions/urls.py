@@ -45,6 +45,17 @@ urlpatterns = [
     path("quizzes/<int:pk>/finish/", quiz.attempt_finish, name="attempt_finish"),
     path("quizzes/<int:pk>/results/", results.attempt_results, name="attempt_results"),
     path(
+        "quizzes/<int:pk>/results/all/",
+        results.attempt_results_all,
+        name="attempt_results_all",
+    ),
+    path(
+        "quizzes/<int:pk>/results/<int:position>/",
+        results.attempt_result_item,
+        name="attempt_result_item",
+    ),
+    path("notes/", results.note_list, name="note_list"),
+    path(
         "authoring/questions/<int:pk>/preview/",
         authoring.question_preview,
         name="question_preview",

@@ -17,6 +17,9 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
+from django.core.paginator import Paginator
+from django.db.models import F
+from django.db.models.functions import Trim
 from django.utils import timezone
 
 from questions.analytics import charts, cohort_stats, item_stats, progress
@@ -89,44 +92,217 @@ def locked_item_explanation(item: AttemptItem) -> dict[str, Any]:
     return _explained(item, _frozen_citations([item])[item.pk])
 
 
-def results_context(attempt: Attempt) -> dict[str, Any]:
+# The results page's filters: what each keeps, in the order the page offers them.
+RESULT_FILTERS: dict[str, str] = {
+    "all": "All",
+    "incorrect": "Incorrect",
+    "flagged": "Flagged",
+    "guessed": "Guessed or unsure",
+    "notes": "With notes",
+}
+
+
+def result_filter(value: str | None) -> str:
+    """The filter a request names, "all" for anything else."""
+    return value if value in RESULT_FILTERS else "all"
+
+
+def _filter_query(name: str) -> str:
+    """The query string that keeps a filter on the links of the results and the review."""
+    return "" if name == "all" else f"?filter={name}"
+
+
+def _in_filter(item: AttemptItem, name: str) -> bool:
+    """Whether ``item`` (position, is_correct, is_flagged, confidence and note loaded) is
+    kept by the filter ``name``. Unanswered questions count as incorrect, as in the score."""
+    if name == "incorrect":
+        return not item.is_correct
+    if name == "flagged":
+        return item.is_flagged
+    if name == "guessed":
+        return item.confidence in (AttemptItem.Confidence.GUESS, AttemptItem.Confidence.UNSURE)
+    if name == "notes":
+        return bool(item.note.strip())
+    return True
+
+
+def _filter_counts(items: list[AttemptItem], active: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": name,
+            "label": label,
+            "count": sum(_in_filter(item, name) for item in items),
+            "is_active": name == active,
+        }
+        for name, label in RESULT_FILTERS.items()
+    ]
+
+
+def own_pace_seconds(attempt: Attempt) -> int | None:
+    """Seconds a question at the pace of the resident who took ``attempt``: the assignment's
+    time limit per question when it sets one, else the standard pace
+    (``settings.QUIZ_SECONDS_PER_QUESTION``), times the resident's time multiplier, as the
+    quiz's clock is set (``quizzes.starting``). None for an untimed setting. One query, two
+    for an assignment not read with the attempt."""
+    profile = ResidentProfile.objects.filter(user_id=attempt.user_id).first()
+    multiplier = profile.time_multiplier if profile else 1.0
+    if multiplier is None:
+        return None
+    assignment = attempt.assignment if attempt.assignment_id else None
+    if assignment is not None and assignment.time_limit_minutes:
+        per_question = assignment.time_limit_minutes * 60 / attempt.question_count
+    else:
+        per_question = settings.QUIZ_SECONDS_PER_QUESTION
+    return round(per_question * multiplier)
+
+
+def _share_correct(item: AttemptItem, counts: Mapping[str, Any] | None) -> int | None:
+    """Percent of residents whose first encounter with the item's question was right, once
+    at least MIN_RESIDENTS_FOR_SHARES of them met it (as ``_explained`` shows choices)."""
+    if counts is None or counts["residents"] < item_stats.MIN_RESIDENTS_FOR_SHARES:
+        return None
+    key = next((c["choice_id"] for c in item.shown["choices"] if c["is_correct"]), None)
+    return round(100 * counts["by_choice"].get(key, 0) / counts["residents"])
+
+
+def results_context(
+    attempt: Attempt, *, row_filter: str = "all", explained: bool = True
+) -> dict[str, Any]:
     """Everything the results page shows for a finished attempt (to its resident, and to
-    the educators of a cohort that may see it)."""
+    the educators of a cohort that may see it): the score, the times against the resident's
+    own pace, the topics, calibration, and a row per question (``rows``: the item, its
+    topics, ``share_correct``: the percent of residents right at their first encounter, None
+    below MIN_RESIDENTS_FOR_SHARES) kept by ``row_filter`` (``filters``: each with its count).
+    With ``explained``, every item's explanation too (``explained_items``: the long page, for
+    printing). A fixed number of queries whatever the quiz's length (pinned in tests)."""
+    row_filter = result_filter(row_filter)
     items = list(attempt.items.order_by("position"))
-    citations = _frozen_citations(items)
-    shares = item_stats.first_attempt_choice_counts(item.question_id for item in items)
+    question_ids = [item.question_id for item in items]
+    shares = item_stats.first_attempt_choice_counts(question_ids)
+    topics_of = calibration.topics_by_question(question_ids)
     # Finished: it has its finish time and score (database constraints).
     used = (cast("datetime.datetime", attempt.finished_at) - attempt.started_at).total_seconds()
-    reported = {
-        r.attempt_item_id: r
-        for r in ErrorReport.objects.filter(
-            attempt_item__attempt=attempt, reporter_id=attempt.user_id
-        )
-    }
-    return {
+    context: dict[str, Any] = {
         "attempt": attempt,
         "score": grading.Score(
             correct=cast(int, attempt.correct_count), total=attempt.question_count
         ),
         "seconds_used": int(used),
         "seconds_per_question": round(used / attempt.question_count),
-        "pace_seconds": settings.QUIZ_SECONDS_PER_QUESTION,
+        "pace_seconds": own_pace_seconds(attempt),
         "topics": progress.topic_breakdown(attempt),
-        "explained_items": [
+        "active_filter": row_filter,
+        "filter_query": _filter_query(row_filter),
+        "filters": _filter_counts(items, row_filter),
+        "rows": [
             {
                 "item": item,
-                "report": reported.get(item.pk),
-                **_explained(item, citations[item.pk], shares),
+                "topics": topics_of.get(item.question_id, []),
+                "share_correct": _share_correct(item, shares.get(item.question_id)),
             }
             for item in items
+            if _in_filter(item, row_filter)
         ],
-        "report_kinds": ErrorReport.Kind.choices,
         "miss_types": AttemptItem.MissType.choices,
         "min_residents": item_stats.MIN_RESIDENTS_FOR_SHARES,
         "calibration": calibration.calibration_of(items),
         "confident_misses": calibration.items_by_topic(
             [i for i in items if i.confidence == AttemptItem.Confidence.SURE and not i.is_correct]
         ),
+    }
+    if explained:
+        citations = _frozen_citations(items)
+        reported = {
+            r.attempt_item_id: r
+            for r in ErrorReport.objects.filter(
+                attempt_item__attempt=attempt, reporter_id=attempt.user_id
+            )
+        }
+        context["report_kinds"] = ErrorReport.Kind.choices
+        context["explained_items"] = [
+            {
+                "item": item,
+                "report": reported.get(item.pk),
+                **_explained(item, citations[item.pk], shares),
+            }
+            for item in items
+        ]
+    return context
+
+
+def result_item_context(attempt: Attempt, position: int, *, row_filter: str = "all") -> dict:
+    """One question of a finished attempt in full, as the review shows it: the question, its
+    explanation (with residents' shares), the resident's answer, confidence, miss reason and
+    note, the question's key, and the previous and next positions kept by ``row_filter``.
+    Raises AttemptItem.DoesNotExist for a position the attempt does not have. A fixed
+    number of queries whatever the quiz's length."""
+    row_filter = result_filter(row_filter)
+    item = attempt.items.select_related("question").get(position=position)
+    marks = attempt.items.order_by("position").only(
+        "attempt_id", "position", "is_correct", "is_flagged", "confidence", "note"
+    )
+    kept = [mark.position for mark in marks if _in_filter(mark, row_filter)]
+    shares = item_stats.first_attempt_choice_counts([item.question_id])
+    return {
+        "attempt": attempt,
+        "item": item,
+        "explained": _explained(item, _frozen_citations([item])[item.pk], shares),
+        "topics": calibration.topics_by_question([item.question_id]).get(item.question_id, []),
+        "active_filter": row_filter,
+        "filter_query": _filter_query(row_filter),
+        "filter_label": RESULT_FILTERS[row_filter],
+        "kept_count": len(kept),
+        "kept_index": kept.index(position) + 1 if position in kept else None,
+        "previous_position": max((p for p in kept if p < position), default=None),
+        "next_position": min((p for p in kept if p > position), default=None),
+        "pace_seconds": own_pace_seconds(attempt),
+        "report": ErrorReport.objects.filter(attempt_item=item, reporter_id=attempt.user_id)
+        .order_by("-pk")
+        .first(),
+        "report_kinds": ErrorReport.Kind.choices,
+        "miss_types": AttemptItem.MissType.choices,
+        "min_residents": item_stats.MIN_RESIDENTS_FOR_SHARES,
+    }
+
+
+NOTES_PER_PAGE = 25
+
+
+def notes_context(user, *, page: str | int | None = None) -> dict[str, Any]:
+    """The resident's notes on questions, newest note first, NOTES_PER_PAGE a page
+    (``page_obj``, a Django Page): each row with its item and attempt, the question's topics
+    and the first line of its frozen stem, and whether the quiz is finished. A quiz in
+    progress is never explained here: its rows carry only the question's page
+    (``question_url``). Overdue quizzes are finished first. A fixed number of queries."""
+    engine.expire_overdue(Attempt.objects.filter(user=user))
+    notes = (
+        AttemptItem.objects.filter(attempt__user=user)
+        .annotate(note_text=Trim("note"))
+        .exclude(note_text="")
+        .select_related("attempt")
+        .order_by(F("note_updated_at").desc(nulls_last=True), "-pk")
+    )
+    page_obj = Paginator(notes, NOTES_PER_PAGE).get_page(page)
+    items = list(page_obj.object_list)
+    topics_of = calibration.topics_by_question(i.question_id for i in items) if items else {}
+    return {
+        "page_obj": page_obj,
+        "rows": [
+            {
+                "item": item,
+                "attempt": item.attempt,
+                "topics": topics_of.get(item.question_id, []),
+                "stem_first_line": next(
+                    (line.strip() for line in item.shown["stem"].splitlines() if line.strip()),
+                    "",
+                ),
+                "is_finished": item.attempt.is_finished,
+                "question_url": (
+                    None if item.attempt.is_finished else item.attempt.question_url(item.position)
+                ),
+            }
+            for item in items
+        ],
     }
 
 

@@ -1,18 +1,25 @@
-"""A finished quiz's results, as the resident who took it sees them.
+"""A finished quiz's results, as the resident who took it sees them: the summary with its
+table of questions, the question-by-question review, the long page for printing; and the
+resident's notes on questions.
 
-An attempt past its deadline is finished (as of the deadline) before anything is shown.
+An attempt past its deadline is finished (as of the deadline) before anything is shown. A
+quiz still in progress is never explained here: its pages send the resident to the question.
 """
+
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import Resolver404, resolve
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from questions.analytics import pages
 from questions.middleware import retry_safe
-from questions.models import Attempt
+from questions.models import Attempt, AttemptItem
 from questions.quizzes import engine, errors
 
 
@@ -22,12 +29,30 @@ def _attempt_for(request, pk: int) -> Attempt:
     return engine.expire_if_due(attempt)
 
 
+def _review_page_in(request, attempt: Attempt) -> str | None:
+    """The ``next`` of a POST when it is this site's review page of a question of
+    ``attempt`` (the page the form was sent from), else None."""
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return None
+    try:
+        match = resolve(urlsplit(target).path)
+    except Resolver404:
+        return None
+    if match.view_name != "questions:attempt_result_item" or match.kwargs["pk"] != attempt.pk:
+        return None
+    return target
+
+
 @retry_safe
 @require_POST
 @login_required
 def item_miss_type(request, pk: int, position: int):
     """The resident tags why they missed a question of a finished quiz (or removes the tag);
-    back to that question on the results page."""
+    back to the review page it was sent from (``next``), else to that question's row of the
+    results."""
     attempt = _attempt_for(request, pk)
     if not attempt.is_finished:
         messages.error(request, "Misses are tagged on the results page, once the quiz is over.")
@@ -46,13 +71,54 @@ def item_miss_type(request, pk: int, position: int):
     else:
         label = item.get_miss_type_display().lower() if item.miss_type else "not tagged"
         messages.success(request, f"Question {position}: {label}.")
-    return redirect(f"{attempt.results_url()}#item-{position}")
+    return redirect(_review_page_in(request, attempt) or f"{attempt.results_url()}#item-{position}")
 
 
 @never_cache
 @login_required
 def attempt_results(request, pk: int):
+    """The summary: score, times, topics, and a table of the questions (filtered by
+    ``?filter=``), each leading to its review."""
     attempt = _attempt_for(request, pk)
     if not attempt.is_finished:
         return redirect(attempt.question_url(attempt.current_position))
-    return render(request, "questions/attempt_results.html", pages.results_context(attempt))
+    context = pages.results_context(
+        attempt, row_filter=request.GET.get("filter", ""), explained=False
+    )
+    return render(request, "questions/attempt_results.html", context)
+
+
+@never_cache
+@login_required
+def attempt_results_all(request, pk: int):
+    """The long page: every question with its explanation, for printing."""
+    attempt = _attempt_for(request, pk)
+    if not attempt.is_finished:
+        return redirect(attempt.question_url(attempt.current_position))
+    context = pages.results_context(attempt)
+    return render(request, "questions/attempt_results.html", context | {"is_print_view": True})
+
+
+@never_cache
+@login_required
+def attempt_result_item(request, pk: int, position: int):
+    """One question of a finished quiz in full, with previous and next within the filter."""
+    attempt = _attempt_for(request, pk)
+    if not attempt.is_finished:
+        return redirect(attempt.question_url(position))
+    try:
+        context = pages.result_item_context(
+            attempt, position, row_filter=request.GET.get("filter", "")
+        )
+    except AttemptItem.DoesNotExist:
+        raise Http404 from None
+    return render(request, "questions/attempt_result_item.html", context)
+
+
+@never_cache
+@login_required
+def note_list(request):
+    """The resident's notes, newest first, each leading to its question's explanation (or,
+    in a quiz still in progress, to the question)."""
+    context = pages.notes_context(request.user, page=request.GET.get("page"))
+    return render(request, "questions/note_list.html", context)
