@@ -1,0 +1,397 @@
+"""Every page of the site on a 375 px phone: nothing scrolls sideways.
+
+The pages are every named URL of the site outside the admin (which is desktop-first), taken
+from the URL resolver: each is either in PAGES, visited by the roles that use it with real
+objects behind it, or in EXEMPT with the reason it is not a page. A new URL in neither fails
+tests/unit/test_phone_sweep_pages.py. Wide tables scroll inside their own box
+(``.table-responsive``), which does not widen the page.
+
+Set PHONE_SWEEP_SCREENSHOTS to a directory to keep a full-page screenshot of each page."""
+
+import datetime
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+from django.contrib.auth.models import Group
+from django.contrib.auth.tokens import default_token_generator
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from questions.models import (
+    CHOICE_LETTERS,
+    Assignment,
+    Attempt,
+    AttemptItem,
+    Citation,
+    Cohort,
+    ErrorReport,
+    Question,
+    ResidentProfile,
+    StatusChange,
+)
+from questions.people.roles import EDUCATORS_GROUP
+from questions.quizzes import assignments, engine, starting
+from tests.browser.conftest import log_in
+from tests.factories import (
+    PublishableQuestionFactory,
+    ReferenceFactory,
+    TopicFactory,
+    UserFactory,
+    finished_attempts,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PHONE_WIDTH = 375
+PASSWORD = "a-long-test-password"  # the factories' password
+ROLES = ("anon", "resident", "educator")
+SIGNED_IN = ("resident", "educator")
+EVERYONE = ROLES
+
+
+class Page(NamedTuple):
+    name: str  # the URL's name
+    roles: tuple[str, ...]  # who opens it in the sweep
+    args: Callable[[dict], list] = lambda w: []
+    label: str = ""  # tells apart two visits of the same URL
+
+
+# Text that does not break by itself: a URL and a long compound, as authors paste them.
+LONG_URL = (
+    "https://www.ncbi.nlm.nih.gov/pmc/articles/PMC5944629/figure/F3/"
+    "?report=objectonly&section=superior-cluneal-nerve-entrapment-at-the-iliac-crest"
+)
+LONG_WORD = "thoracolumbar-fascia-osteofibrous-tunnel-superior-cluneal-neuropathy-syndrome"
+
+
+def _reset_link(w) -> list[str]:
+    user = w["resident"]
+    return [urlsafe_base64_encode(force_bytes(user.pk)), default_token_generator.make_token(user)]
+
+
+PAGES = [
+    Page("login", ("anon",)),
+    Page("password_reset", ("anon",)),
+    Page("password_reset_done", ("anon",)),
+    # A good link leads on to the new-password form; a bad one says it is spent.
+    Page("password_reset_confirm", ("anon",), _reset_link, "good link"),
+    Page("password_reset_confirm", ("anon",), lambda w: [_reset_link(w)[0], "1-bad"], "bad"),
+    Page("password_reset_complete", ("anon",)),
+    Page("password_change", SIGNED_IN),
+    Page("password_change_done", SIGNED_IN),
+    Page("questions:home", EVERYONE),
+    Page("questions:reference_list", EVERYONE),
+    Page("questions:signup", ("anon",)),
+    Page("questions:profile", SIGNED_IN),
+    Page("questions:dashboard", SIGNED_IN),
+    Page("questions:attempt_list", ("resident",)),
+    Page("questions:attempt_new", ("resident",)),
+    Page("questions:error_report_list", ("resident",)),
+    # Redirects to the quiz's current question (or to its results).
+    Page("questions:attempt_detail", ("resident",), lambda w: [w["timed"].pk]),
+    Page("questions:attempt_question", ("resident",), lambda w: [w["timed"].pk, 1], "timed"),
+    # Answered in tutor mode: the explanation is on the page.
+    Page("questions:attempt_question", ("resident",), lambda w: [w["tutor"].pk, 1], "tutor"),
+    Page("questions:attempt_results", ("resident",), lambda w: [w["finished"].pk]),
+    Page("questions:question_preview", ("educator",), lambda w: [w["long_question"].pk]),
+    Page("questions:item_analysis", ("educator",)),
+    Page("questions:cohort_list", ("educator",)),
+    Page("questions:cohort_detail", ("educator",), lambda w: [w["cohort"].pk]),
+    Page(
+        "questions:cohort_resident",
+        ("educator",),
+        lambda w: [w["cohort"].pk, w["resident"].pk],
+    ),
+    Page(
+        "questions:cohort_resident_attempt",
+        ("educator",),
+        lambda w: [w["cohort"].pk, w["resident"].pk, w["finished"].pk],
+    ),
+    Page("questions:assignment_new", ("educator",), lambda w: [w["cohort"].pk]),
+    Page(
+        "questions:assignment_detail",
+        ("educator",),
+        lambda w: [w["cohort"].pk, w["assignment"].pk],
+    ),
+]
+
+# Named URLs that are not pages to look at, and why.
+POST_ONLY = "POST only: answers with a redirect, never a page of its own"
+EXEMPT = {
+    "healthz": "JSON for the load balancer",
+    "logout": POST_ONLY,
+    "questions:attempt_answer": POST_ONLY,
+    "questions:attempt_flag": POST_ONLY,
+    "questions:attempt_finish": POST_ONLY,
+    "questions:error_report_new": POST_ONLY,
+    "questions:item_miss_type": POST_ONLY,
+    "questions:assignment_start": POST_ONLY,
+    "questions:cohort_join": POST_ONLY,
+    "questions:flashcards": "a file download (Anki .apkg or CSV)",
+    "questions:cohort_export": "a file download (CSV)",
+}
+
+
+# --- The world ---------------------------------------------------------------------------
+
+
+def _long_question(topics, reference) -> Question:
+    """A published question whose stem, lead-in, choices and explanation hold a long URL
+    and a long unbroken word, citing a reference known by its long URL only."""
+    question = PublishableQuestionFactory(key="long-words")
+    question.topics.set(topics)
+    question.stem = (
+        f"A 47-year-old woman has pain over the iliac crest. Her referral letter cites "
+        f"{LONG_URL} and calls it {LONG_WORD}."
+    )
+    question.lead_in = f"Which nerve is entrapped in {LONG_WORD}?"
+    cited = question.citations.get().reference.key
+    question.explanation = (
+        f"The superior cluneal nerves pass through an osteofibrous tunnel [@{cited}]. "
+        f"The figure at {LONG_URL} shows it [@{reference.key}]."
+    )
+    question.save()
+    StatusChange.objects.create(
+        question=question,
+        from_status=Question.Status.IN_REVIEW,
+        to_status=Question.Status.PUBLISHED,
+        changed_at=timezone.now(),
+        note=f"Checked against {LONG_URL}",
+    )
+    Citation.objects.create(question=question, reference=reference, locator="Figure 3", order=2)
+    choice = question.choices.get(letter="A")
+    choice.text = f"The {LONG_WORD} branch"
+    choice.rationale = f"See {LONG_URL}."
+    choice.save()
+    return question
+
+
+def _answer_all(attempt: Attempt, *, wrong: set[int]) -> None:
+    """Answer every item, the positions in ``wrong`` wrongly, with a confidence each."""
+    confidences = [c for c in AttemptItem.Confidence.values if c]
+    for item in attempt.items.order_by("position"):
+        is_wrong = item.position in wrong
+        letter = next(c["letter"] for c in item.shown["choices"] if c["is_correct"] != is_wrong)
+        engine.answer(
+            attempt=attempt,
+            position=item.position,
+            letter=letter,
+            confidence=confidences[item.position % len(confidences)],
+        )
+
+
+def build_world() -> dict:
+    now = timezone.now()
+    topics = [
+        TopicFactory(name=name)
+        for name in (
+            "Superior cluneal nerves: anatomy and variants",
+            "Middle cluneal nerves and the long posterior sacroiliac ligament",
+            "Inferior cluneal nerves and the posterior femoral cutaneous nerve",
+            "Entrapment syndromes and their diagnosis",
+            "Ultrasound-guided cluneal nerve blocks",
+            "Neurolysis, decompression and outcomes",
+        )
+    ]
+    reference = ReferenceFactory(
+        kind="web", doi="", pmid="", url=LONG_URL, title=f"Figure 3: {LONG_WORD}"
+    )
+    questions = PublishableQuestionFactory.create_batch(7)
+    for index, question in enumerate(questions):
+        question.topics.set([topics[index % len(topics)], topics[(index + 2) % len(topics)]])
+    long_question = _long_question(topics[:3], reference)
+    questions.append(long_question)
+
+    educator = UserFactory(
+        username="educator", first_name="Priya", last_name="Raghunathan", is_staff=True
+    )
+    educator.groups.add(Group.objects.get(name=EDUCATORS_GROUP))
+    resident = UserFactory(
+        username="maria.gonzalez-hernandez@example.org",
+        first_name="María José",
+        last_name="González-Hernández",
+    )
+    ResidentProfile.objects.create(user=resident, program="Anesthesiology", training_year=2)
+    peers = [UserFactory(username=f"resident-{n}") for n in range(1, 7)]
+
+    cohort = Cohort.objects.create(
+        name="PGY-2 Anesthesiology 2026", program="Regional anesthesia and acute pain"
+    )
+    cohort.residents.add(resident, *peers)
+    cohort.educators.add(educator)
+    assignment = assignments.create_assignment(
+        cohort=cohort,
+        created_by=educator,
+        title="Week 3: entrapment and blocks",
+        kind=Assignment.Kind.FIXED,
+        mode=Attempt.Mode.TIMED,
+        opens_at=now - datetime.timedelta(days=2),
+        due_at=now + datetime.timedelta(days=5),
+        questions=questions,
+    )
+    # The peers have finished the assignment: item statistics and shares of n >= 5.
+    finished_attempts(
+        [
+            (
+                peer,
+                [
+                    (q, CHOICE_LETTERS[(n + i) % 3 + 1] if (n + i) % 3 else "C", 40 + 7 * i)
+                    for i, q in enumerate(questions)
+                ],
+            )
+            for n, peer in enumerate(peers)
+        ],
+        assignment=assignment,
+        started_at=now - datetime.timedelta(days=1),
+    )
+
+    # The resident: a finished practice quiz with misses (tagged), a flag and a note; the
+    # assignment in progress (timed); a tutor quiz with its first question answered.
+    config = starting.QuizConfig(question_count=len(questions))
+    finished = starting.start_attempt(user=resident, config=config)
+    _answer_all(finished, wrong={2, 5})
+    engine.set_flag(attempt=finished, position=3, flagged=True)
+    finished = engine.finish_attempt(attempt=finished)
+    for position in (2, 5):
+        engine.tag_miss(attempt=finished, position=position, miss_type="knowledge")
+    long_item = finished.items.get(question=long_question)
+    long_item.note = f"Remember {LONG_WORD}; the figure is at {LONG_URL}."
+    long_item.note_updated_at = now
+    long_item.save(update_fields=["note", "note_updated_at"])
+    report = ErrorReport.objects.create(
+        question=long_question,
+        attempt_item=long_item,
+        reporter=resident,
+        kind=ErrorReport.Kind.UNCLEAR,
+        comment=f"The stem links to {LONG_URL}, which no longer opens.",
+    )
+    report.status = ErrorReport.Status.ACCEPTED
+    report.reply = f"Thank you: the link is now {LONG_URL}."
+    report.save()
+
+    timed = starting.start_assignment(user=resident, assignment=assignment)
+    engine.answer(attempt=timed, position=1, letter="B")
+    tutor = starting.start_attempt(
+        user=resident,
+        config=starting.QuizConfig(question_count=len(questions), mode=Attempt.Mode.TUTOR),
+    )
+    position = tutor.items.get(question=long_question).position
+    if position != 1:  # the long question first, answered: its explanation is shown
+        tutor.items.filter(position=1).update(position=0)
+        tutor.items.filter(position=position).update(position=1)
+        tutor.items.filter(position=0).update(position=position)
+    engine.answer(attempt=tutor, position=1, letter="A")
+    return {
+        "resident": resident,
+        "educator": educator,
+        "cohort": cohort,
+        "assignment": assignment,
+        "long_question": long_question,
+        "finished": finished,
+        "timed": timed,
+        "tutor": tutor,
+    }
+
+
+# --- The sweep ---------------------------------------------------------------------------
+
+# What makes a page scroll sideways: the elements past the viewport's right edge that no
+# box clips (a box clips what it contains, or, for an absolutely positioned element, only
+# from its containing block up: a visually hidden span in a table of a `.table-responsive`
+# with no position set escapes it), and that stick out by themselves (their parent does not,
+# or they are positioned). Widest first.
+CULPRITS_JS = """
+(limit) => {
+  const width = document.documentElement.clientWidth;
+  const right = (el) => el.getBoundingClientRect().right + window.scrollX;
+  const clipped = (el) => {
+    for (let cur = el; ;) {
+      const position = getComputedStyle(cur).position;
+      if (position === "fixed") return false;
+      let box = cur.parentElement;
+      if (position === "absolute") {
+        while (box && box !== document.body && getComputedStyle(box).position === "static") {
+          box = box.parentElement;
+        }
+      }
+      if (!box || box === document.body) return false;
+      if (getComputedStyle(box).overflowX !== "visible") return true;
+      cur = box;
+    }
+  };
+  const name = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
+    + [...el.classList].slice(0, 3).map((c) => "." + c).join("");
+  const found = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    if (right(el) <= width + 0.5 || clipped(el)) continue;
+    const positioned = ["absolute", "fixed"].includes(getComputedStyle(el).position);
+    if (!positioned && el.parentElement && right(el.parentElement) > width + 0.5) continue;
+    const path = [];
+    for (let a = el; path.length < 4 && a && a !== document.body; a = a.parentElement) {
+      path.unshift(name(a));
+    }
+    const text = (el.innerText || "").replace(/\\s+/g, " ").trim().slice(0, 50);
+    found.push({path: path.join(" > "), right: Math.round(right(el)), text});
+  }
+  found.sort((x, y) => y.right - x.right);
+  return found.slice(0, limit);
+}
+"""
+
+
+class Measure(NamedTuple):
+    url: str
+    status: int | None
+    width: int
+    culprits: list
+
+
+def measure(page, url: str, screenshot: Path | None) -> Measure:
+    response = page.goto(url)
+    page.wait_for_load_state("load")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    culprits = page.evaluate(CULPRITS_JS, 3) if width > PHONE_WIDTH else []
+    if screenshot is not None:
+        page.screenshot(path=str(screenshot), full_page=True)
+    return Measure(page.url, response.status if response else None, width, culprits)
+
+
+def _screenshot_path(role: str, visit: Page) -> Path | None:
+    directory = os.environ.get("PHONE_SWEEP_SCREENSHOTS")
+    if not directory:
+        return None
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    slug = visit.name.split(":")[-1] + (f"-{visit.label.replace(' ', '-')}" if visit.label else "")
+    return Path(directory) / f"{role}-{slug}.png"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_no_page_scrolls_sideways_on_a_phone(live_server, phone, role):
+    world = build_world()
+    if role != "anon":
+        user = world[role]
+        log_in(phone, live_server.url, user.get_username(), PASSWORD)
+    too_wide, broken, widths = [], [], []
+    for visit in PAGES:
+        if role not in visit.roles:
+            continue
+        url = live_server.url + reverse(visit.name, args=visit.args(world))
+        result = measure(phone, url, _screenshot_path(role, visit))
+        where = f"{visit.name}{f' ({visit.label})' if visit.label else ''} {result.url}"
+        widths.append(f"{result.width:5d}  {where}")
+        if result.status != 200:
+            broken.append(f"{where}: HTTP {result.status}")
+        if result.width > PHONE_WIDTH:
+            causes = "".join(
+                f"\n      {c['path']} (right edge {c['right']} px) {c['text']!r}"
+                for c in result.culprits
+            )
+            too_wide.append(f"{where}: {result.width} px{causes}")
+    print(f"scrollWidth at {PHONE_WIDTH} px, as {role}:", *widths, sep="\n")
+    assert not broken, "pages that did not open:\n" + "\n".join(broken)
+    assert not too_wide, f"pages wider than {PHONE_WIDTH} px as {role}:\n" + "\n".join(too_wide)
