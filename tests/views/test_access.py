@@ -148,6 +148,12 @@ SITE = [
     get("questions:attempt_results", owner_only(200), lambda w: [w["finished"].pk]),
     # Another's attempt looks like one that does not exist.
     get("questions:attempt_results", signed_in(404), lambda w: [w["nobodys"]]),
+    get("questions:attempt_results_all", owner_only(200), lambda w: [w["finished"].pk]),
+    get("questions:attempt_result_item", owner_only(200), lambda w: [w["finished"].pk, 1]),
+    get("questions:attempt_result_item", signed_in(404), lambda w: [w["nobodys"], 1]),
+    # A quiz in progress is not reviewed: its owner is sent to the question.
+    get("questions:attempt_result_item", owner_only(302), lambda w: [w["open"].pk, 1]),
+    get("questions:note_list", signed_in(200)),
     get("questions:question_preview", AUTHORS, lambda w: [w["question"].pk]),
     get("questions:item_analysis", AUTHORS),
     get("questions:cohort_list", everyone(200) | {"anon": LOGIN, "owner": 403, "other": 403}),

@@ -362,6 +362,7 @@ def test_the_educator_still_sees_the_whole_quiz_with_the_residents_tags(client, 
     assert "Tagged by the resident: <strong>Misread the question</strong>" in page
     assert "the resident's pace 3:00" in " ".join(page.split())
     assert 'name="miss_type"' not in page and 'name="comment"' not in page
+    assert "Crest: 7 cm from the midline." not in page  # a note is the resident's own
     assert "?filter=" not in page  # the filters are the resident's
 
 

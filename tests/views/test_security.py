@@ -402,12 +402,12 @@ FORMS: dict[str, Callable] = {
         reverse("questions:attempt_finish", args=[s.in_progress.pk]), {}, 302,
     ),
     "report": lambda s: Form(
-        "resident", reverse("questions:attempt_results", args=[s.finished.pk]),
+        "resident", reverse("questions:attempt_result_item", args=[s.finished.pk, 2]),
         reverse("questions:error_report_new", args=[s.finished.pk, 2]),
         {"kind": "unclear", "comment": "Which nerve?"}, 302,
     ),
     "tag a miss": lambda s: Form(
-        "resident", reverse("questions:attempt_results", args=[s.finished.pk]),
+        "resident", reverse("questions:attempt_result_item", args=[s.finished.pk, 2]),
         reverse("questions:item_miss_type", args=[s.finished.pk, 2]),
         {"miss_type": "misread"}, 302,
     ),
@@ -506,6 +506,9 @@ WITHOUT_A_FORM = {
     "questions:attempt_detail",
     "questions:attempt_question",
     "questions:attempt_results",
+    "questions:attempt_results_all",
+    "questions:attempt_result_item",
+    "questions:note_list",
     "questions:error_report_list",
     "questions:flashcards",
     "questions:question_preview",
@@ -672,6 +675,8 @@ def typed_everywhere(resident, educator, superuser):
 
     finished = engine.finish_attempt(attempt=quiz(Attempt.Mode.TIMED, answer=True))
     live = quiz(Attempt.Mode.TIMED, answer=False)
+    for attempt in (finished, live):
+        attempt.items.update(note=typed("note"), note_updated_at=timezone.now())
     tutor = quiz(Attempt.Mode.TUTOR, answer=True)
     report = reports.report_problem(
         user=resident, item=finished.items.get(), kind="typo", comment=typed("comment")
@@ -716,7 +721,16 @@ def _site_pages(t) -> dict[str, tuple]:
             QUESTION,
         ),
         "tutor review": (get(reverse("questions:attempt_question", args=[t.tutor.pk, 1])), REVIEW),
-        "results": (get(reverse("questions:attempt_results", args=[finished])), REVIEW | {"topic"}),
+        "results": (get(reverse("questions:attempt_results", args=[finished])), {"topic"}),
+        "results, every question": (
+            get(reverse("questions:attempt_results_all", args=[finished])),
+            REVIEW | {"topic", "note"},
+        ),
+        "review of a question": (
+            get(reverse("questions:attempt_result_item", args=[finished, 1])),
+            REVIEW | {"topic", "note"},
+        ),
+        "my notes": (get(reverse("questions:note_list")), {"note", "topic", "stem"}),
         "quiz list": (get(reverse("questions:attempt_list")), {"topic"}),
         "dashboard": (get(reverse("questions:dashboard")), {"topic", "cohort", "assignment"}),
         "joined a cohort": (t.pages["joined a cohort"], {"topic", "cohort"}),
