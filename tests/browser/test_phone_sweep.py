@@ -98,6 +98,13 @@ PAGES = [
     # Answered in tutor mode: the explanation is on the page.
     Page("questions:attempt_question", ("resident",), lambda w: [w["tutor"].pk, 1], "tutor"),
     Page("questions:attempt_results", ("resident",), lambda w: [w["finished"].pk]),
+    Page("questions:attempt_results_all", ("resident",), lambda w: [w["finished"].pk]),
+    Page(
+        "questions:attempt_result_item",
+        ("resident",),
+        lambda w: [w["finished"].pk, w["long_item"].position],
+    ),
+    Page("questions:note_list", ("resident",)),
     Page("questions:question_preview", ("educator",), lambda w: [w["long_question"].pk]),
     Page("questions:item_analysis", ("educator",)),
     Page("questions:cohort_list", ("educator",)),
@@ -293,6 +300,7 @@ def build_world() -> dict:
         "assignment": assignment,
         "long_question": long_question,
         "finished": finished,
+        "long_item": long_item,
         "timed": timed,
         "tutor": tutor,
     }
