@@ -1,6 +1,6 @@
-"""Page assemblers: everything a results page, a dashboard or a cohort table shows, as a
-template context, for the views of every audience (a resident's own pages and their
-educators' view of them share these).
+"""Page assemblers: everything the results pages, the notes page, a dashboard or a cohort
+table show, as a template context, for the views of every audience (a resident's own pages
+and their educators' view of them share these).
 
 Before an item is locked a page receives only the letters and texts of its choices; the
 explanations built here (key, rationales, explanation, other residents' shares) are for locked
@@ -108,7 +108,7 @@ def result_filter(value: str | None) -> str:
 
 
 def _filter_query(name: str) -> str:
-    """The query string that keeps a filter on the links of the results and the review."""
+    """The query string that keeps a filter on the links of the results pages."""
     return "" if name == "all" else f"?filter={name}"
 
 
@@ -231,8 +231,8 @@ def results_context(
 
 
 def result_item_context(attempt: Attempt, position: int, *, row_filter: str = "all") -> dict:
-    """One question of a finished attempt in full, as the review shows it: the question, its
-    explanation (with residents' shares), the resident's answer, confidence, miss reason and
+    """One question of a finished attempt in full, as its result page shows it: the question,
+    its explanation (with residents' shares), the resident's answer, confidence, miss reason and
     note, the question's key, and the previous and next positions kept by ``row_filter``.
     Raises AttemptItem.DoesNotExist for a position the attempt does not have. A fixed
     number of queries whatever the quiz's length."""

@@ -1,6 +1,6 @@
 """A finished quiz's results, as the resident who took it sees them: the summary with its
-table of questions, the question-by-question review, the long page for printing; and the
-resident's notes on questions.
+table of questions, each question's result page (its explanation), the long page for
+printing; and the resident's notes on questions.
 
 An attempt past its deadline is finished (as of the deadline) before anything is shown. A
 quiz still in progress is never explained here: its pages send the resident to the question.
@@ -29,8 +29,8 @@ def _attempt_for(request, pk: int) -> Attempt:
     return engine.expire_if_due(attempt)
 
 
-def _review_page_in(request, attempt: Attempt) -> str | None:
-    """The ``next`` of a POST when it is this site's review page of a question of
+def _result_page_in(request, attempt: Attempt) -> str | None:
+    """The ``next`` of a POST when it is this site's result page of a question of
     ``attempt`` (the page the form was sent from), else None."""
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(
@@ -51,7 +51,7 @@ def _review_page_in(request, attempt: Attempt) -> str | None:
 @login_required
 def item_miss_type(request, pk: int, position: int):
     """The resident tags why they missed a question of a finished quiz (or removes the tag);
-    back to the review page it was sent from (``next``), else to that question's row of the
+    back to the result page it was sent from (``next``), else to that question's row of the
     results."""
     attempt = _attempt_for(request, pk)
     if not attempt.is_finished:
@@ -71,14 +71,14 @@ def item_miss_type(request, pk: int, position: int):
     else:
         label = item.get_miss_type_display().lower() if item.miss_type else "not tagged"
         messages.success(request, f"Question {position}: {label}.")
-    return redirect(_review_page_in(request, attempt) or f"{attempt.results_url()}#item-{position}")
+    return redirect(_result_page_in(request, attempt) or f"{attempt.results_url()}#item-{position}")
 
 
 @never_cache
 @login_required
 def attempt_results(request, pk: int):
     """The summary: score, times, topics, and a table of the questions (filtered by
-    ``?filter=``), each leading to its review."""
+    ``?filter=``), each leading to its result page."""
     attempt = _attempt_for(request, pk)
     if not attempt.is_finished:
         return redirect(attempt.question_url(attempt.current_position))

@@ -1,5 +1,5 @@
-"""The results of a finished quiz: the summary table and its filters, the question-by-question
-review (previous and next within a filter), the long page for printing, the resident's own
+"""The results of a finished quiz: the summary table and its filters, each question's result
+page (previous and next within a filter), the long page for printing, the resident's own
 pace; the "My notes" page; the key-leak rule on each; and query counts that do not grow with
 the quiz's length."""
 
@@ -83,7 +83,7 @@ def test_the_summary_is_a_table_of_every_question_without_any_explanation(ann_cl
     page = response.content.decode()
     assert [row["item"].position for row in response.context["rows"]] == [1, 2, 3, 4, 5, 6]
     assert "3 / 6 (50.0%)" in page
-    # Question 2: answer B, incorrect, sure, the tag, 2:00, the review link, flag and note.
+    # Question 2: answer B, incorrect, sure, the tag, 2:00, the result page's link, flag and note.
     row = page.split('id="item-2"')[1].split("</tr>")[0]
     assert item_url(attempt, 2) in row
     assert "Flagged" in row and "Note" in row
@@ -94,7 +94,7 @@ def test_the_summary_is_a_table_of_every_question_without_any_explanation(ann_cl
     assert 'class="table-responsive"' in page
     assert reverse("questions:attempt_results_all", args=[attempt.pk]) in page
     for secret in (RATIONALE, OBJECTIVE, EXPLANATION):
-        assert secret not in page  # the explanations are on the review pages
+        assert secret not in page  # the explanations are on the result pages
 
 
 @pytest.mark.parametrize(
@@ -178,10 +178,12 @@ def test_an_assignments_pace_is_its_time_limit_per_question_times_the_residents_
     assert pages.own_pace_seconds(attempt) == 135  # the standard pace x 1.5
 
 
-# --- The review, question by question -------------------------------------------------------
+# --- Question by question, each on its result page ------------------------------------------
 
 
-def test_the_review_shows_the_question_its_explanation_and_what_the_resident_did(ann_client, quiz):
+def test_a_result_page_shows_the_question_its_explanation_and_what_the_resident_did(
+    ann_client, quiz
+):
     attempt = quiz["attempt"]
     page = ann_client.get(item_url(attempt, 2)).content.decode()
     question = quiz["questions"][1]
@@ -191,18 +193,18 @@ def test_the_review_shows_the_question_its_explanation_and_what_the_resident_did
     assert f'<code class="question-key">{question.key}</code>' in page
     assert "Your answer: incorrect" in page
     assert "wrong while sure" in page
-    assert "Misread the question" in page.split('id="review-miss-type"')[1].split("</dd>")[0]
+    assert "Misread the question" in page.split('id="result-miss-type"')[1].split("</dd>")[0]
     assert "Crest: 7 cm from the midline." in page  # the note, to read
     assert "<textarea" not in page.split('id="note-heading"')[1].split("</section>")[0]
     assert 'name="miss_type"' in page and f'name="next" value="{item_url(attempt, 2)}"' in page
     assert reverse("questions:error_report_new", args=[attempt.pk, 2]) in page
 
 
-def test_a_right_answer_is_reviewed_without_a_miss_form(ann_client, quiz):
+def test_a_right_answers_page_has_no_miss_form(ann_client, quiz):
     page = ann_client.get(item_url(quiz["attempt"], 1)).content.decode()
     assert 'name="miss_type"' not in page
-    assert 'id="review-miss-type"' not in page
-    assert "Sure" in page.split('id="review-confidence"')[1].split("</dd>")[0]
+    assert 'id="result-miss-type"' not in page
+    assert "Sure" in page.split('id="result-confidence"')[1].split("</dd>")[0]
 
 
 @pytest.mark.parametrize(
@@ -229,7 +231,7 @@ def test_previous_and_next_move_within_the_filter(
         following,
     )
     page = response.content.decode()
-    assert place in page.split('id="review-position"')[1].split("</p>")[0]
+    assert place in page.split('id="result-position"')[1].split("</p>")[0]
     if previous:
         assert f'rel="prev" href="{item_url(attempt, previous, query)}"' in page
     else:
@@ -240,7 +242,7 @@ def test_previous_and_next_move_within_the_filter(
         assert 'rel="next"' not in page
 
 
-def test_tagging_a_miss_on_the_review_page_comes_back_to_it(ann_client, quiz):
+def test_tagging_a_miss_on_a_result_page_comes_back_to_it(ann_client, quiz):
     attempt = quiz["attempt"]
     back = item_url(attempt, 5, "?filter=incorrect")
     miss_url = reverse("questions:item_miss_type", args=[attempt.pk, 5])
@@ -249,7 +251,7 @@ def test_tagging_a_miss_on_the_review_page_comes_back_to_it(ann_client, quiz):
     assert attempt.items.get(position=5).miss_type == "knowledge"
     page = ann_client.get(back).content.decode()
     assert "Question 5: knowledge gap." in page
-    assert "Knowledge gap" in page.split('id="review-miss-type"')[1].split("</dd>")[0]
+    assert "Knowledge gap" in page.split('id="result-miss-type"')[1].split("</dd>")[0]
 
 
 @pytest.mark.parametrize(
@@ -262,14 +264,14 @@ def test_tagging_a_miss_on_the_review_page_comes_back_to_it(ann_client, quiz):
         "",
     ],
 )
-def test_tagging_a_miss_goes_nowhere_but_a_review_page_of_this_quiz(ann_client, quiz, target):
+def test_tagging_a_miss_goes_nowhere_but_a_result_page_of_this_quiz(ann_client, quiz, target):
     attempt = quiz["attempt"]
     miss_url = reverse("questions:item_miss_type", args=[attempt.pk, 5])
     response = ann_client.post(miss_url, {"miss_type": "time", "next": target})
     assert response.url == results_url(attempt) + "#item-5"
 
 
-def test_tagging_a_miss_does_not_go_to_the_review_of_another_quiz(ann_client, quiz):
+def test_tagging_a_miss_does_not_go_to_a_result_page_of_another_quiz(ann_client, quiz):
     other = finished_attempts([(quiz["ann"], [(quiz["questions"][0], "A", 30)])])[0]
     miss_url = reverse("questions:item_miss_type", args=[quiz["attempt"].pk, 5])
     response = ann_client.post(miss_url, {"miss_type": "time", "next": item_url(other, 1)})
@@ -320,7 +322,7 @@ def test_a_quiz_in_progress_sends_to_the_question_and_shows_no_key(client, page)
         assert secret not in response.content.decode()
 
 
-def test_an_overdue_quiz_is_finished_and_its_review_shown(client):
+def test_an_overdue_quiz_is_finished_and_its_result_page_shown(client):
     PublishableQuestionFactory.create_batch(2)
     ann = UserFactory(username="ann")
     attempt = starting.start_attempt(user=ann, config=starting.QuizConfig(question_count=2))
@@ -369,7 +371,7 @@ def test_the_educator_still_sees_the_whole_quiz_with_the_residents_tags(client, 
 # --- My notes -------------------------------------------------------------------------------
 
 
-def test_my_notes_lists_only_my_notes_newest_first_with_links_to_the_review(client, quiz):
+def test_my_notes_lists_only_my_notes_newest_first_with_links_to_their_explanations(client, quiz):
     ann, attempt = quiz["ann"], quiz["attempt"]
     earlier = timezone.now() - datetime.timedelta(days=1)
     attempt.items.filter(position=5).update(note_updated_at=earlier)
