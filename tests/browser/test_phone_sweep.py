@@ -359,23 +359,34 @@ class Measure(NamedTuple):
     culprits: list
 
 
-def measure(page, url: str, screenshot: Path | None) -> Measure:
-    response = page.goto(url)
+def measure(page, url: str | None, screenshot: Path | None) -> Measure:
+    """The page at ``url`` (None: the page as it is now)."""
+    response = page.goto(url) if url else None
     page.wait_for_load_state("load")
     width = page.evaluate("document.documentElement.scrollWidth")
     culprits = page.evaluate(CULPRITS_JS, 3) if width > PHONE_WIDTH else []
     if screenshot is not None:
         page.screenshot(path=str(screenshot), full_page=True)
-    return Measure(page.url, response.status if response else None, width, culprits)
+    status = response.status if response else 200
+    return Measure(page.url, status, width, culprits)
 
 
-def _screenshot_path(role: str, visit: Page) -> Path | None:
+def _screenshot_path(role: str, slug: str) -> Path | None:
     directory = os.environ.get("PHONE_SWEEP_SCREENSHOTS")
     if not directory:
         return None
     Path(directory).mkdir(parents=True, exist_ok=True)
-    slug = visit.name.split(":")[-1] + (f"-{visit.label.replace(' ', '-')}" if visit.label else "")
     return Path(directory) / f"{role}-{slug}.png"
+
+
+def _slug(visit: Page) -> str:
+    return visit.name.split(":")[-1] + (f"-{visit.label.replace(' ', '-')}" if visit.label else "")
+
+
+def _open_menu(page) -> None:
+    """The folded main menu, opened as a person does (its longest line: Log out (name))."""
+    page.get_by_role("button", name="Menu").click()
+    page.locator("#main-menu.show").wait_for()
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -385,12 +396,9 @@ def test_no_page_scrolls_sideways_on_a_phone(live_server, phone, role):
         user = world[role]
         log_in(phone, live_server.url, user.get_username(), PASSWORD)
     too_wide, broken, widths = [], [], []
-    for visit in PAGES:
-        if role not in visit.roles:
-            continue
-        url = live_server.url + reverse(visit.name, args=visit.args(world))
-        result = measure(phone, url, _screenshot_path(role, visit))
-        where = f"{visit.name}{f' ({visit.label})' if visit.label else ''} {result.url}"
+
+    def check(where: str, result: Measure) -> None:
+        where = f"{where} {result.url}"
         widths.append(f"{result.width:5d}  {where}")
         if result.status != 200:
             broken.append(f"{where}: HTTP {result.status}")
@@ -400,6 +408,16 @@ def test_no_page_scrolls_sideways_on_a_phone(live_server, phone, role):
                 for c in result.culprits
             )
             too_wide.append(f"{where}: {result.width} px{causes}")
+
+    for visit in PAGES:
+        if role not in visit.roles:
+            continue
+        url = live_server.url + reverse(visit.name, args=visit.args(world))
+        result = measure(phone, url, _screenshot_path(role, _slug(visit)))
+        check(visit.name + (f" ({visit.label})" if visit.label else ""), result)
+    phone.goto(live_server.url + reverse("questions:home"))
+    _open_menu(phone)
+    check("the main menu, open", measure(phone, None, _screenshot_path(role, "menu-open")))
     print(f"scrollWidth at {PHONE_WIDTH} px, as {role}:", *widths, sep="\n")
     assert not broken, "pages that did not open:\n" + "\n".join(broken)
     assert not too_wide, f"pages wider than {PHONE_WIDTH} px as {role}:\n" + "\n".join(too_wide)
