@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import random
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
 from questions.learning import recall
 from questions.models import (
@@ -34,8 +35,46 @@ class PoolTooSmall(Exception):
         self.requested = requested
 
 
+def _with_pool_marks(
+    questions: QuerySet[Question], *, user: User, now: datetime.datetime | None = None
+) -> QuerySet[Question]:
+    """``questions`` with what places each in a pool for ``user``, as aliases (each becomes
+    SQL only where a filter uses it): ``is_used``, ``last_correct``, ``last_flag``,
+    ``is_due``. One definition for drawing and for the builder's counts."""
+    mine = AttemptItem.objects.filter(question=OuterRef("pk"), attempt__user=user)
+    last_locked = mine.filter(locked_at__isnull=False).order_by("-locked_at", "-id")
+    last_shown = mine.order_by("-attempt__started_at", "-id")
+    return questions.alias(
+        is_used=Exists(mine),
+        last_correct=Subquery(last_locked.values("is_correct")[:1]),
+        last_flag=Subquery(last_shown.values("is_flagged")[:1]),
+        is_due=Exists(recall.due_question_ids(user, now).filter(question_id=OuterRef("pk"))),
+    )
+
+
+# Which marked questions (above) each pool holds.
+POOL_FILTERS: dict[str, Q] = {
+    Attempt.Pool.ALL: Q(),
+    Attempt.Pool.UNUSED: Q(is_used=False),
+    Attempt.Pool.INCORRECT: Q(last_correct=False),
+    Attempt.Pool.FLAGGED: Q(last_flag=True),
+    Attempt.Pool.DUE: Q(is_due=True),
+}
+
+
+def _in_topics(questions: QuerySet[Question], topics: Sequence[Topic] | None) -> QuerySet[Question]:
+    if not topics:
+        return questions
+    # A subquery, not a join: a question in two of the topics is counted and drawn once.
+    return questions.filter(pk__in=Question.objects.filter(topics__in=topics).values("pk"))
+
+
 def pool_questions(
-    *, user: User, topics: Sequence[Topic] | None = None, pool: str = Attempt.Pool.ALL
+    *,
+    user: User,
+    topics: Sequence[Topic] | None = None,
+    pool: str = Attempt.Pool.ALL,
+    now: datetime.datetime | None = None,
 ) -> QuerySet[Question]:
     """Published questions in ``topics`` (all when empty) that belong to ``pool`` for ``user``:
 
@@ -43,29 +82,50 @@ def pool_questions(
     - unused: never shown to the user in any attempt;
     - incorrect: the user's most recent locked answer to it was wrong (or left unanswered);
     - flagged: flagged in the user's most recent attempt that showed it;
-    - due: on the user's spaced-review schedule and due now (``review``).
+    - due: on the user's spaced-recall schedule and due now (``recall``).
     """
-    questions = Question.objects.published()
-    if topics:
-        questions = questions.filter(pk__in=Question.objects.filter(topics__in=topics).values("pk"))
-    mine = AttemptItem.objects.filter(question=OuterRef("pk"), attempt__user=user)
-    if pool == Attempt.Pool.UNUSED:
-        questions = questions.exclude(
-            pk__in=AttemptItem.objects.filter(attempt__user=user).values("question")
-        )
-    elif pool == Attempt.Pool.INCORRECT:
-        last = mine.filter(locked_at__isnull=False).order_by("-locked_at", "-id")
-        questions = questions.alias(last_correct=Subquery(last.values("is_correct")[:1])).filter(
-            last_correct=False
-        )
-    elif pool == Attempt.Pool.FLAGGED:
-        last = mine.order_by("-attempt__started_at", "-id")
-        questions = questions.alias(last_flag=Subquery(last.values("is_flagged")[:1])).filter(
-            last_flag=True
-        )
-    elif pool == Attempt.Pool.DUE:
-        questions = questions.filter(pk__in=recall.due_question_ids(user))
-    return questions
+    questions = _in_topics(Question.objects.published(), topics)
+    return _with_pool_marks(questions, user=user, now=now).filter(POOL_FILTERS[pool])
+
+
+def pool_counts(
+    *,
+    user: User,
+    topics: Sequence[Topic] | None = None,
+    now: datetime.datetime | None = None,
+) -> dict[str, dict[int | str, int]]:
+    """How many questions each pool holds for ``user``, for the quiz builder:
+    ``{pool: {topic_id: n, ..., "total": n}}`` for every pool of ``Attempt.Pool``.
+
+    ``topic_id``: that topic's published questions in the pool (a topic with none is
+    absent), whatever ``topics`` says; ``"total"``: the distinct questions of the pool in
+    ``topics`` (every topic when empty), which is what a quiz with these settings can draw
+    from (``draw_questions``). Counts only: nothing about which questions, or how they were
+    answered beyond what the pool itself means. Two queries, whatever the number of topics,
+    questions or attempts."""
+    aggregates = {
+        pool: Count("pk", filter=condition) if condition else Count("pk")
+        for pool, condition in POOL_FILTERS.items()
+    }
+    published = Question.objects.published()
+    by_topic = (
+        _with_pool_marks(published, user=user, now=now)
+        .filter(topics__isnull=False)
+        .values("topics")
+        .annotate(**aggregates)
+        .order_by()
+    )
+    totals = _with_pool_marks(_in_topics(published, topics), user=user, now=now).aggregate(
+        **aggregates
+    )
+    counts: dict[str, dict[int | str, int]] = {
+        pool: {"total": totals[pool]} for pool in POOL_FILTERS
+    }
+    for row in by_topic:
+        for pool in POOL_FILTERS:
+            if row[pool]:
+                counts[pool][row["topics"]] = row[pool]
+    return counts
 
 
 def draw_questions(
@@ -75,11 +135,12 @@ def draw_questions(
     topics: Sequence[Topic] | None = None,
     pool: str = Attempt.Pool.ALL,
     rng: random.Random | None = None,
+    now: datetime.datetime | None = None,
 ) -> list[Question]:
     """``count`` distinct questions from the pool in random order, with what rendering and
     snapshotting them needs prefetched. Raises PoolTooSmall."""
     rng = rng or random.SystemRandom()
-    questions = pool_questions(user=user, topics=topics, pool=pool)
+    questions = pool_questions(user=user, topics=topics, pool=pool, now=now)
     if pool == Attempt.Pool.DUE:
         # The most overdue first, so that none waits behind the others indefinitely.
         due = RecallCard.objects.filter(user=user, question=OuterRef("pk")).values("due")[:1]
