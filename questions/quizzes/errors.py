@@ -68,3 +68,19 @@ class AssignmentNotOpen(EngineError):
 class NotInCohort(EngineError):
     def __init__(self) -> None:
         super().__init__("This assignment is for another cohort.")
+
+
+class NotDiscardable(EngineError):
+    """Only a practice quiz still in progress can be discarded (``starting.discard_attempt``)."""
+
+    ASSIGNMENT = "assignment"
+    FINISHED = "finished"
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(
+            "An assignment cannot be discarded: it is your one attempt, and your educator "
+            "sees it. Resume it, or end it from its review screen."
+            if reason == self.ASSIGNMENT
+            else "This quiz is finished, so it cannot be discarded: its results are kept."
+        )

@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from questions.models import Assignment, Attempt, AttemptItem, Question, ResidentProfile
-from questions.quizzes import drawing, grading
-from questions.quizzes.errors import AssignmentNotOpen, EngineError, NotInCohort
+from questions.quizzes import drawing, engine, grading
+from questions.quizzes.errors import AssignmentNotOpen, EngineError, NotDiscardable, NotInCohort
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -76,20 +77,36 @@ def start_attempt(
     now: datetime.datetime | None = None,
     rng: random.Random | None = None,
     token: uuid.UUID | None = None,
+    resume_identical: bool = False,
 ) -> Attempt:
     """Draw the questions, shuffle their order and choices, fix the deadline. Raises
     drawing.PoolTooSmall when the pool holds fewer questions than asked for.
 
     ``token`` names the builder form the request came from: the same token again (a double
-    click, a client retrying after a lost response) returns the attempt it started."""
+    click, a client retrying after a lost response) returns the attempt it started.
+
+    ``resume_identical`` (the dashboard's quick starts: "Review due questions", "Quiz me"):
+    when the resident already has a practice quiz in progress with exactly this ``config``
+    (``identical_in_progress``), that quiz is returned instead of a second, identical one.
+    The resident's row is locked first, so two presses at once start one quiz."""
     now = _now(now)
     if token is not None:
         started = Attempt.objects.filter(user=user, start_token=token).first()
         if started is not None:
             return started
+    if resume_identical:
+        list(get_user_model().objects.select_for_update().filter(pk=user.pk).values("pk"))
+        same = identical_in_progress(user=user, config=config, now=now)
+        if same is not None:
+            return same
     rng = rng or random.SystemRandom()
     questions = drawing.draw_questions(
-        user=user, count=config.question_count, topics=config.topics, pool=config.pool, rng=rng
+        user=user,
+        count=config.question_count,
+        topics=config.topics,
+        pool=config.pool,
+        rng=rng,
+        now=now,
     )
     limit = grading.time_limit_seconds(
         question_count=len(questions),
@@ -116,6 +133,103 @@ def start_attempt(
             raise
         # The same form, sent twice at once: the other request committed its attempt first.
         return Attempt.objects.get(user=user, start_token=token)
+
+
+@dataclass(frozen=True)
+class QuizPreview:
+    """What the quiz builder says before a quiz starts, for one resident and ``QuizConfig``.
+
+    ``counts``: drawing.pool_counts (each pool's questions in the chosen topics, each
+    topic's in each pool); ``available``: what the chosen pool holds in the chosen topics,
+    the most questions such a quiz can have; ``pace_seconds``: the resident's own pace, a
+    question (None: their untimed setting); ``block_seconds``: the whole block's clock for
+    the chosen number of questions (None: tutor mode, untimed, or no number yet)."""
+
+    counts: dict[str, dict[int | str, int]]
+    available: int
+    pace_seconds: int | None
+    block_seconds: int | None
+
+
+def preview(*, user: User, config: QuizConfig, now: datetime.datetime | None = None) -> QuizPreview:
+    """The builder's counts and times for ``config`` (its ``question_count`` may be 0: not
+    chosen yet). Reads only: three queries, whatever the number of topics or attempts."""
+    counts = drawing.pool_counts(user=user, topics=config.topics, now=now)
+    profile = ResidentProfile.objects.filter(user=user).first()
+    multiplier = profile.time_multiplier if profile else 1.0  # the profile's default
+    pace = settings.QUIZ_SECONDS_PER_QUESTION
+    return QuizPreview(
+        counts=counts,
+        available=counts[config.pool]["total"],
+        pace_seconds=round(pace * multiplier) if multiplier is not None else None,
+        block_seconds=grading.time_limit_seconds(
+            question_count=config.question_count,
+            timed=config.mode == Attempt.Mode.TIMED,
+            multiplier=multiplier,
+            seconds_per_question=pace,
+        )
+        if config.question_count > 0
+        else None,
+    )
+
+
+def identical_in_progress(
+    *, user: User, config: QuizConfig, now: datetime.datetime | None = None
+) -> Attempt | None:
+    """The resident's most recently started practice quiz still in progress with exactly
+    ``config``: the same mode, pool, number of questions and set of topics. One past its
+    deadline does not count (it is finished, as of its deadline, when next read); an
+    assignment's attempt never does. Two queries."""
+    now = _now(now)
+    wanted = {topic.pk for topic in config.topics}
+    candidates = (
+        Attempt.objects.filter(
+            user=user,
+            status=Attempt.Status.IN_PROGRESS,
+            assignment__isnull=True,
+            mode=config.mode,
+            pool=config.pool,
+            question_count=config.question_count,
+        )
+        .prefetch_related("topics")
+        .order_by("-started_at", "-pk")
+    )
+    for attempt in candidates:
+        if {t.pk for t in attempt.topics.all()} == wanted and not engine.is_overdue(attempt, now):
+            return attempt
+    return None
+
+
+def discard_refusal(
+    attempt: Attempt, *, now: datetime.datetime | None = None
+) -> NotDiscardable | None:
+    """Why ``attempt`` cannot be discarded (the error ``discard_attempt`` would raise), or
+    None when it can: only a practice quiz in progress and within its time can. No query."""
+    if attempt.assignment_id is not None:
+        return NotDiscardable(NotDiscardable.ASSIGNMENT)
+    if attempt.is_finished or engine.is_overdue(attempt, _now(now)):
+        return NotDiscardable(NotDiscardable.FINISHED)
+    return None
+
+
+def discard_attempt(*, attempt: Attempt, user: User, now: datetime.datetime | None = None) -> None:
+    """Delete a practice quiz in progress with its items, as if it had never been started:
+    it then counts nowhere. Nothing of it has reached the statistics that outlive it: first
+    encounters, the spaced-recall schedule and stored scores are written when a quiz
+    finishes, and the answers it held (tutor answers are scored at once) go with its items.
+    Error reports about its questions stay (their item link is set to null).
+
+    Under the attempt's row lock, so an answer or a finish arriving at the same moment is
+    applied before (then this refuses, if it finished) or finds no quiz after. Raises
+    NotDiscardable for an assignment's attempt or a finished one (one past its deadline
+    included: it counts as of its deadline), Attempt.DoesNotExist when it is not ``user``'s."""
+    now = _now(now)
+    with transaction.atomic():
+        locked = Attempt.objects.select_for_update().get(pk=attempt.pk, user=user)
+        refusal = discard_refusal(locked, now=now)
+        if refusal is not None:
+            raise refusal
+        locked.delete()
 
 
 def _multiplier(user: User) -> float | None:
