@@ -26,6 +26,7 @@ from questions.models.cohorts import (
 from questions.models.feedback import ErrorReport
 from questions.models.learning import RecallCard
 from questions.models.people import ResidentProfile, SiteSetting
+from questions.models.simulations import ExamSimulation
 
 __all__ = [
     "CHOICE_LETTERS",
@@ -39,6 +40,7 @@ __all__ = [
     "Citation",
     "Cohort",
     "ErrorReport",
+    "ExamSimulation",
     "Illustrated",
     "Question",
     "QuestionQuerySet",

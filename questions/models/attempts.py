@@ -122,6 +122,15 @@ class Attempt(models.Model):
         help_text="The quiz builder form this attempt was started from: the same form sent "
         "again (a double click, a retry) resumes this attempt instead of starting another.",
     )
+    simulation = models.ForeignKey(
+        "ExamSimulation",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="blocks",
+        help_text="The exam simulation this attempt is a block of, if any.",
+    )
+    block_number = models.PositiveSmallIntegerField(null=True, blank=True)
 
     objects = AttemptQuerySet.as_manager()
 
@@ -161,6 +170,22 @@ class Attempt(models.Model):
                     assignment__isnull=True,
                 ),
                 name="attempt_paused_practice_in_progress",
+            ),
+            # A block of an exam simulation is a timed practice attempt, each number once.
+            models.UniqueConstraint(
+                fields=["simulation", "block_number"],
+                condition=Q(simulation__isnull=False),
+                name="attempt_block_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(simulation__isnull=True, block_number__isnull=True)
+                | Q(
+                    simulation__isnull=False,
+                    block_number__gte=1,
+                    mode="timed",
+                    assignment__isnull=True,
+                ),
+                name="attempt_block_is_timed_practice",
             ),
         ]
 

@@ -27,7 +27,7 @@ from questions.quizzes.errors import AssignmentNotOpen, EngineError, NotDiscarda
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-    from questions.models import Topic
+    from questions.models import ExamSimulation, Topic
 
 
 @dataclass(frozen=True)
@@ -249,6 +249,8 @@ def _create_attempt(
     rng: random.Random,
     assignment: Assignment | None = None,
     start_token: uuid.UUID | None = None,
+    simulation: ExamSimulation | None = None,
+    block_number: int | None = None,
 ) -> Attempt:
     attempt = Attempt.objects.create(
         user=user,
@@ -261,6 +263,8 @@ def _create_attempt(
         deadline_at=deadline,
         question_count=len(questions),
         assignment=assignment,
+        simulation=simulation,
+        block_number=block_number,
     )
     attempt.topics.set(topics)
     AttemptItem.objects.bulk_create(
@@ -333,3 +337,43 @@ def start_assignment(
             )
     except IntegrityError:  # a second tab started it first: one attempt per assignment
         return Attempt.objects.get(assignment=assignment, user=user)
+
+
+def start_block(
+    *,
+    simulation: ExamSimulation,
+    block_number: int,
+    started_at: datetime.datetime,
+    rng: random.Random | None = None,
+) -> Attempt:
+    """Block ``block_number`` of an exam simulation: a timed practice attempt at the
+    questions planned for it when the simulation was created, in the planned order (those
+    no longer published left out), started at ``started_at`` (the end of the break before
+    it, when the break ran out) with the simulation's pace: deadline = started_at +
+    questions x ``simulation.seconds_per_question``.
+
+    The caller (``quizzes.simulation``) holds the simulation's row lock; the database
+    refuses a second attempt with the same block number (IntegrityError). Raises
+    EngineError when none of the block's questions is in use any more."""
+    rng = rng or random.SystemRandom()
+    planned = simulation.block_question_ids(block_number)
+    published = Question.objects.published().with_bank_relations().in_bulk(planned)
+    questions = [published[pk] for pk in planned if pk in published]
+    if not questions:
+        raise EngineError(
+            f"None of the questions of block {block_number} is in use any more; "
+            "this simulation cannot go on."
+        )
+    seconds = len(questions) * simulation.seconds_per_question
+    return _create_attempt(
+        user=simulation.user,
+        questions=questions,
+        mode=Attempt.Mode.TIMED,
+        pool=simulation.pool,
+        topics=simulation.topics.all(),
+        deadline=started_at + datetime.timedelta(seconds=seconds),
+        now=started_at,
+        rng=rng,
+        simulation=simulation,
+        block_number=block_number,
+    )
