@@ -37,6 +37,18 @@ def profile_for(user) -> ResidentProfile:
     return ResidentProfile.objects.get_or_create(user=user)[0]
 
 
+# The quiz page's display and tool preferences: what update_profile and
+# set_quiz_preferences may change besides the profile's own fields.
+QUIZ_PREFERENCES = (
+    "text_size",
+    "is_timer_hidden",
+    "has_strikeout",
+    "has_highlighter",
+    "has_notes",
+    "has_question_timer",
+)
+
+
 @transaction.atomic
 def update_profile(
     *,
@@ -45,12 +57,34 @@ def update_profile(
     training_year: int | None,
     time_setting: str,
     has_keyboard_shortcuts: bool,
+    **preferences: str | bool,
 ) -> ResidentProfile:
-    """Save the resident's own settings. Raises ValidationError."""
+    """Save the resident's own settings; ``preferences`` are QUIZ_PREFERENCES fields (those
+    not given stay). Raises ValidationError, TypeError for another keyword."""
     profile.program = program
     profile.training_year = training_year
     profile.time_setting = time_setting
     profile.has_keyboard_shortcuts = has_keyboard_shortcuts
+    _apply(profile, preferences)
     profile.full_clean()
     profile.save()
     return profile
+
+
+@transaction.atomic
+def set_quiz_preferences(*, user, **preferences: str | bool) -> ResidentProfile:
+    """Change some of the quiz page's display preferences (the text size, the hidden
+    clock) from the quiz page itself. Raises ValidationError (nothing saved)."""
+    profile = profile_for(user)
+    _apply(profile, preferences)
+    profile.full_clean()
+    profile.save(update_fields=list(preferences))
+    return profile
+
+
+def _apply(profile: ResidentProfile, preferences: dict) -> None:
+    unknown = set(preferences) - set(QUIZ_PREFERENCES)
+    if unknown:
+        raise TypeError(f"not a quiz preference: {sorted(unknown)}")
+    for name, value in preferences.items():
+        setattr(profile, name, value)

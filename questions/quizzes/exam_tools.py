@@ -20,6 +20,7 @@ resident's attempts (Attempt.DoesNotExist otherwise).
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -36,20 +37,38 @@ PAUSE_LIMIT_SECONDS = 10 * 60
 NOTE_MAX_LENGTH = 2000
 
 
-def _open(
-    attempt: Attempt | int, position: int, now: datetime.datetime, user: User | None
-) -> tuple[Attempt, AttemptItem]:
-    """Inside a transaction: the attempt locked and in progress, and its item."""
-    attempt, item = engine.open_item(attempt, position, now, user=user)
-    if item is None:
-        raise engine.refusal(attempt)
-    return attempt, item
+def _change_item(
+    attempt: Attempt | int,
+    position: int,
+    now: datetime.datetime,
+    user: User | None,
+    change: Callable[[AttemptItem], None],
+) -> AttemptItem:
+    """Apply ``change`` to the item at ``position`` under the attempt's row lock, while the
+    attempt is in progress. An overdue attempt is finished (committed) before the refusal
+    is raised, as the engine's own writes do."""
+    with transaction.atomic():
+        attempt, item = engine.open_item(attempt, position, now, user=user)
+        if item is not None:
+            change(item)
+            return item
+    raise engine.refusal(attempt)
 
 
-def _open_attempt(attempt: Attempt | int, now: datetime.datetime, user: User | None) -> Attempt:
-    """Inside a transaction: the attempt locked and in progress (finished first if overdue)."""
-    locked = engine.lock_attempt(attempt, user=user)
-    return _open(locked, locked.current_position, now, user)[0]
+def _change_attempt(
+    attempt: Attempt | int,
+    now: datetime.datetime,
+    user: User | None,
+    change: Callable[[Attempt], None],
+) -> Attempt:
+    """Apply ``change`` to the attempt under its row lock, while it is in progress."""
+    with transaction.atomic():
+        locked = engine.lock_attempt(attempt, user=user)
+        attempt, item = engine.open_item(locked, locked.current_position, now)
+        if item is not None:
+            change(attempt)
+            return attempt
+    raise engine.refusal(attempt)
 
 
 def toggle_strike(
@@ -62,17 +81,17 @@ def toggle_strike(
 ) -> AttemptItem:
     """Strike out the choice ``letter`` of the question at ``position``, or restore it if
     struck. Striking never touches the selected answer."""
-    now = now or timezone.now()
     letter = (letter or "").strip().upper()
-    with transaction.atomic():
-        attempt, item = _open(attempt, position, now, user)
+
+    def strike(item: AttemptItem) -> None:
         letters = [c["letter"] for c in item.shown["choices"]]
         if letter not in letters:
             raise InvalidChoice(letter)
         struck = set(item.struck_letters) ^ {letter}
         item.struck_letters = "".join(x for x in letters if x in struck)
         item.save(update_fields=["struck_letters"])
-        return item
+
+    return _change_item(attempt, position, now or timezone.now(), user, strike)
 
 
 def merge_highlight(ranges: list[list[int]], start: int, end: int, length: int) -> list[list[int]]:
@@ -107,14 +126,14 @@ def highlight(
 ) -> AttemptItem:
     """Highlight ``[start, end)`` of the question's frozen stem (or clear it where it was
     already highlighted); see ``merge_highlight``."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        attempt, item = _open(attempt, position, now, user)
+
+    def mark(item: AttemptItem) -> None:
         item.highlights = merge_highlight(
             item.highlights or [], start, end, len(item.shown["stem"])
         )
         item.save(update_fields=["highlights"])
-        return item
+
+    return _change_item(attempt, position, now or timezone.now(), user, mark)
 
 
 def clear_highlights(
@@ -124,13 +143,13 @@ def clear_highlights(
     user: User | None = None,
     now: datetime.datetime | None = None,
 ) -> AttemptItem:
-    now = now or timezone.now()
-    with transaction.atomic():
-        attempt, item = _open(attempt, position, now, user)
+
+    def clear(item: AttemptItem) -> None:
         if item.highlights:
             item.highlights = []
             item.save(update_fields=["highlights"])
-        return item
+
+    return _change_item(attempt, position, now or timezone.now(), user, clear)
 
 
 def set_note(
@@ -188,10 +207,10 @@ def pause(
     """Stop the clock of a practice timed quiz. Idempotent while paused. Raises CannotPause
     for an assignment, a quiz without a clock or with its allowance spent."""
     now = now or timezone.now()
-    with transaction.atomic():
-        attempt = _open_attempt(attempt, now, user)
+
+    def stop(attempt: Attempt) -> None:
         if engine.is_paused(attempt, now):
-            return attempt
+            return
         if attempt.paused_at is not None:  # the last pause ran out by itself: close it
             _close_pause(attempt, now)
         if attempt.assignment_id is not None:
@@ -199,7 +218,7 @@ def pause(
         if not can_pause(attempt):
             raise CannotPause(
                 "This quiz has no pause left."
-                if attempt.deadline_at is not None
+                if attempt.mode == Attempt.Mode.TIMED
                 else "Only a timed quiz has a clock to pause."
             )
         assert attempt.deadline_at is not None  # can_pause
@@ -210,16 +229,9 @@ def pause(
         )
         attempt.paused_at = now
         attempt.position_entered_at = None
-        attempt.save(
-            update_fields=[
-                "deadline_before_pause",
-                "deadline_at",
-                "paused_at",
-                "paused_seconds",
-                "position_entered_at",
-            ]
-        )
-        return attempt
+        attempt.save(update_fields=[*_PAUSE_FIELDS, "position_entered_at"])
+
+    return _change_attempt(attempt, now, user, stop)
 
 
 def resume(
@@ -228,21 +240,18 @@ def resume(
     """Start the clock again: the deadline moves by the time paused (at most the allowance
     left). Idempotent when running."""
     now = now or timezone.now()
-    with transaction.atomic():
-        attempt = _open_attempt(attempt, now, user)
-        if attempt.paused_at is not None:
-            _close_pause(attempt, now)
-            attempt.position_entered_at = now
-            attempt.save(
-                update_fields=[
-                    "deadline_at",
-                    "deadline_before_pause",
-                    "paused_at",
-                    "paused_seconds",
-                    "position_entered_at",
-                ]
-            )
-        return attempt
+
+    def restart(attempt: Attempt) -> None:
+        if attempt.paused_at is None:
+            return
+        _close_pause(attempt, now)
+        attempt.position_entered_at = now
+        attempt.save(update_fields=[*_PAUSE_FIELDS, "position_entered_at"])
+
+    return _change_attempt(attempt, now, user, restart)
+
+
+_PAUSE_FIELDS = ["deadline_at", "deadline_before_pause", "paused_at", "paused_seconds"]
 
 
 def _close_pause(attempt: Attempt, now: datetime.datetime) -> None:

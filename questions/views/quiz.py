@@ -1,24 +1,35 @@
-"""Taking a quiz: the question page, saving answers, flags, finishing.
+"""Taking a quiz: the question page, the one form that saves it, and the submit screen.
 
 Every page reads the attempt through the engine (``engine.visit`` or its locked writes,
 which expire an overdue attempt as of its deadline first). Before an item is locked, the
 page receives only the letters and texts of its choices: never the key, a rationale or
 the explanation.
+
+No answer is lost: the question page is one form (``attempt_answer``). With JavaScript a
+choice, a confidence and a note are saved as they change (htmx, ``go=save``); without it
+every control that leaves the question (next, previous, the navigator, flag, the tools, end)
+is a submit button of that form, which saves what was picked before doing what it says.
 """
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from questions.analytics import pages
 from questions.middleware import retry_safe
-from questions.models import Attempt, AttemptItem, ErrorReport
-from questions.quizzes import engine, errors
+from questions.models import Attempt, AttemptItem, ErrorReport, ResidentProfile
+from questions.people import accounts
+from questions.quizzes import engine, errors, exam_tools
+
+# The block clock shows itself for the last five minutes even when the resident hid it.
+TIMER_SHOWN_FROM_SECONDS = 5 * 60
 
 
 def _attempt_for(request, pk: int) -> Attempt:
@@ -36,11 +47,32 @@ def attempt_detail(request, pk: int):
     return redirect(attempt.question_url(attempt.current_position))
 
 
+def _clock(attempt: Attempt, now) -> dict:
+    """What the page says about time, from the server's clock."""
+    if attempt.deadline_at is None:
+        return {}
+    if attempt.mode == Attempt.Mode.TUTOR:
+        return {"due_at": attempt.deadline_at}  # an assignment's due date, not a clock
+    paused = engine.is_paused(attempt, now)
+    deadline = attempt.deadline_before_pause if paused else attempt.deadline_at
+    start = attempt.paused_at if paused else now
+    remaining = max(0, int((deadline - start).total_seconds()))
+    return {
+        "remaining_seconds": remaining,
+        "grace_seconds": engine.GRACE_SECONDS,
+        "is_paused": paused,
+        "pause_ends_at": attempt.pause_ends_at if paused else None,
+        "pause_left_seconds": exam_tools.pause_allowance_left(attempt),
+        "can_pause": exam_tools.can_pause(attempt) and not paused,
+    }
+
+
 @never_cache
 @login_required
 def attempt_question(request, pk: int, position: int):
+    now = timezone.now()
     try:
-        attempt, items = engine.visit(attempt=pk, position=position, user=request.user)
+        attempt, items = engine.visit(attempt=pk, position=position, user=request.user, now=now)
     except Attempt.DoesNotExist:
         raise Http404 from None
     if attempt.is_finished:
@@ -50,6 +82,11 @@ def attempt_question(request, pk: int, position: int):
     if not 1 <= position <= len(items):
         return redirect(attempt.question_url(attempt.current_position))
     item = items[position - 1]
+    profile = getattr(attempt.user, "resident_profile", None) or ResidentProfile()
+    clock = _clock(attempt, now)
+    on_question = item.seconds_spent
+    if attempt.position_entered_at is not None and not clock.get("is_paused"):
+        on_question += engine.visit_seconds(attempt, now)
     context = {
         "attempt": attempt,
         "item": item,
@@ -59,21 +96,25 @@ def attempt_question(request, pk: int, position: int):
         "next": position + 1 if position < len(items) else None,
         # Letters and texts only: the key and rationales stay on the server until locked.
         "choices": [
-            {"letter": c["letter"], "text": c["text"], "image": c.get("image")}
+            {
+                "letter": c["letter"],
+                "text": c["text"],
+                "image": c.get("image"),
+                "is_struck": c["letter"] in item.struck_letters,
+            }
             for c in item.shown["choices"]
         ],
         "stem": item.shown["stem"],
         "image": item.shown.get("image"),
         "lead_in": item.shown["lead_in"],
-        "profile": getattr(attempt.user, "resident_profile", None),  # read with the attempt
+        "profile": profile,
         "confidences": AttemptItem.Confidence.choices,
+        "question_seconds": on_question,
+        "timer_shown_from": TIMER_SHOWN_FROM_SECONDS if profile.is_timer_hidden else None,
+        "text_sizes": ResidentProfile.TextSize.choices,
+        "note_max_length": exam_tools.NOTE_MAX_LENGTH,
+        **clock,
     }
-    if attempt.deadline_at and attempt.mode == Attempt.Mode.TUTOR:
-        context["due_at"] = attempt.deadline_at  # an assignment's due date, not a clock
-    elif attempt.deadline_at:
-        remaining = (attempt.deadline_at - timezone.now()).total_seconds()
-        context["remaining_seconds"] = max(0, int(remaining))
-        context["grace_seconds"] = engine.GRACE_SECONDS
     if attempt.mode == Attempt.Mode.TUTOR and item.is_locked:
         context["explained"] = pages.locked_item_explanation(item)
         context["report_kinds"] = ErrorReport.Kind.choices
@@ -81,64 +122,198 @@ def attempt_question(request, pk: int, position: int):
     return render(request, "questions/attempt_question.html", context)
 
 
+# go=<action> of the question form: where to go after saving, or what tool to use.
+_MOVES = {"next": 1, "previous": -1}
+_TEXT_SIZES = {f"text:{value}": value for value in ResidentProfile.TextSize.values}
+
+
+def _destination(attempt: Attempt, position: int, go: str) -> str:
+    """Where the form's button ``go`` leads once what was picked is saved. A question the
+    quiz does not have leads to the question page, which sends the resident back to the
+    question they are on."""
+    if go == "submit":
+        return attempt.submit_url()
+    if go in _MOVES:
+        target = position + _MOVES[go]
+    elif go.isdigit() and len(go) <= 4:
+        target = int(go)
+    else:
+        target = position
+    return attempt.question_url(max(target, 1))
+
+
+def _use_tool(
+    request, attempt_pk: int, position: int, go: str
+) -> Attempt | AttemptItem | bool | None:
+    """Use the tool a button of the question form asked for, after the answer was saved.
+    Returns the item whose highlights changed, or else something true when a tool ran
+    (it found the resident's attempt, which proves it is theirs), None when none did."""
+    user = request.user
+    if go in {"flag", "unflag"}:
+        return bool(
+            engine.set_flag(attempt=attempt_pk, position=position, flagged=go == "flag", user=user)
+        )
+    elif go.startswith("strike:"):
+        return bool(
+            exam_tools.toggle_strike(
+                attempt=attempt_pk, position=position, letter=go.removeprefix("strike:"), user=user
+            )
+        )
+    elif go == "highlight":
+        start, end = request.POST.get("start", ""), request.POST.get("end", "")
+        if not (start.isdigit() and end.isdigit() and len(start) < 7 and len(end) < 7):
+            raise errors.EngineError("Select some of the question's text to highlight.")
+        return exam_tools.highlight(
+            attempt=attempt_pk, position=position, start=int(start), end=int(end), user=user
+        )
+    elif go == "clear-highlights":
+        return exam_tools.clear_highlights(attempt=attempt_pk, position=position, user=user)
+    elif go == "pause":
+        return exam_tools.pause(attempt=attempt_pk, user=user)
+    elif go == "resume":
+        return exam_tools.resume(attempt=attempt_pk, user=user)
+    elif go in _TEXT_SIZES:
+        accounts.set_quiz_preferences(user=user, text_size=_TEXT_SIZES[go])
+    elif go in {"timer:hide", "timer:show"}:
+        accounts.set_quiz_preferences(user=user, is_timer_hidden=go == "timer:hide")
+    return None
+
+
 @retry_safe
 @require_POST
 @login_required
 def attempt_answer(request, pk: int, position: int):
-    letter = request.POST.get("letter", "")
-    go = request.POST.get("go", "stay")
-    if go not in {"next", "previous", "stay"}:
+    """The question page's one form. Saves the choice (and confidence) picked, and the note
+    if the form has one, then does what the pressed button says (``go``):
+    - ``save``: only save (htmx, as a choice is picked): answers with a status fragment;
+    - ``stay``: save; in tutor mode, submit the answer (lock it and show the explanation);
+    - ``next``, ``previous``, a question number, ``submit`` (the submit screen): go there;
+    - ``flag``/``unflag``, ``strike:<letter>``, ``highlight`` (``start``, ``end``),
+      ``clear-highlights``, ``pause``/``resume``, ``text:<size>``, ``timer:hide``/``show``.
+    Only ``stay`` locks a tutor answer: leaving the question keeps the choice unlocked."""
+    go = request.POST.get("go", "stay")[:20]
+    if not _is_known(go):
         go = "stay"  # an unknown button is treated as "save", so a missing answer is said
+    letter = request.POST.get("letter", "")
+    note = request.POST.get("note")
+    is_fragment = bool(request.htmx) and go != "stay" and not _leaves(go)
+    item = tool = None
     try:
         if letter:
-            # The engine's locked read is the only read of the attempt.
-            attempt = engine.answer(
+            item = engine.answer(
                 attempt=pk,
                 position=position,
                 letter=letter,
                 confidence=request.POST.get("confidence", ""),
+                lock=go == "stay",
                 user=request.user,
-            ).attempt
-        else:
-            attempt = get_object_or_404(Attempt, pk=pk, user=request.user)
-            if attempt.mode == Attempt.Mode.TUTOR or go == "stay":
-                messages.warning(request, "Choose an answer first.")
-                return redirect(attempt.question_url(position))
-    except Attempt.DoesNotExist:
-        raise Http404 from None
-    except errors.AttemptFinished as exc:
-        messages.error(request, str(exc))
-        return redirect(reverse("questions:attempt_results", args=[pk]))
-    except errors.EngineError as exc:
-        messages.error(request, str(exc))
-        attempt = get_object_or_404(Attempt, pk=pk, user=request.user)
-        return redirect(attempt.question_url(attempt.current_position))
-    if attempt.mode == Attempt.Mode.TIMED and go == "next" and position < attempt.question_count:
-        return redirect(attempt.question_url(position + 1))
-    if attempt.mode == Attempt.Mode.TIMED and go == "previous" and position > 1:
-        return redirect(attempt.question_url(position - 1))
-    return redirect(attempt.question_url(position))
-
-
-@retry_safe
-@require_POST
-@login_required
-def attempt_flag(request, pk: int, position: int):
-    try:
-        engine.set_flag(
-            attempt=pk,
-            position=position,
-            flagged=request.POST.get("flagged") == "1",
-            user=request.user,
+            )
+        noted = (
+            exam_tools.set_note(attempt=pk, position=position, text=note, user=request.user)
+            if note is not None
+            else None
         )
+        if not letter and go == "stay":
+            raise errors.EngineError("Choose an answer first.")
+        tool = _use_tool(request, pk, position, go)
+        if not (item or noted or tool):  # nothing above checked whose attempt it is
+            get_object_or_404(Attempt, pk=pk, user=request.user)
     except Attempt.DoesNotExist:
         raise Http404 from None
     except errors.AttemptFinished as exc:
         messages.error(request, str(exc))
-        return redirect(reverse("questions:attempt_results", args=[pk]))
-    except errors.EngineError as exc:
-        messages.error(request, str(exc))
-    return redirect(reverse("questions:attempt_question", args=[pk, position]))
+        return _go(request, _results_url(pk))
+    except (errors.EngineError, ValidationError) as exc:
+        text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        if is_fragment:
+            return _status(request, error=text)
+        messages.error(request, text)
+        return redirect(get_object_or_404(Attempt, pk=pk, user=request.user).question_url(position))
+    if is_fragment:
+        if go == "save":
+            return _status(request, item=item, position=position)
+        if go in {"highlight", "clear-highlights"} and isinstance(tool, AttemptItem):
+            return render(
+                request,
+                "includes/_quiz_stem.html",
+                {"stem": tool.shown["stem"], "highlights": tool.highlights, "highlighter": True},
+            )
+        return HttpResponse(status=204)
+    return redirect(_destination(Attempt(pk=pk), position, go))
+
+
+def _is_known(go: str) -> bool:
+    return (
+        go in {"save", "stay", "submit", "flag", "unflag", "highlight", "clear-highlights"}
+        or go in {"pause", "resume", "timer:hide", "timer:show"}
+        or go in _MOVES
+        or go in _TEXT_SIZES
+        or (go.isdigit() and len(go) <= 4)
+        or (go.startswith("strike:") and len(go) == 8)
+    )
+
+
+def _leaves(go: str) -> bool:
+    """Buttons after which the resident is on another page (or the same one redrawn)."""
+    return go in _MOVES or go == "submit" or go.isdigit() or go in {"pause", "resume"}
+
+
+def _results_url(pk: int) -> str:
+    return Attempt(pk=pk).results_url()
+
+
+def _go(request, url: str) -> HttpResponse:
+    """A redirect that htmx follows as a whole page (a finished quiz leaves the question)."""
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+def _status(request, *, status: int = 200, error: str = "", **context) -> HttpResponse:
+    """The save status under the choices and, once a choice is saved, the navigator's entry
+    for the question (an out-of-band swap)."""
+    context |= {"error": error, "saved_at": timezone.now()}
+    response = HttpResponse(
+        render_to_string("includes/_quiz_save_status.html", context, request=request),
+        status=status,
+    )
+    if error:  # whatever the button aimed at, a refusal is said in the status line
+        response["HX-Retarget"] = "#save-status"
+        response["HX-Reswap"] = "innerHTML"
+    return response
+
+
+@never_cache
+@login_required
+def attempt_submit(request, pk: int):
+    """The submit screen: every question's state, links back to each, one button to end
+    the quiz. Time on the question left is credited here."""
+    try:
+        attempt, items = engine.visit(attempt=pk, position=0, user=request.user)
+    except Attempt.DoesNotExist:
+        raise Http404 from None
+    if attempt.is_finished:
+        return redirect(attempt.results_url())
+    now = timezone.now()
+    for item in items:
+        item.url = attempt.question_url(item.position)
+    unanswered = [item for item in items if not item.selected_letter]
+    return render(
+        request,
+        "questions/attempt_submit.html",
+        {
+            "attempt": attempt,
+            "items": items,
+            "unanswered": unanswered,
+            "flagged": [item for item in items if item.is_flagged],
+            "with_notes": [item for item in items if item.note],
+            "return_url": items[attempt.current_position - 1].url,
+            "first_unanswered_url": unanswered[0].url if unanswered else None,
+            **_clock(attempt, now),
+        },
+    )
 
 
 @retry_safe
@@ -150,3 +325,25 @@ def attempt_finish(request, pk: int):
     except Attempt.DoesNotExist:
         raise Http404 from None
     return redirect(attempt.results_url())
+
+
+@retry_safe
+@require_POST
+@login_required
+def item_note(request, pk: int, position: int):
+    """Write a note on a question of any of the resident's quizzes, finished ones too (the
+    results and My notes pages); back to where it was written."""
+    try:
+        item = exam_tools.set_note(
+            attempt=pk, position=position, text=request.POST.get("note", ""), user=request.user
+        )
+    except Attempt.DoesNotExist:
+        raise Http404 from None
+    except errors.EngineError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Note saved." if item.note else "Note deleted.")
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        return redirect(back)
+    return redirect(Attempt(pk=pk).get_absolute_url())

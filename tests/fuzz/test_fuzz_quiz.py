@@ -247,12 +247,12 @@ def test_an_unknown_go_without_a_letter_gets_a_message(world, go):
 @given(
     name=busy_attempt_names,
     position=positions,
-    flagged=st.one_of(st.sampled_from(["1", "0", "", MISSING]), junk_value),
+    go=st.sampled_from(["flag", "unflag"]),
 )
-def test_flag_sets_exactly_what_was_asked_or_says_why_not(world, name, position, flagged):
-    url = reverse("questions:attempt_flag", args=[attempt_pk(world, name), position])
+def test_flag_sets_exactly_what_was_asked_or_says_why_not(world, name, position, go):
+    url = reverse("questions:attempt_answer", args=[attempt_pk(world, name), position])
     with rolled_back():
-        outcome = send(client_for(world.resident), "post", url, post_data({"flagged": flagged}))
+        outcome = send(client_for(world.resident), "post", url, {"go": go})
         assert outcome.status < 500
         if name not in OWN:
             assert outcome.status == 404
@@ -265,7 +265,7 @@ def test_flag_sets_exactly_what_was_asked_or_says_why_not(world, name, position,
             return
         item.refresh_from_db()
         event("flag set")
-        assert item.is_flagged == (posted(flagged) == "1")
+        assert item.is_flagged == (go == "flag")
         assert_wrote_only(outcome, AttemptItem)
 
 
@@ -550,7 +550,6 @@ def test_a_quiz_url_with_any_id_is_a_404_unless_it_is_the_residents(world, pk):
             assert outcome.status == 404 and not outcome.changed
         for url in (
             reverse("questions:attempt_answer", args=[pk, 1]),
-            reverse("questions:attempt_flag", args=[pk, 1]),
             reverse("questions:attempt_finish", args=[pk]),
             reverse("questions:error_report_new", args=[pk, 1]),
         ):
