@@ -8,6 +8,7 @@ from crispy_forms.layout import Submit
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
+from django.utils.html import format_html
 
 from questions.models import Assignment, Attempt, Question, ResidentProfile, Topic
 
@@ -88,22 +89,44 @@ class StartTokenField(forms.Field):
             return None
 
 
+class TopicCountField(IdChoiceField):
+    """The builder's topics, each label with how many questions it holds in the chosen pool
+    (``counts``: topic id -> n, set by QuizBuilderForm.show_counts), in a span the builder's
+    live counts replace."""
+
+    counts: dict[Any, int] | None = None
+
+    def label_from_instance(self, obj):
+        if self.counts is None:
+            return str(obj)
+        return format_html(
+            '{} <span id="topic-count-{}">({})</span>', obj, obj.pk, self.counts.get(obj.pk, 0)
+        )
+
+
 class QuizBuilderForm(forms.Form):
-    topics = IdChoiceField(
-        queryset=Topic.objects.all(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="Leave all unticked for every topic.",
-    )
+    """The quiz builder. ``show_counts`` writes how many questions each pool and topic holds
+    for the resident into the labels ("Unused (23)") and the largest number of questions
+    into the count's ``max``; the view hands the choices to ``starting.start_attempt``."""
+
+    MAX_QUESTIONS = 200
+
     pool = forms.ChoiceField(
         choices=Attempt.Pool.choices, initial=Attempt.Pool.ALL, widget=forms.RadioSelect
     )
+    topics = TopicCountField(
+        queryset=Topic.objects.order_by("order", "name"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Leave all unticked for every topic. In brackets: the questions each topic "
+        "holds in the pool chosen.",
+    )
     question_count = forms.IntegerField(
-        label="Number of questions", min_value=1, max_value=200, initial=10
+        label="Number of questions", min_value=1, max_value=MAX_QUESTIONS, initial=10
     )
     mode = forms.ChoiceField(
         choices=[
-            (Attempt.Mode.TIMED, "Timed: exam pace, one clock for the whole block"),
+            (Attempt.Mode.TIMED, "Timed: your pace, one clock for the whole block"),
             (Attempt.Mode.TUTOR, "Tutor: untimed, explanation after each answer"),
         ],
         initial=Attempt.Mode.TIMED,
@@ -111,11 +134,47 @@ class QuizBuilderForm(forms.Form):
     )
     # New with every blank form: sending the same form twice starts one quiz (engine).
     start_token = StartTokenField(initial=uuid.uuid4)
+    # The dashboard's quick starts ("Review due questions", "Quiz me"): pressed again while
+    # the same quiz is in progress, they resume it (starting.start_attempt).
+    quick_start = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.add_input(Submit("submit", "Start quiz"))
+    def selection(self) -> dict[str, Any]:
+        """What the resident has chosen so far, valid or not (invalid fields: their initial
+        value; a count that is not a whole number in range: 0): ``pool``, ``topics``,
+        ``question_count``, ``mode``."""
+        if not self.is_bound:
+            return {"pool": Attempt.Pool.ALL, "topics": [], "question_count": 10, "mode": "timed"}
+        self.is_valid()
+        data = self.cleaned_data
+        return {
+            "pool": data.get("pool", Attempt.Pool.ALL),
+            "topics": list(data.get("topics") or []),
+            "question_count": data.get("question_count") or 0,
+            "mode": data.get("mode", Attempt.Mode.TIMED),
+        }
+
+    def show_counts(self, counts: dict[str, dict[Any, int]], *, pool: str) -> None:
+        """Write ``counts`` (drawing.pool_counts: each pool's total in the chosen topics,
+        and each topic's in ``pool``) into the labels, and the count's ``max``. A blank form
+        (every topic, all questions) takes the whole bank's; a form sent back with an error
+        keeps the field's own, since a browser without JavaScript cannot follow a change of
+        pool or topics and must not refuse a number the server would accept (with it, the
+        builder's live counts narrow ``max`` to the selection at once)."""
+        cast(forms.ChoiceField, self.fields["pool"]).choices = [
+            (value, format_html('{} <span id="pool-count-{}">({})</span>', label, value, n))
+            for value, label in Attempt.Pool.choices
+            for n in [counts[value]["total"]]
+        ]
+        self.topic_field().counts = counts[pool]
+        self.set_max_count(
+            self.MAX_QUESTIONS if self.is_bound else counts[Attempt.Pool.ALL]["total"]
+        )
+
+    def topic_field(self) -> TopicCountField:
+        return cast(TopicCountField, self.fields["topics"])
+
+    def set_max_count(self, available: int) -> None:
+        self.fields["question_count"].widget.attrs["max"] = min(self.MAX_QUESTIONS, available)
 
 
 class QuestionChoiceField(IdChoiceField):

@@ -14,6 +14,8 @@ urlpatterns = [
     path("assignments/<int:pk>/start/", resident.assignment_start, name="assignment_start"),
     path("quizzes/", resident.attempt_list, name="attempt_list"),
     path("quizzes/new/", resident.attempt_new, name="attempt_new"),
+    path("quizzes/new/counts/", resident.attempt_counts, name="attempt_counts"),
+    path("quizzes/<int:pk>/discard/", resident.attempt_discard, name="attempt_discard"),
     path("quizzes/<int:pk>/", quiz.attempt_detail, name="attempt_detail"),
     path(
         "quizzes/<int:pk>/questions/<int:position>/",

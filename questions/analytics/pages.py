@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.db.models import F
+from django.db.models import Count, F, Q
 from django.db.models.functions import Trim
 from django.utils import timezone
 
@@ -327,10 +327,17 @@ def dashboard_context(user, *, cohort: Cohort | None = None) -> dict[str, Any]:
         dict(row, quiz_size=min(QUICK_QUIZ_SIZE, row["topic"].published_count))
         for row in progress.weakest_topics(mastery)
     ]
+    now = timezone.now()
     return {
         "subject": user,
+        # The resident's own quizzes in progress, first on their dashboard (not shown to
+        # educators: a quiz counts for them once it is finished).
+        "in_progress": quizzes_in_progress(user, now=now) if cohort is None else [],
         "summary": summary,
-        "pace_seconds": round(settings.QUIZ_SECONDS_PER_QUESTION * (multiplier or 1.0)),
+        # The resident's own pace (None: their untimed setting).
+        "pace_seconds": round(settings.QUIZ_SECONDS_PER_QUESTION * multiplier)
+        if multiplier is not None
+        else None,
         "trend": trend,
         "trend_chart": charts.score_trend(trend, label="Percent correct in each finished quiz"),
         "mastery": mastery,
@@ -340,7 +347,9 @@ def dashboard_context(user, *, cohort: Cohort | None = None) -> dict[str, Any]:
         "min_answered_for_weakest": progress.MIN_ANSWERED_FOR_WEAKEST,
         "percentile": progress.percentile_rank(user),
         "min_peers": progress.MIN_PEERS_FOR_PERCENTILE,
-        "assignments": progress.resident_assignments(user, cohort=cohort),
+        "assignments": with_own_time(
+            progress.resident_assignments(user, cohort=cohort), multiplier=multiplier
+        ),
         "recall": recall_summary,
         "recall_quiz_size": min(recall.RECALL_QUIZ_SIZE, recall_summary["due"])
         if recall_summary
@@ -351,8 +360,66 @@ def dashboard_context(user, *, cohort: Cohort | None = None) -> dict[str, Any]:
         "miss_mix": progress.miss_type_mix(user, cohort=cohort),
         "recent_attempts": attempts[:5] if cohort is None else attempts,
         "my_cohorts": list(user.cohorts.order_by("name")) if cohort is None else [],
-        "now": timezone.now(),
+        "now": now,
     }
+
+
+def quizzes_in_progress(user, *, now: datetime.datetime) -> list[dict[str, Any]]:
+    """The user's quizzes in progress (overdue ones already finished), most recently
+    started first, each ``{"attempt", "answered", "seconds_left", "is_paused", "due_at",
+    "can_discard"}``: ``answered`` counts the items with a choice; ``seconds_left`` is a
+    timed quiz's time left by the server's clock at ``now`` (while paused: what resuming
+    gives back), None without a clock; ``due_at`` a tutor assignment's due date;
+    ``can_discard`` for practice quizzes (``starting.discard_attempt``). Two queries,
+    whatever the number of quizzes."""
+    attempts = (
+        Attempt.objects.filter(user=user, status=Attempt.Status.IN_PROGRESS)
+        .select_related("assignment")
+        .prefetch_related("topics")
+        .annotate(answered=Count("items", filter=~Q(items__selected_letter="")))
+        .order_by("-started_at", "-pk")
+    )
+    rows = []
+    for attempt in attempts:
+        seconds_left = None
+        if attempt.mode == Attempt.Mode.TIMED and attempt.deadline_at is not None:
+            paused = attempt.paused_at is not None and attempt.deadline_before_pause is not None
+            end = attempt.deadline_before_pause if paused else attempt.deadline_at
+            since = cast("datetime.datetime", attempt.paused_at) if paused else now
+            seconds_left = max(0, int((cast("datetime.datetime", end) - since).total_seconds()))
+        rows.append(
+            {
+                "attempt": attempt,
+                "answered": attempt.answered,  # type: ignore[attr-defined]  # annotated
+                "seconds_left": seconds_left,
+                "is_paused": attempt.paused_at is not None,
+                "due_at": attempt.deadline_at if attempt.mode == Attempt.Mode.TUTOR else None,
+                "can_discard": attempt.assignment_id is None,
+            }
+        )
+    return rows
+
+
+def with_own_time(rows: list[dict[str, Any]], *, multiplier: float | None) -> list[dict[str, Any]]:
+    """Assignment rows (``progress.resident_assignments``), each with ``own_seconds``: the
+    clock a timed assignment gives this resident (its time limit, or the standard pace a
+    question, times their multiplier, as ``starting.start_assignment`` sets it), None for
+    tutor mode or an untimed setting. No query."""
+    for row in rows:
+        assignment = row["assignment"]
+        row["own_seconds"] = None
+        if assignment.mode == Attempt.Mode.TIMED and multiplier is not None:
+            row["own_seconds"] = (
+                round(assignment.time_limit_minutes * 60 * multiplier)
+                if assignment.time_limit_minutes
+                else grading.time_limit_seconds(
+                    question_count=assignment.question_count,
+                    timed=True,
+                    multiplier=multiplier,
+                    seconds_per_question=settings.QUIZ_SECONDS_PER_QUESTION,
+                )
+            )
+    return rows
 
 
 def cohort_figures(cohort: Cohort) -> tuple[list[dict[str, Any]], list[Any]]:

@@ -9,7 +9,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from questions.analytics import pages
 from questions.forms import QuizBuilderForm
@@ -25,33 +25,138 @@ from questions.quizzes import drawing, engine, errors, starting
 from questions.quizzes import error_reports as reports
 
 
+@never_cache
 @login_required
 def attempt_list(request):
     attempts = Attempt.objects.filter(user=request.user).prefetch_related("topics")
     return render(request, "questions/attempt_list.html", {"attempts": attempts})
 
 
+def _builder_config(selection: dict) -> starting.QuizConfig:
+    return starting.QuizConfig(
+        question_count=selection["question_count"],
+        mode=selection["mode"],
+        pool=selection["pool"],
+        topics=selection["topics"],
+    )
+
+
 @retry_safe
 @never_cache
 @login_required
 def attempt_new(request):
+    """The quiz builder. Its labels say how many questions each pool and topic holds for
+    the resident, its text their pace and the block's time (``starting.preview``); with
+    htmx these follow the choices (``attempt_counts``)."""
     form = QuizBuilderForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        config = starting.QuizConfig(
-            question_count=form.cleaned_data["question_count"],
-            mode=form.cleaned_data["mode"],
-            pool=form.cleaned_data["pool"],
-            topics=list(form.cleaned_data["topics"]),
-        )
+        token = form.cleaned_data["start_token"]
         try:
             attempt = starting.start_attempt(
-                user=request.user, config=config, token=form.cleaned_data["start_token"]
+                user=request.user,
+                config=_builder_config(form.selection()),
+                token=token,
+                resume_identical=form.cleaned_data["quick_start"],
             )
         except drawing.PoolTooSmall as exc:
             form.add_error("question_count", str(exc))
         else:
+            if attempt.start_token != token:  # not started by this form: resumed
+                messages.info(
+                    request, "You already have this quiz in progress: it goes on where you left it."
+                )
             return redirect(attempt.question_url(attempt.current_position))
-    return render(request, "questions/attempt_new.html", {"form": form})
+    selection = form.selection()
+    preview = starting.preview(user=request.user, config=_builder_config(selection))
+    form.show_counts(preview.counts, pool=selection["pool"])
+    return render(
+        request,
+        "questions/attempt_new.html",
+        {
+            "form": form,
+            "preview": preview,
+            "selection": selection,
+            "max_questions": QuizBuilderForm.MAX_QUESTIONS,
+        },
+    )
+
+
+@never_cache
+@login_required
+def attempt_counts(request):
+    """The builder's live counts (an htmx fragment, GET with the builder's choices): how
+    many questions the chosen pool and topics hold for the resident, each pool's and
+    topic's count for the labels, the largest number of questions, their pace and the
+    block's time. Numbers only: never which questions, nor how any answer went."""
+    form = QuizBuilderForm(request.GET)
+    selection = form.selection()
+    preview = starting.preview(user=request.user, config=_builder_config(selection))
+    # A blank form with the choices as its initial values: the count field is drawn again
+    # (with its new max) without an error for what the resident is still typing.
+    shown = QuizBuilderForm(
+        initial=selection | {"question_count": request.GET.get("question_count")}
+    )
+    shown.show_counts(preview.counts, pool=selection["pool"])
+    shown.set_max_count(preview.available)
+    response = render(
+        request,
+        "includes/_builder_summary.html",
+        {
+            "form": shown,
+            "preview": preview,
+            "selection": selection,
+            "max_questions": QuizBuilderForm.MAX_QUESTIONS,
+            "pool_counts": [(pool, n["total"]) for pool, n in preview.counts.items()],
+            "topic_counts": [
+                (topic.pk, preview.counts[selection["pool"]].get(topic.pk, 0))
+                for topic in shown.topic_field().queryset or []
+            ],
+            # Redrawn only when the pool or topics changed: the count field may have focus.
+            "redraw_count": request.GET.get("changed") == "selection",
+            "is_fragment": True,
+        },
+    )
+    # Counts are not a page to go back to: the builder keeps its address. htmx honours
+    # HX-Push before HX-Push-Url, which middleware.htmx_push_url sets on every htmx GET.
+    response["HX-Push-Url"] = "false"
+    response["HX-Push"] = "false"
+    return response
+
+
+@retry_safe
+@never_cache
+@require_http_methods(["GET", "POST"])
+@login_required
+def attempt_discard(request, pk: int):
+    """Discard a practice quiz in progress: GET asks for confirmation (what is lost), POST
+    deletes it (``starting.discard_attempt``). Assignments and finished quizzes are refused
+    with the reason."""
+    attempt = get_object_or_404(
+        Attempt.objects.select_related("assignment"), pk=pk, user=request.user
+    )
+    if request.method == "POST":
+        try:
+            starting.discard_attempt(attempt=attempt, user=request.user)
+        except Attempt.DoesNotExist:
+            raise Http404 from None
+        except errors.NotDiscardable as exc:
+            messages.error(request, str(exc))
+            return redirect("questions:attempt_discard", pk=pk)
+        messages.success(
+            request, "Quiz discarded. Its answers count nowhere: not in your figures, reviews "
+            "or the question statistics."
+        )  # fmt: skip
+        return redirect("questions:dashboard")
+    attempt = engine.expire_if_due(attempt)
+    return render(
+        request,
+        "questions/attempt_discard.html",
+        {
+            "attempt": attempt,
+            "refusal": starting.discard_refusal(attempt),
+            "answered": attempt.items.exclude(selected_letter="").count(),
+        },
+    )
 
 
 @never_cache

@@ -142,6 +142,7 @@ SITE = [
     get("questions:dashboard", signed_in(200)),
     get("questions:attempt_list", signed_in(200)),
     get("questions:attempt_new", signed_in(200)),
+    get("questions:attempt_counts", signed_in(200), query={"pool": "unused", "question_count": 2}),
     get("questions:error_report_list", signed_in(200)),
     get("questions:attempt_detail", owner_only(302), lambda w: [w["finished"].pk]),
     get("questions:attempt_question", owner_only(200), lambda w: [w["open"].pk, 1]),
@@ -196,6 +197,10 @@ SITE = [
          data=lambda w: {"code": w["open_cohort"].join_code}, writes=["owner", "other"]),
     post("questions:attempt_new", signed_in(302),
          data=lambda w: {"question_count": 1, "mode": "timed", "pool": "all"}, writes=SIGNED_IN),
+    # Discarding the owner's second practice quiz in progress: asked, then done.
+    get("questions:attempt_discard", owner_only(200), lambda w: [w["discardable"].pk]),
+    post("questions:attempt_discard", owner_only(302), lambda w: [w["discardable"].pk],
+         writes=["owner"]),
     post("questions:profile", signed_in(302),
          data=lambda w: {"program": "Elsewhere", "training_year": 2, "time_setting": "standard"},
          writes=SIGNED_IN),
@@ -434,6 +439,7 @@ def world():
         "site_setting": SiteSetting.current(),
         "finished": finished,
         "open": starting.start_attempt(user=owner, config=config),
+        "discardable": starting.start_attempt(user=owner, config=config),
         "report": report,
         "access_attempt": AccessAttempt.objects.create(
             **login_record, get_data="", post_data="", failures_since_start=1

@@ -411,6 +411,10 @@ FORMS: dict[str, Callable] = {
         reverse("questions:item_miss_type", args=[s.finished.pk, 2]),
         {"miss_type": "misread"}, 302,
     ),
+    "discard a quiz": lambda s: Form(
+        "resident", reverse("questions:attempt_discard", args=[s.in_progress.pk]),
+        reverse("questions:attempt_discard", args=[s.in_progress.pk]), {}, 302,
+    ),
     "join a cohort": lambda s: Form(
         "resident", reverse("questions:dashboard"), reverse("questions:cohort_join"),
         {"code": s.cohort.join_code}, 302,
@@ -503,6 +507,7 @@ WITHOUT_A_FORM = {
     "questions:reference_list",
     "questions:dashboard",
     "questions:attempt_list",
+    "questions:attempt_counts",
     "questions:attempt_detail",
     "questions:attempt_question",
     "questions:attempt_results",
@@ -732,6 +737,12 @@ def _site_pages(t) -> dict[str, tuple]:
         ),
         "my notes": (get(reverse("questions:note_list")), {"note", "topic", "stem"}),
         "quiz list": (get(reverse("questions:attempt_list")), {"topic"}),
+        "quiz builder": (get(reverse("questions:attempt_new")), {"topic"}),
+        "quiz builder's counts": (
+            get(reverse("questions:attempt_counts"), {"topics": t.topic.pk, "changed": "selection"}),
+            set(),
+        ),
+        "discard a quiz": (get(reverse("questions:attempt_discard", args=[t.live.pk])), set()),
         "dashboard": (get(reverse("questions:dashboard")), {"topic", "cohort", "assignment"}),
         "joined a cohort": (t.pages["joined a cohort"], {"topic", "cohort"}),
         "settings": (get(reverse("questions:profile")), {"program"}),
