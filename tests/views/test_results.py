@@ -89,7 +89,9 @@ def test_the_summary_is_a_table_of_every_question_without_any_explanation(ann_cl
     assert "Flagged" in row and "Note" in row
     assert ">B<" in row and "Incorrect" in row and "Sure" in row
     assert "Misread the question" in row and "2:00" in row
-    assert "3:20" in page.split('id="item-5"')[1].split("</tr>")[0]  # mm:ss, never "200 s"
+    fifth = page.split('id="item-5"')[1].split("</tr>")[0]
+    assert "3:20" in fifth and "> over</span>" in fifth  # mm:ss, never "200 s"; over 1:30
+    assert "> over</span>" not in page.split('id="item-1"')[1].split("</tr>")[0]  # 1:05
     assert "Unanswered" in page.split('id="item-3"')[1].split("</tr>")[0]
     assert 'class="table-responsive"' in page
     assert reverse("questions:attempt_results_all", args=[attempt.pk]) in page
