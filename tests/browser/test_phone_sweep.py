@@ -91,6 +91,8 @@ PAGES = [
     Page("questions:dashboard", SIGNED_IN),
     Page("questions:attempt_list", ("resident",)),
     Page("questions:attempt_new", ("resident",)),
+    # A practice quiz in progress: the confirmation before discarding it.
+    Page("questions:attempt_discard", ("resident",), lambda w: [w["tutor"].pk]),
     Page("questions:error_report_list", ("resident",)),
     # Redirects to the quiz's current question (or to its results).
     Page("questions:attempt_detail", ("resident",), lambda w: [w["timed"].pk]),
@@ -140,6 +142,7 @@ EXEMPT = {
     "questions:assignment_start": POST_ONLY,
     "questions:cohort_join": POST_ONLY,
     "questions:flashcards": "a file download (Anki .apkg or CSV)",
+    "questions:attempt_counts": "the quiz builder's live counts, a fragment swapped into it",
     "questions:cohort_export": "a file download (CSV)",
 }
 
