@@ -11,6 +11,16 @@ from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
 from questions.models import Assignment, Attempt, Question, ResidentProfile, Topic
+from questions.models.simulations import (
+    MAX_BLOCK_SIZE,
+    MAX_BLOCKS,
+    MAX_BREAK_SECONDS,
+    MIN_BLOCK_SIZE,
+    MIN_BLOCKS,
+)
+
+# The breaks the simulation builder offers, in minutes (0, no break, besides).
+BREAKS = [m for m in (1, 2, 5, 10, 15) if m * 60 <= MAX_BREAK_SECONDS]
 
 
 class SignUpForm(UserCreationForm):
@@ -175,6 +185,36 @@ class QuizBuilderForm(forms.Form):
 
     def set_max_count(self, available: int) -> None:
         self.fields["question_count"].widget.attrs["max"] = min(self.MAX_QUESTIONS, available)
+
+
+class SimulationBuilderForm(forms.Form):
+    """An exam simulation's settings; the view hands them to simulation.create_simulation.
+    Its template lays it out (the total time sits between the fields and the button)."""
+
+    block_count = forms.IntegerField(
+        label="Blocks", min_value=MIN_BLOCKS, max_value=MAX_BLOCKS, initial=2
+    )
+    block_size = forms.IntegerField(
+        label="Questions per block", min_value=MIN_BLOCK_SIZE, max_value=MAX_BLOCK_SIZE, initial=20
+    )
+    break_minutes = forms.TypedChoiceField(
+        label="Break after each block",
+        coerce=int,
+        choices=[(0, "No break")] + [(m, f"{m} minute{'s' if m > 1 else ''}") for m in BREAKS],
+        initial=10,
+        help_text="When a break ends, the next block starts by itself, as on the exam.",
+    )
+    pool = forms.ChoiceField(
+        choices=Attempt.Pool.choices, initial=Attempt.Pool.ALL, widget=forms.RadioSelect
+    )
+    topics = IdChoiceField(
+        queryset=Topic.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Leave all unticked for every topic.",
+    )
+    # New with every blank form: sending the same form twice creates one simulation.
+    start_token = StartTokenField(initial=uuid.uuid4)
 
 
 class QuestionChoiceField(IdChoiceField):

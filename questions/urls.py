@@ -1,6 +1,15 @@
 from django.urls import path
 
-from questions.views import accounts, authoring, educator, public, quiz, resident, results
+from questions.views import (
+    accounts,
+    authoring,
+    educator,
+    public,
+    quiz,
+    resident,
+    results,
+    simulation,
+)
 
 app_name = "questions"
 
@@ -57,6 +66,18 @@ urlpatterns = [
         name="attempt_result_item",
     ),
     path("notes/", results.note_list, name="note_list"),
+    path("simulations/new/", simulation.simulation_new, name="simulation_new"),
+    path("simulations/<int:pk>/", simulation.simulation_detail, name="simulation_detail"),
+    path(
+        "simulations/<int:pk>/start/",
+        simulation.simulation_start_block,
+        name="simulation_start_block",
+    ),
+    path(
+        "simulations/<int:pk>/end-break/",
+        simulation.simulation_end_break,
+        name="simulation_end_break",
+    ),
     path(
         "authoring/questions/<int:pk>/preview/",
         authoring.question_preview,

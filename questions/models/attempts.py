@@ -213,6 +213,11 @@ class Attempt(models.Model):
         return reverse("questions:attempt_question", args=[self.pk, position])
 
     def results_url(self) -> str:
+        """Where a finished attempt leads: its results; for a block of an exam simulation,
+        the simulation's page (the break, or the summary after the last block), whose
+        summary links to each block's results."""
+        if self.simulation_id is not None:
+            return reverse("questions:simulation_detail", args=[self.simulation_id])
         return reverse("questions:attempt_results", args=[self.pk])
 
 

@@ -11,7 +11,7 @@ block that starts by itself never finds its pool empty. The pace is fixed then t
 standard pace times the resident's time setting. An "untimed" setting is refused: the
 exam is timed.
 
-Where the resident stands (a ``Stage``) is computed on the server from timestamps, on every
+Where the resident stands (a ``Phase``) is computed on the server from timestamps, on every
 read, like the engine's expiry:
 - START: block 1's start screen; nothing runs yet.
 - BLOCK: a block in progress (its attempt).
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from questions.models import Topic
 
 
-class Stage(enum.StrEnum):
+class Phase(enum.StrEnum):
     START = "start"
     BLOCK = "block"
     BREAK = "break"
@@ -98,7 +98,7 @@ class SimulationState:
     by itself (BREAK)."""
 
     simulation: ExamSimulation
-    stage: Stage
+    phase: Phase
     blocks: list[Attempt]
     now: datetime.datetime
     block_number: int | None = None
@@ -108,8 +108,8 @@ class SimulationState:
     @property
     def remaining_seconds(self) -> int | None:
         """Of the break (BREAK) or of the block's clock (BLOCK), in whole seconds."""
-        end = self.break_ends_at if self.stage is Stage.BREAK else None
-        if self.stage is Stage.BLOCK and self.attempt is not None:
+        end = self.break_ends_at if self.phase is Phase.BREAK else None
+        if self.phase is Phase.BLOCK and self.attempt is not None:
             end = self.attempt.deadline_at
         if end is None:
             return None
@@ -131,7 +131,8 @@ def pace_seconds(user: User) -> int | None:
     multiplier = profile.time_multiplier
     if multiplier is None:
         return None
-    return round(settings.QUIZ_SECONDS_PER_QUESTION * multiplier)
+    standard: int = settings.QUIZ_SECONDS_PER_QUESTION
+    return round(standard * multiplier)
 
 
 @dataclass(frozen=True)
@@ -235,19 +236,19 @@ def _needs_writing(
 def _state(
     simulation: ExamSimulation, blocks: list[Attempt], now: datetime.datetime
 ) -> SimulationState:
-    """The stage of a simulation that time has not moved on (``_needs_writing`` is False)."""
+    """The phase of a simulation that time has not moved on (``_needs_writing`` is False)."""
     if simulation.is_finished:
-        return SimulationState(simulation, Stage.FINISHED, blocks, now)
+        return SimulationState(simulation, Phase.FINISHED, blocks, now)
     if not blocks:
-        return SimulationState(simulation, Stage.START, blocks, now, block_number=1)
+        return SimulationState(simulation, Phase.START, blocks, now, block_number=1)
     last = blocks[-1]
     if not last.is_finished:
         return SimulationState(
-            simulation, Stage.BLOCK, blocks, now, block_number=last.block_number, attempt=last
+            simulation, Phase.BLOCK, blocks, now, block_number=last.block_number, attempt=last
         )
     return SimulationState(
         simulation,
-        Stage.BREAK,
+        Phase.BREAK,
         blocks,
         now,
         block_number=(last.block_number or 0) + 1,
@@ -335,14 +336,14 @@ def _start_now(
     with transaction.atomic():
         locked = _lock(simulation, user=user)
         state = _advance_locked(locked, now)
-        if state.stage is Stage.BLOCK:
+        if state.phase is Phase.BLOCK:
             # A double click, a second tab, or a break that ran out: the block already runs.
             assert state.attempt is not None
             return state.attempt
         refusal: EngineError | None = None
-        if state.stage is Stage.FINISHED:
+        if state.phase is Phase.FINISHED:
             refusal = SimulationOver()
-        elif on_break_only and state.stage is not Stage.BREAK:
+        elif on_break_only and state.phase is not Phase.BREAK:
             refusal = NotOnBreak()
         elif block_number is not None and block_number != state.block_number:
             refusal = StaleBlock(block_number)

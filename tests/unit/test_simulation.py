@@ -1,4 +1,4 @@
-"""Exam simulations (quizzes.simulation): every stage and transition, time as a parameter.
+"""Exam simulations (quizzes.simulation): every phase and transition, time as a parameter.
 
 A simulation of 3 blocks of 5 questions at the standard pace (90 s: 7:30 a block) with a
 10-minute break, unless a test says otherwise."""
@@ -9,10 +9,11 @@ import uuid
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 
 from questions.models import Attempt, ExamSimulation, Question, ResidentProfile
 from questions.quizzes import drawing, engine, simulation, starting
-from questions.quizzes.simulation import Stage
+from questions.quizzes.simulation import Phase
 from tests.factories import PublishableQuestionFactory, TopicFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -76,7 +77,7 @@ def test_a_new_simulation_plans_every_blocks_questions_and_waits_at_block_ones_s
     assert len(sim.question_ids) == len(set(sim.question_ids)) == 15
     assert set(sim.question_ids) <= {q.pk for q in bank}
     current = state(sim, at(hours=5))  # nothing runs before block 1 is started
-    assert (current.stage, current.block_number, current.blocks) == (Stage.START, 1, [])
+    assert (current.phase, current.block_number, current.blocks) == (Phase.START, 1, [])
     assert sim.blocks.count() == 0
 
 
@@ -158,7 +159,7 @@ def test_starting_block_one_makes_a_timed_practice_attempt_of_its_planned_questi
     assert block.deadline_at == at(minutes=3) + BLOCK
     assert [i.question_id for i in block.items.order_by("position")] == sim.question_ids[:5]
     current = state(sim, at(minutes=4))
-    assert (current.stage, current.attempt, current.block_number) == (Stage.BLOCK, block, 1)
+    assert (current.phase, current.attempt, current.block_number) == (Phase.BLOCK, block, 1)
     assert current.remaining_seconds == 6 * 60 + 30
 
 
@@ -186,7 +187,7 @@ def test_block_one_submitted_starts_the_break(bank, resident):
 
     current = state(sim, at(minutes=5))
 
-    assert current.stage is Stage.BREAK
+    assert current.phase is Phase.BREAK
     assert current.block_number == 2
     assert current.break_ends_at == at(minutes=4) + BREAK
     assert current.remaining_seconds == 9 * 60
@@ -208,14 +209,14 @@ def test_block_one_past_its_deadline_finishes_as_of_the_deadline_and_the_break_f
         "deadline",
         T0 + BLOCK,
     )
-    assert current.stage is Stage.BREAK
+    assert current.phase is Phase.BREAK
     assert current.break_ends_at == T0 + BLOCK + BREAK
 
 
 def test_within_the_grace_period_the_block_still_runs(bank, resident):
     sim = create(resident)
     start(sim, T0)
-    assert state(sim, T0 + BLOCK + GRACE).stage is Stage.BLOCK
+    assert state(sim, T0 + BLOCK + GRACE).phase is Phase.BLOCK
 
 
 def test_a_read_while_nothing_is_due_writes_nothing(bank, resident, django_assert_num_queries):
@@ -224,7 +225,7 @@ def test_a_read_while_nothing_is_due_writes_nothing(bank, resident, django_asser
     sim.refresh_from_db()
     with django_assert_num_queries(1):  # the blocks
         current = simulation.simulation_state(simulation=sim, now=at(minutes=3))
-    assert current.stage is Stage.BREAK
+    assert current.phase is Phase.BREAK
 
 
 # --- The break ------------------------------------------------------------------------------
@@ -264,7 +265,7 @@ def test_a_break_that_runs_out_starts_the_next_block_as_of_the_breaks_end(bank, 
 
     current = state(sim, break_end + datetime.timedelta(minutes=2))
 
-    assert current.stage is Stage.BLOCK
+    assert current.phase is Phase.BLOCK
     block = current.attempt
     assert (block.block_number, block.started_at, block.deadline_at) == (
         2,
@@ -278,7 +279,7 @@ def test_the_break_ends_exactly_at_its_end(bank, resident):
     sim = create(resident)
     submit(start(sim, T0), at(minutes=4))
     break_end = at(minutes=4) + BREAK
-    assert state(sim, break_end - datetime.timedelta(seconds=1)).stage is Stage.BREAK
+    assert state(sim, break_end - datetime.timedelta(seconds=1)).phase is Phase.BREAK
     assert state(sim, break_end).attempt.started_at == break_end
 
 
@@ -296,7 +297,7 @@ def test_a_block_overdue_after_an_abandoned_break_finishes_as_of_its_deadline(ba
         block_two_deadline,
     )
     assert two.correct_count == 0  # every question unanswered: wrong
-    assert current.stage is Stage.BREAK
+    assert current.phase is Phase.BREAK
     assert current.block_number == 3
     assert current.break_ends_at == block_two_deadline + BREAK
 
@@ -310,7 +311,7 @@ def test_an_abandoned_simulation_runs_its_course_on_the_next_read(bank, resident
     blocks = list(sim.blocks.order_by("block_number"))
     assert [b.finish_reason for b in blocks] == ["deadline"] * 3
     assert [b.started_at for b in blocks] == [T0, T0 + BLOCK + BREAK, T0 + 2 * (BLOCK + BREAK)]
-    assert current.stage is Stage.FINISHED
+    assert current.phase is Phase.FINISHED
     sim.refresh_from_db()
     assert (sim.status, sim.finished_at) == ("finished", T0 + 3 * BLOCK + 2 * BREAK)
 
@@ -321,7 +322,7 @@ def test_without_a_break_the_next_block_starts_as_the_last_one_ends(bank, reside
 
     current = state(sim, at(minutes=3))
 
-    assert current.stage is Stage.BLOCK
+    assert current.phase is Phase.BLOCK
     assert (current.attempt.block_number, current.attempt.started_at) == (2, at(minutes=3))
 
 
@@ -336,7 +337,7 @@ def test_the_last_block_finishing_finishes_the_simulation_as_of_its_end(bank, re
 
     current = state(sim, at(minutes=30))
 
-    assert current.stage is Stage.FINISHED
+    assert current.phase is Phase.FINISHED
     sim.refresh_from_db()
     assert (sim.status, sim.finished_at) == ("finished", at(minutes=9))
     figures = simulation.summary(current)
@@ -422,7 +423,7 @@ def test_a_block_whose_questions_are_all_retired_ends_the_simulation(bank, resid
 
     sim.refresh_from_db()
     assert (sim.status, sim.finished_at) == ("finished", at(minutes=2))
-    assert state(sim, at(minutes=3)).stage is Stage.FINISHED
+    assert state(sim, at(minutes=3)).phase is Phase.FINISHED
 
 
 # --- Whose it is -----------------------------------------------------------------------------
@@ -437,6 +438,16 @@ def test_another_resident_cannot_start_or_end_a_break_of_ones_simulation(bank, r
     with pytest.raises(ExamSimulation.DoesNotExist):
         simulation.end_break(simulation=sim.pk, user=other, now=at(minutes=2))
     assert sim.blocks.count() == 1
+
+
+def test_a_finished_block_leads_to_the_simulations_page(bank, resident):
+    sim = create(resident)
+    block = start(sim, T0)
+    plain = starting.start_attempt(
+        user=resident, config=starting.QuizConfig(question_count=1), now=T0
+    )
+    assert block.results_url() == reverse("questions:simulation_detail", args=[sim.pk])
+    assert plain.results_url() == reverse("questions:attempt_results", args=[plain.pk])
 
 
 def test_the_builder_brings_abandoned_simulations_up_to_date(bank, resident):

@@ -25,9 +25,17 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from questions.models import Assignment, Attempt, Cohort, ErrorReport, Question, SiteSetting
+from questions.models import (
+    Assignment,
+    Attempt,
+    Cohort,
+    ErrorReport,
+    ExamSimulation,
+    Question,
+    SiteSetting,
+)
 from questions.people.roles import EDUCATORS_GROUP
-from questions.quizzes import assignments, engine, starting
+from questions.quizzes import assignments, engine, simulation, starting
 from tests.factories import PublishableQuestionFactory, TopicFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -126,6 +134,12 @@ def _question_version(w) -> list[int]:
     return [w["question"].pk, w["question"].history.first().history_id]
 
 
+def _simulation(owner) -> ExamSimulation:
+    """The owner's exam simulation, 2 blocks of 5: the world's 3 questions and 7 more."""
+    PublishableQuestionFactory.create_batch(7)
+    return simulation.create_simulation(user=owner, block_count=2, block_size=5, break_seconds=600)
+
+
 def _autocomplete(model_name: str, field_name: str) -> dict:
     return {"app_label": "questions", "model_name": model_name, "field_name": field_name}
 
@@ -201,6 +215,17 @@ SITE = [
     get("questions:attempt_discard", owner_only(200), lambda w: [w["discardable"].pk]),
     post("questions:attempt_discard", owner_only(302), lambda w: [w["discardable"].pk],
          writes=["owner"]),
+    # Exam simulations: the owner's is at block 1's start screen (no break to end yet).
+    get("questions:simulation_new", signed_in(200)),
+    get("questions:simulation_detail", owner_only(200), lambda w: [w["simulation"].pk]),
+    get("questions:simulation_start_block", everyone(405), lambda w: [w["simulation"].pk]),
+    get("questions:simulation_end_break", everyone(405), lambda w: [w["simulation"].pk]),
+    post("questions:simulation_end_break", owner_only(302), lambda w: [w["simulation"].pk]),
+    post("questions:simulation_start_block", owner_only(302), lambda w: [w["simulation"].pk],
+         lambda w: {"block": "1"}, writes=["owner"]),
+    post("questions:simulation_new", signed_in(302),
+         data=lambda w: {"block_count": 2, "block_size": 5, "break_minutes": 10, "pool": "all"},
+         writes=SIGNED_IN),
     post("questions:profile", signed_in(302),
          data=lambda w: {"program": "Elsewhere", "training_year": 2, "time_setting": "standard"},
          writes=SIGNED_IN),
@@ -447,6 +472,7 @@ def world():
         "access_log": AccessLog.objects.create(**login_record),
         "access_failure_log": AccessFailureLog.objects.create(**login_record),
         "nobodys": 2**31 - 1,  # an id no object has
+        "simulation": _simulation(owner),
     }
 
 

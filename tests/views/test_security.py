@@ -45,6 +45,7 @@ from questions.models import (
 )
 from questions.quizzes import assignments, engine, starting
 from questions.quizzes import error_reports as reports
+from questions.quizzes import simulation as simulations
 from questions.views import public
 from tests.factories import PublishableQuestionFactory, UserFactory
 
@@ -353,6 +354,21 @@ def _hours_from_now(hours: int) -> str:
     )
 
 
+def _simulation_form(s, name: str, *, on_break: bool = False) -> Form:
+    """The button of an exam simulation's page that posts to ``name``: a simulation of the
+    resident's (2 blocks of 5: the site's 3 questions and 7 more) at block 1's start
+    screen, or on the break after it."""
+    PublishableQuestionFactory.create_batch(7)
+    sim = simulations.create_simulation(
+        user=s.resident, block_count=2, block_size=5, break_seconds=600
+    )
+    if on_break:
+        engine.finish_attempt(attempt=simulations.start_block(simulation=sim, user=s.resident))
+    return Form(
+        "resident", sim.get_absolute_url(), reverse(f"questions:{name}", args=[sim.pk]), {}, 302
+    )
+
+
 FORMS: dict[str, Callable] = {
     "login": lambda s: Form(
         None, reverse("login"), reverse("login"),
@@ -429,6 +445,15 @@ FORMS: dict[str, Callable] = {
         {"title": "Week 2", "question_count": "2", "opens_at": _hours_from_now(0),
          "due_at": _hours_from_now(48)}, 302,
     ),
+    # The site's 3 questions cannot fill 2 blocks of 5: the builder says so, once the
+    # token is checked.
+    "new exam simulation": lambda s: Form(
+        "resident", reverse("questions:simulation_new"), reverse("questions:simulation_new"),
+        {"block_count": "2", "block_size": "5", "break_minutes": "1"}, 200,
+        "These settings hold 3 questions",
+    ),
+    "start a block": lambda s: _simulation_form(s, "simulation_start_block"),
+    "end a break": lambda s: _simulation_form(s, "simulation_end_break", on_break=True),
     "admin login": lambda s: Form(
         None, reverse("admin:login"), reverse("admin:login"),
         {"username": "educator1", "password": PASSWORD}, 302,
@@ -524,6 +549,7 @@ WITHOUT_A_FORM = {
     "questions:cohort_resident",
     "questions:cohort_resident_attempt",
     "questions:assignment_detail",
+    "questions:simulation_detail",
 }
 
 
