@@ -196,7 +196,8 @@ def attempt_answer(request, pk: int, position: int):
         go = "stay"  # an unknown button is treated as "save", so a missing answer is said
     letter = request.POST.get("letter", "")
     note = request.POST.get("note")
-    is_fragment = bool(request.htmx) and go != "stay" and not _leaves(go)
+    # A boosted submit is a whole-page navigation; hx-post requests want a fragment back.
+    is_fragment = bool(request.htmx) and not request.htmx.boosted and not _leaves(go)
     item = tool = None
     try:
         if letter:

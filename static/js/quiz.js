@@ -94,9 +94,13 @@
 
   function startPage() {
     stopClocks();
+    // A choice picked before htmx was listening (a fast click as the page loaded) is
+    // saved now: the form says which letter the server has.
     var form = document.getElementById("answer-form");
     var chosen = document.querySelector("input[name=letter][form=answer-form]:checked");
-    if (form) form.dataset.saved = chosen ? chosen.value : "";
+    if (form && chosen && chosen.value !== form.dataset.saved && window.htmx) {
+      chosen.dispatchEvent(new Event("change", { bubbles: true }));
+    }
     startCountdown();
     startQuestionTimer();
   }
@@ -168,7 +172,16 @@
 
   function onKey(event) {
     var quiz = document.getElementById("quiz");
-    if (!quiz || quiz.dataset.shortcuts !== "on") return;
+    if (!quiz) return;
+    if (event.key === "Enter" && event.target && event.target.getAttribute &&
+        event.target.getAttribute("form") === "answer-form" && event.target.type === "radio") {
+      // Enter on a choice does what the form's first button says (save and go on, or
+      // submit in tutor mode), as it would were the choices inside the form.
+      var main = document.querySelector("#answer-form button[type=submit]");
+      if (main) { main.click(); event.preventDefault(); }
+      return;
+    }
+    if (quiz.dataset.shortcuts !== "on") return;
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     var target = event.target;
     if (target && ((target.tagName === "INPUT" && target.type !== "radio") || target.tagName === "TEXTAREA" || target.tagName === "SELECT")) return;
