@@ -36,6 +36,7 @@ from questions.models import (
 )
 from questions.people.roles import EDUCATORS_GROUP
 from questions.quizzes import assignments, engine, starting
+from questions.quizzes import simulation as simulations
 from tests.browser.conftest import log_in
 from tests.factories import (
     PublishableQuestionFactory,
@@ -99,6 +100,8 @@ PAGES = [
     Page("questions:attempt_question", ("resident",), lambda w: [w["timed"].pk, 1], "timed"),
     # Answered in tutor mode: the explanation is on the page.
     Page("questions:attempt_question", ("resident",), lambda w: [w["tutor"].pk, 1], "tutor"),
+    # The submit screen: every question's state before ending the quiz.
+    Page("questions:attempt_submit", ("resident",), lambda w: [w["timed"].pk]),
     Page("questions:attempt_results", ("resident",), lambda w: [w["finished"].pk]),
     Page("questions:attempt_results_all", ("resident",), lambda w: [w["finished"].pk]),
     Page(
@@ -107,6 +110,12 @@ PAGES = [
         lambda w: [w["finished"].pk, w["long_item"].position],
     ),
     Page("questions:note_list", ("resident",)),
+    Page("questions:simulation_new", ("resident",)),
+    # An exam simulation at its first block's start screen, on the break between its
+    # blocks, and over (its summary).
+    Page("questions:simulation_detail", ("resident",), lambda w: [w["simulation"].pk], "start"),
+    Page("questions:simulation_detail", ("resident",), lambda w: [w["on_break"].pk], "break"),
+    Page("questions:simulation_detail", ("resident",), lambda w: [w["simulated"].pk], "over"),
     Page("questions:question_preview", ("educator",), lambda w: [w["long_question"].pk]),
     Page("questions:item_analysis", ("educator",)),
     Page("questions:cohort_list", ("educator",)),
@@ -135,7 +144,9 @@ EXEMPT = {
     "healthz": "JSON for the load balancer",
     "logout": POST_ONLY,
     "questions:attempt_answer": POST_ONLY,
-    "questions:attempt_flag": POST_ONLY,
+    "questions:item_note": POST_ONLY,
+    "questions:simulation_start_block": POST_ONLY,
+    "questions:simulation_end_break": POST_ONLY,
     "questions:attempt_finish": POST_ONLY,
     "questions:error_report_new": POST_ONLY,
     "questions:item_miss_type": POST_ONLY,
@@ -195,6 +206,26 @@ def _answer_all(attempt: Attempt, *, wrong: set[int]) -> None:
         )
 
 
+def _simulations(resident) -> dict:
+    """Exam simulations of 2 blocks of 5: not started, on the break, and over."""
+
+    def simulation():
+        return simulations.create_simulation(
+            user=resident, block_count=2, block_size=5, break_seconds=10 * 60
+        )
+
+    def finish_next_block(of):
+        block = simulations.start_block(simulation=of, user=resident)
+        _answer_all(block, wrong={1})
+        engine.finish_attempt(attempt=block)
+
+    on_break, simulated = simulation(), simulation()
+    finish_next_block(on_break)
+    finish_next_block(simulated)
+    finish_next_block(simulated)
+    return {"simulation": simulation(), "on_break": on_break, "simulated": simulated}
+
+
 def build_world() -> dict:
     now = timezone.now()
     topics = [
@@ -211,7 +242,7 @@ def build_world() -> dict:
     reference = ReferenceFactory(
         kind="web", doi="", pmid="", url=LONG_URL, title=f"Figure 3: {LONG_WORD}"
     )
-    questions = PublishableQuestionFactory.create_batch(7)
+    questions = PublishableQuestionFactory.create_batch(11)
     for index, question in enumerate(questions):
         question.topics.set([topics[index % len(topics)], topics[(index + 2) % len(topics)]])
     long_question = _long_question(topics[:3], reference)
@@ -297,6 +328,7 @@ def build_world() -> dict:
         tutor.items.filter(position=0).update(position=position)
     engine.answer(attempt=tutor, position=1, letter="A")
     return {
+        **_simulations(resident),
         "resident": resident,
         "educator": educator,
         "cohort": cohort,
