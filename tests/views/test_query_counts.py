@@ -162,7 +162,11 @@ def _quiz_request(page: str, user, size: int) -> tuple[str, str, dict]:
         url = reverse("questions:attempt_answer", args=[pk, 1])
         return "post", url, {"letter": "B", "go": go}
     if page == "flag":
-        return "post", reverse("questions:attempt_flag", args=[pk, 1]), {"flagged": "1"}
+        return "post", reverse("questions:attempt_answer", args=[pk, 1]), {"go": "flag"}
+    if page == "strike":
+        return "post", reverse("questions:attempt_answer", args=[pk, 1]), {"go": "strike:C"}
+    if page == "submit_screen":
+        return "get", reverse("questions:attempt_submit", args=[pk]), {}
     for position in range(1, size, 2):
         engine.answer(attempt=attempt, position=position, letter="C")
     if page == "finish":
@@ -180,6 +184,9 @@ QUIZ_PAGES = {
     "answer_next": 2 + 2 + 1 + 2,  # lock the attempt, read the item, record the answer
     "answer_stay": 2 + 2 + 1 + 2,
     "flag": 2 + 2 + 1 + 2,
+    "strike": 2 + 2 + 1 + 2,  # as the flag
+    # the attempt with the profile, its items; leaving the question: move, credit it
+    "submit_screen": 2 + 2 + 2 + 2,
     # lock, items, score them, the attempt; lock the resident, mark first encounters;
     # review cards read and upserted (every unanswered question enters the schedule)
     "finish": 2 + 1 + 1 + 2 + 2 + 1 + 2 + 2,
