@@ -47,15 +47,35 @@ class SignUpForm(UserCreationForm):
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = ResidentProfile
-        fields = ["program", "training_year", "time_setting", "has_keyboard_shortcuts"]
+        fields = [
+            "program",
+            "training_year",
+            "time_setting",
+            "has_keyboard_shortcuts",
+            "text_size",
+            "is_timer_hidden",
+            "has_strikeout",
+            "has_highlighter",
+            "has_notes",
+            "has_question_timer",
+        ]
         help_texts = {
             "time_setting": "Timed quizzes allow 90 seconds a question times this setting.",
+            "has_strikeout": "Cross out choices you have ruled out (they stay selectable).",
+            "has_highlighter": "Highlight words of a question's text.",
+            "has_notes": "Write a note on a question; all of them are under My notes.",
+            "has_question_timer": "Show the time spent on the question beside the quiz clock.",
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Not sent (an older form, a script): keep the current size rather than refuse.
+        self.fields["text_size"].required = False
         self.helper = FormHelper()
         self.helper.add_input(Submit("submit", "Save settings"))
+
+    def clean_text_size(self):
+        return self.cleaned_data["text_size"] or self.instance.text_size
 
 
 MAX_ID = 2**63 - 1

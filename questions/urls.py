@@ -37,11 +37,6 @@ urlpatterns = [
         name="attempt_answer",
     ),
     path(
-        "quizzes/<int:pk>/questions/<int:position>/flag/",
-        quiz.attempt_flag,
-        name="attempt_flag",
-    ),
-    path(
         "quizzes/<int:pk>/questions/<int:position>/report/",
         resident.error_report_new,
         name="error_report_new",
@@ -54,6 +49,12 @@ urlpatterns = [
     path("reports/", resident.error_report_list, name="error_report_list"),
     path("flashcards/missed.<str:fmt>", resident.flashcards, name="flashcards"),
     path("quizzes/<int:pk>/finish/", quiz.attempt_finish, name="attempt_finish"),
+    path("quizzes/<int:pk>/submit/", quiz.attempt_submit, name="attempt_submit"),
+    path(
+        "quizzes/<int:pk>/questions/<int:position>/note/",
+        quiz.item_note,
+        name="item_note",
+    ),
     path("quizzes/<int:pk>/results/", results.attempt_results, name="attempt_results"),
     path(
         "quizzes/<int:pk>/results/all/",

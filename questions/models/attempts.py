@@ -212,6 +212,9 @@ class Attempt(models.Model):
     def question_url(self, position: int) -> str:
         return reverse("questions:attempt_question", args=[self.pk, position])
 
+    def submit_url(self) -> str:
+        return reverse("questions:attempt_submit", args=[self.pk])
+
     def results_url(self) -> str:
         """Where a finished attempt leads: its results; for a block of an exam simulation,
         the simulation's page (the break, or the summary after the last block), whose

@@ -125,7 +125,7 @@ def lock_attempt(attempt: Attempt | int, *, user: User | None = None) -> Attempt
     return attempts.get(pk=_pk(attempt))
 
 
-def _visit_seconds(attempt: Attempt, until: datetime.datetime) -> int:
+def visit_seconds(attempt: Attempt, until: datetime.datetime) -> int:
     if attempt.position_entered_at is None:
         return 0
     seconds = (until - attempt.position_entered_at).total_seconds()
@@ -135,7 +135,7 @@ def _visit_seconds(attempt: Attempt, until: datetime.datetime) -> int:
 def _finish_locked(attempt: Attempt, *, at: datetime.datetime, reason: str) -> Attempt:
     items = list(attempt.items.select_for_update().order_by("position"))
     if 1 <= attempt.current_position <= len(items):
-        items[attempt.current_position - 1].seconds_spent += _visit_seconds(attempt, at)
+        items[attempt.current_position - 1].seconds_spent += visit_seconds(attempt, at)
     for item in items:
         if item.locked_at is None:
             item.locked_at = at
@@ -465,7 +465,7 @@ def _move(
 ) -> None:
     """Move to ``position`` (entered at ``entered_at``; None: on no question, as on the
     submit screen), crediting the time on the question left."""
-    left, seconds = attempt.current_position, _visit_seconds(attempt, now)
+    left, seconds = attempt.current_position, visit_seconds(attempt, now)
     moved = Attempt.objects.filter(
         pk=attempt.pk,
         status=Attempt.Status.IN_PROGRESS,
@@ -485,7 +485,7 @@ def _move(
 def credit_current_question(attempt: Attempt, now: datetime.datetime) -> None:
     """Credit the time since the resident entered the current question to it (the caller
     then moves ``position_entered_at``). Inside the caller's transaction, attempt locked."""
-    seconds = _visit_seconds(attempt, now)
+    seconds = visit_seconds(attempt, now)
     if seconds:
         AttemptItem.objects.filter(attempt=attempt, position=attempt.current_position).update(
             seconds_spent=F("seconds_spent") + seconds

@@ -184,7 +184,7 @@ SITE = [
         lambda w: [w["cohort"].pk, w["assignment"].pk]),
     # What changes something is sent by POST only.
     get("questions:attempt_answer", everyone(405), lambda w: [w["open"].pk, 1]),
-    get("questions:attempt_flag", everyone(405), lambda w: [w["open"].pk, 1]),
+    get("questions:item_note", everyone(405), lambda w: [w["finished"].pk, 1]),
     get("questions:attempt_finish", everyone(405), lambda w: [w["open"].pk]),
     get("questions:error_report_new", everyone(405), lambda w: [w["finished"].pk, 1]),
     get("questions:item_miss_type", everyone(405), lambda w: [w["finished"].pk, 1]),
@@ -195,8 +195,9 @@ SITE = [
     # The answer and the flag before the finish: they need the attempt open.
     post("questions:attempt_answer", owner_only(302), lambda w: [w["open"].pk, 1],
          lambda w: {"letter": "A"}, writes=["owner"]),
-    post("questions:attempt_flag", owner_only(302), lambda w: [w["open"].pk, 1],
-         lambda w: {"flagged": "1"}, writes=["owner"]),
+    post("questions:attempt_answer", owner_only(302), lambda w: [w["open"].pk, 1],
+         lambda w: {"go": "flag"}, writes=["owner"]),
+    get("questions:attempt_submit", owner_only(200), lambda w: [w["open"].pk]),
     post("questions:attempt_finish", owner_only(302), lambda w: [w["open"].pk],
          writes=["owner"]),
     post("questions:error_report_new", owner_only(302), lambda w: [w["finished"].pk, 1],
@@ -204,6 +205,8 @@ SITE = [
          writes=["owner"]),
     post("questions:item_miss_type", owner_only(302), lambda w: [w["finished"].pk, 1],
          lambda w: {"miss_type": "knowledge"}, writes=["owner"]),
+    post("questions:item_note", owner_only(302), lambda w: [w["finished"].pk, 1],
+         lambda w: {"note": "Check the iliac crest landmarks."}, writes=["owner"]),
     post("questions:assignment_start", owner_only(302), lambda w: [w["assignment"].pk],
          writes=["owner"]),
     # Residents join with the code; staff accounts are told they cannot.

@@ -156,13 +156,15 @@ def test_no_page_of_a_running_attempt_reveals_the_key(resident_client, resident,
         assert "Correct answer" not in page
         assert "is_correct" not in page
         # The key's markup is the same as every other choice's but for its letter and text.
-        blocks = re.findall(r'<div class="form-check mb-2">(.*?)</div>', page, re.S)
+        blocks = re.findall(r'<div class="choice [^"]*">(.*?)</button>', page, re.S)
         assert len(blocks) == len(item.shown["choices"])
         shapes = {
             block.replace(c["text"], "TEXT")
             .replace(f'"{c["letter"]}"', '"L"')
             .replace(f"-{c['letter']}", "-L")
             .replace(f">{c['letter']}.<", ">L.<")
+            .replace(f"strike:{c['letter']}", "strike:L")
+            .replace(f"choice {c['letter']}", "choice L")
             for block, c in zip(blocks, item.shown["choices"], strict=True)
         }
         assert len(shapes) == 1, shapes

@@ -409,12 +409,8 @@ FORMS: dict[str, Callable] = {
         "resident", reverse("questions:attempt_question", args=[s.in_progress.pk, 1]),
         reverse("questions:attempt_answer", args=[s.in_progress.pk, 1]), {"letter": "A"}, 302,
     ),
-    "flag": lambda s: Form(
-        "resident", reverse("questions:attempt_question", args=[s.in_progress.pk, 1]),
-        reverse("questions:attempt_flag", args=[s.in_progress.pk, 1]), {}, 302,
-    ),
     "finish": lambda s: Form(
-        "resident", reverse("questions:attempt_question", args=[s.in_progress.pk, 1]),
+        "resident", reverse("questions:attempt_submit", args=[s.in_progress.pk]),
         reverse("questions:attempt_finish", args=[s.in_progress.pk]), {}, 302,
     ),
     "report": lambda s: Form(
@@ -535,6 +531,7 @@ WITHOUT_A_FORM = {
     "questions:attempt_counts",
     "questions:attempt_detail",
     "questions:attempt_question",
+    "questions:attempt_submit",
     "questions:attempt_results",
     "questions:attempt_results_all",
     "questions:attempt_result_item",
