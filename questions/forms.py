@@ -206,6 +206,9 @@ class QuizBuilderForm(forms.Form):
     def set_max_count(self, available: int) -> None:
         self.fields["question_count"].widget.attrs["max"] = min(self.MAX_QUESTIONS, available)
 
+    def max_count(self) -> int:
+        return int(self.fields["question_count"].widget.attrs.get("max", self.MAX_QUESTIONS))
+
 
 class SimulationBuilderForm(forms.Form):
     """An exam simulation's settings; the view hands them to simulation.create_simulation.

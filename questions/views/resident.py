@@ -77,6 +77,7 @@ def attempt_new(request):
             "preview": preview,
             "selection": selection,
             "max_questions": QuizBuilderForm.MAX_QUESTIONS,
+            "max_count": form.max_count(),
         },
     )
 
@@ -91,28 +92,21 @@ def attempt_counts(request):
     form = QuizBuilderForm(request.GET)
     selection = form.selection()
     preview = starting.preview(user=request.user, config=_builder_config(selection))
-    # A blank form with the choices as its initial values: the count field is drawn again
-    # (with its new max) without an error for what the resident is still typing.
-    shown = QuizBuilderForm(
-        initial=selection | {"question_count": request.GET.get("question_count")}
-    )
-    shown.show_counts(preview.counts, pool=selection["pool"])
-    shown.set_max_count(preview.available)
+    form.set_max_count(preview.available)
     response = render(
         request,
         "includes/_builder_summary.html",
         {
-            "form": shown,
             "preview": preview,
             "selection": selection,
             "max_questions": QuizBuilderForm.MAX_QUESTIONS,
+            # The field's new max (js/builder.js): what the selection holds.
+            "max_count": form.max_count(),
             "pool_counts": [(pool, n["total"]) for pool, n in preview.counts.items()],
             "topic_counts": [
                 (topic.pk, preview.counts[selection["pool"]].get(topic.pk, 0))
-                for topic in shown.topic_field().queryset or []
+                for topic in form.topic_field().queryset or []
             ],
-            # Redrawn only when the pool or topics changed: the count field may have focus.
-            "redraw_count": request.GET.get("changed") == "selection",
             "is_fragment": True,
         },
     )

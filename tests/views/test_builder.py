@@ -118,7 +118,7 @@ def test_the_fragment_counts_the_selection_and_updates_every_label(client, ann, 
     response = client.get(
         COUNTS,
         {"pool": "incorrect", "topics": [bank["anatomy"].pk], "question_count": 5,
-         "mode": "timed", "changed": "selection"},
+         "mode": "timed"},
         headers={"HX-Request": "true"},
     )  # fmt: skip
     page = text(response)
@@ -131,18 +131,17 @@ def test_the_fragment_counts_the_selection_and_updates_every_label(client, ann, 
     assert '<span id="pool-count-all" hx-swap-oob="true">(5)</span>' in page
     assert f'<span id="topic-count-{bank["anatomy"].pk}" hx-swap-oob="true">(2)</span>' in page
     assert f'<span id="topic-count-{bank["imaging"].pk}" hx-swap-oob="true">(0)</span>' in page
-    # The count field drawn again: its max follows the selection, the value typed stays.
-    assert '<div id="count-field" hx-swap-oob="true">' in page
-    assert count_max(page) == 2
-    assert re.search(r'name="question_count" value="5"', page)
+    # The number's new max (js/builder.js sets it): the field itself is left alone, with
+    # what the resident is typing in it.
+    assert 'data-max-count="2"' in page
+    assert "<input" not in page
     # The builder keeps its address: htmx reads HX-Push before the HX-Push-Url that the
     # site's middleware sets on every htmx GET.
     assert response["HX-Push"] == "false"
 
 
-def test_a_change_of_number_or_mode_leaves_the_count_field_alone(client, ann):
+def test_the_times_follow_the_number_and_the_mode(client, ann):
     page = text(client.get(COUNTS, {"pool": "all", "question_count": 3, "mode": "tutor"}))
-    assert 'id="count-field"' not in page
     assert "Tutor mode: no clock." in page
     page = text(client.get(COUNTS, {"pool": "all", "question_count": 3, "mode": "timed"}))
     assert "Time: 1:30 a question (your pace), 4:30 for 3 questions." in page
@@ -180,7 +179,7 @@ def test_the_counts_tell_nothing_of_an_open_assignment_but_numbers(client, ann, 
     for item in attempt.items.all():
         wrong = next(c["letter"] for c in item.shown["choices"] if not c["is_correct"])
         engine.answer(attempt=attempt, position=item.position, letter=wrong)
-    query = {"pool": "incorrect", "topics": [bank["imaging"].pk], "changed": "selection"}
+    query = {"pool": "incorrect", "topics": [bank["imaging"].pk]}
     page = text(client.get(COUNTS, query))
     assert "No question matches these settings" in page  # not yet incorrect
     assert '<span id="pool-count-unused" hx-swap-oob="true">(0)</span>' in page
@@ -195,7 +194,7 @@ def test_queries_do_not_grow_with_topics_or_history(client, ann, bank):
             assert client.get(url, data).status_code == 200
         return len(captured)
 
-    selection = {"pool": "unused", "changed": "selection"}
+    selection = {"pool": "unused"}
     few = (queries(BUILDER), queries(COUNTS, selection | {"topics": [bank["anatomy"].pk]}))
     topics = [TopicFactory() for _ in range(40)]
     for n, question in enumerate(PublishableQuestionFactory.create_batch(40)):

@@ -762,7 +762,7 @@ def _site_pages(t) -> dict[str, tuple]:
         "quiz list": (get(reverse("questions:attempt_list")), {"topic"}),
         "quiz builder": (get(reverse("questions:attempt_new")), {"topic"}),
         "quiz builder's counts": (
-            get(reverse("questions:attempt_counts"), {"topics": t.topic.pk, "changed": "selection"}),
+            get(reverse("questions:attempt_counts"), {"topics": t.topic.pk, "pool": "unused"}),
             set(),
         ),
         "discard a quiz": (get(reverse("questions:attempt_discard", args=[t.live.pk])), set()),
