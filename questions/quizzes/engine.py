@@ -413,7 +413,7 @@ def visit(
     got there first makes it a no-op, so time is never credited twice."""
     now = _now(now)
     attempt = (
-        Attempt.objects.select_related("user__resident_profile")
+        Attempt.objects.select_related("user__resident_profile", "simulation")
         .filter(pk=_pk(attempt))  # a pk past 64 bits finds nothing: a 404
         .filter(**({} if user is None else {"user": user}))
         .get()

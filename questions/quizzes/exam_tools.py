@@ -8,11 +8,11 @@ the end of the quiz:
   only (they mark the reading of a question being answered).
 - A note belongs to the question as it was shown; it may be written during the quiz and
   after it (the "My notes" page), up to NOTE_MAX_LENGTH characters.
-- Pause: a practice quiz with a clock (no assignment) stops its clock for at most
-  PAUSE_LIMIT_SECONDS in all. While paused, ``deadline_at`` already holds the allowance
-  left, so a pause nobody ends ends by itself and expiry needs no special case; resuming
-  sets the deadline to the one before the pause plus the time paused. A paused quiz
-  refuses answers and shows no question.
+- Pause: a practice quiz with a clock (no assignment, not a simulation's block) stops its
+  clock for at most PAUSE_LIMIT_SECONDS in all. While paused, ``deadline_at`` already
+  holds the allowance left, so a pause nobody ends ends by itself and expiry needs no
+  special case; resuming sets the deadline to the one before the pause plus the time
+  paused. A paused quiz refuses answers and shows no question.
 Functions take ``now`` (default: the server clock); ``user`` limits them to that
 resident's attempts (Attempt.DoesNotExist otherwise).
 """
@@ -190,6 +190,7 @@ def can_pause(attempt: Attempt) -> bool:
     return (
         not attempt.is_finished
         and attempt.assignment_id is None
+        and attempt.simulation_id is None
         and attempt.mode == Attempt.Mode.TIMED
         and attempt.deadline_at is not None
         and attempt.paused_seconds < PAUSE_LIMIT_SECONDS
@@ -215,6 +216,8 @@ def pause(
             _close_pause(attempt, now)
         if attempt.assignment_id is not None:
             raise CannotPause("An assignment's clock cannot be paused.")
+        if attempt.simulation_id is not None:
+            raise CannotPause("A block of an exam simulation cannot be paused: take the break.")
         if not can_pause(attempt):
             raise CannotPause(
                 "This quiz has no pause left."

@@ -223,7 +223,7 @@ def attempt_answer(request, pk: int, position: int):
         raise Http404 from None
     except errors.AttemptFinished as exc:
         messages.error(request, str(exc))
-        return _go(request, _results_url(pk))
+        return _go(request, get_object_or_404(Attempt, pk=pk, user=request.user).results_url())
     except (errors.EngineError, ValidationError) as exc:
         text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
         if is_fragment:
@@ -257,10 +257,6 @@ def _is_known(go: str) -> bool:
 def _leaves(go: str) -> bool:
     """Buttons after which the resident is on another page (or the same one redrawn)."""
     return go in _MOVES or go == "submit" or go.isdigit() or go in {"pause", "resume"}
-
-
-def _results_url(pk: int) -> str:
-    return Attempt(pk=pk).results_url()
 
 
 def _go(request, url: str) -> HttpResponse:

@@ -159,12 +159,12 @@ def test_the_same_seed_gives_the_same_history(bank):
 
 
 def test_query_count_does_not_grow_with_the_size(bank):
-    # Both sizes fit one round and one SQLite INSERT (999 parameters: 60 items of 12
+    # Both sizes fit one round and one SQLite INSERT (999 parameters: 62 items of 16
     # columns); beyond that each round or batch adds its own INSERT.
     with CaptureQueriesContext(connection) as small:
         _generate(prefix="s-", residents=2)
     with CaptureQueriesContext(connection) as large:
-        _generate(prefix="l-", residents=4)
+        _generate(prefix="l-", residents=3)
 
     assert len(large.captured_queries) == len(small.captured_queries) < 30
 
