@@ -370,7 +370,8 @@ def quizzes_in_progress(user, *, now: datetime.datetime) -> list[dict[str, Any]]
     "can_discard"}``: ``answered`` counts the items with a choice; ``seconds_left`` is a
     timed quiz's time left by the server's clock at ``now`` (while paused: what resuming
     gives back), None without a clock; ``due_at`` a tutor assignment's due date;
-    ``can_discard`` for practice quizzes (``starting.discard_attempt``). Two queries,
+    ``can_discard`` for practice quizzes but exam simulations' blocks
+    (``starting.discard_attempt``). Two queries,
     whatever the number of quizzes."""
     attempts = (
         Attempt.objects.filter(user=user, status=Attempt.Status.IN_PROGRESS)
@@ -394,7 +395,7 @@ def quizzes_in_progress(user, *, now: datetime.datetime) -> list[dict[str, Any]]
                 "seconds_left": seconds_left,
                 "is_paused": attempt.paused_at is not None,
                 "due_at": attempt.deadline_at if attempt.mode == Attempt.Mode.TUTOR else None,
-                "can_discard": attempt.assignment_id is None,
+                "can_discard": attempt.assignment_id is None and attempt.simulation_id is None,
             }
         )
     return rows

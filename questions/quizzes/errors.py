@@ -74,13 +74,16 @@ class NotDiscardable(EngineError):
     """Only a practice quiz still in progress can be discarded (``starting.discard_attempt``)."""
 
     ASSIGNMENT = "assignment"
+    SIMULATION = "simulation"
     FINISHED = "finished"
+    MESSAGES = {
+        ASSIGNMENT: "An assignment cannot be discarded: it is your one attempt, and your "
+        "educator sees it. Resume it, or end it from its review screen.",
+        SIMULATION: "A block of an exam simulation cannot be discarded on its own: the "
+        "simulation goes on from it. Resume it, or end it from its review screen.",
+        FINISHED: "This quiz is finished, so it cannot be discarded: its results are kept.",
+    }
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
-        super().__init__(
-            "An assignment cannot be discarded: it is your one attempt, and your educator "
-            "sees it. Resume it, or end it from its review screen."
-            if reason == self.ASSIGNMENT
-            else "This quiz is finished, so it cannot be discarded: its results are kept."
-        )
+        super().__init__(self.MESSAGES[reason])

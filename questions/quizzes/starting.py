@@ -179,7 +179,7 @@ def identical_in_progress(
     """The resident's most recently started practice quiz still in progress with exactly
     ``config``: the same mode, pool, number of questions and set of topics. One past its
     deadline does not count (it is finished, as of its deadline, when next read); an
-    assignment's attempt never does. Two queries."""
+    assignment's attempt or an exam simulation's block never does. Two queries."""
     now = _now(now)
     wanted = {topic.pk for topic in config.topics}
     candidates = (
@@ -187,6 +187,7 @@ def identical_in_progress(
             user=user,
             status=Attempt.Status.IN_PROGRESS,
             assignment__isnull=True,
+            simulation__isnull=True,
             mode=config.mode,
             pool=config.pool,
             question_count=config.question_count,
@@ -204,9 +205,12 @@ def discard_refusal(
     attempt: Attempt, *, now: datetime.datetime | None = None
 ) -> NotDiscardable | None:
     """Why ``attempt`` cannot be discarded (the error ``discard_attempt`` would raise), or
-    None when it can: only a practice quiz in progress and within its time can. No query."""
+    None when it can: only a practice quiz in progress and within its time, and not a block
+    of an exam simulation, can. No query."""
     if attempt.assignment_id is not None:
         return NotDiscardable(NotDiscardable.ASSIGNMENT)
+    if attempt.simulation_id is not None:
+        return NotDiscardable(NotDiscardable.SIMULATION)
     if attempt.is_finished or engine.is_overdue(attempt, _now(now)):
         return NotDiscardable(NotDiscardable.FINISHED)
     return None
@@ -221,8 +225,9 @@ def discard_attempt(*, attempt: Attempt, user: User, now: datetime.datetime | No
 
     Under the attempt's row lock, so an answer or a finish arriving at the same moment is
     applied before (then this refuses, if it finished) or finds no quiz after. Raises
-    NotDiscardable for an assignment's attempt or a finished one (one past its deadline
-    included: it counts as of its deadline), Attempt.DoesNotExist when it is not ``user``'s."""
+    NotDiscardable for an assignment's attempt, a block of an exam simulation, or a finished
+    one (one past its deadline included: it counts as of its deadline), Attempt.DoesNotExist
+    when it is not ``user``'s."""
     now = _now(now)
     with transaction.atomic():
         locked = Attempt.objects.select_for_update().get(pk=attempt.pk, user=user)

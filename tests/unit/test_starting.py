@@ -12,7 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from questions.analytics import progress
 from questions.learning import recall
 from questions.models import Assignment, Attempt, AttemptItem, Cohort, ErrorReport, RecallCard
-from questions.quizzes import assignments, drawing, engine, starting
+from questions.models.simulations import MIN_BLOCK_SIZE
+from questions.quizzes import assignments, drawing, engine, simulation, starting
 from questions.quizzes import error_reports as reports
 from questions.quizzes.errors import NotDiscardable
 from questions.quizzes.starting import QuizConfig
@@ -214,6 +215,20 @@ def test_an_assignments_attempt_cannot_be_discarded(resident, questions):
     with pytest.raises(NotDiscardable, match="assignment"):
         starting.discard_attempt(attempt=attempt, user=resident, now=at(1))
     assert Attempt.objects.filter(pk=attempt.pk).exists()
+
+
+def test_a_block_of_an_exam_simulation_cannot_be_discarded_nor_resumed_as_practice(resident):
+    PublishableQuestionFactory.create_batch(2 * MIN_BLOCK_SIZE)
+    exam = simulation.create_simulation(
+        user=resident, block_count=2, block_size=MIN_BLOCK_SIZE, break_seconds=60
+    )
+    block = simulation.start_block(simulation=exam, user=resident)
+    assert starting.discard_refusal(block).reason == NotDiscardable.SIMULATION
+    with pytest.raises(NotDiscardable, match="simulation"):
+        starting.discard_attempt(attempt=block, user=resident)
+    assert Attempt.objects.filter(pk=block.pk).exists()
+    same = QuizConfig(question_count=block.question_count, mode=block.mode, pool=block.pool)
+    assert starting.identical_in_progress(user=resident, config=same) is None
 
 
 def test_another_residents_quiz_cannot_be_discarded(resident, questions):

@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from questions.models import Assignment, Attempt, Cohort, ErrorReport, ResidentProfile
-from questions.quizzes import assignments, engine, starting
+from questions.models.simulations import MIN_BLOCK_SIZE
+from questions.quizzes import assignments, engine, simulation, starting
 from questions.quizzes import error_reports as reports
 from tests.factories import PublishableQuestionFactory, TopicFactory, UserFactory, finished_attempts
 
@@ -108,6 +109,21 @@ def test_several_quizzes_in_progress_are_listed_most_recent_first(client, ann, q
     assert "discard" not in assigned_card  # an assignment cannot be discarded
     older_card = page[page.index(f'id="in-progress-{older.pk}"') :]
     assert "No clock: take your time." in older_card[: older_card.index("</li>")]
+
+
+def test_a_block_of_an_exam_simulation_is_shown_as_such_and_cannot_be_discarded(client, ann):
+    PublishableQuestionFactory.create_batch(2 * MIN_BLOCK_SIZE)
+    exam = simulation.create_simulation(
+        user=ann, block_count=2, block_size=MIN_BLOCK_SIZE, break_seconds=60
+    )
+    block = simulation.start_block(simulation=exam, user=ann)
+    page = text(client.get(DASHBOARD))
+    card = page[page.index(f'id="in-progress-{block.pk}"') :]
+    card = card[: card.index("</li>")]
+    assert "Exam simulation, block 1 · Timed mode" in card
+    assert "Discard" not in card
+    assert discard_url(block) not in client.get(reverse("questions:attempt_list")).content.decode()
+    assert "cannot be discarded on its own" in text(client.get(discard_url(block)))
 
 
 def test_a_paused_quiz_shows_the_time_it_will_have_when_resumed(client, ann):
