@@ -7,7 +7,9 @@ import random
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models.expressions import OrderBy
+from django.db.models.functions import FirstValue
 
 from questions.learning import recall
 from questions.models import (
@@ -35,31 +37,31 @@ class PoolTooSmall(Exception):
         self.requested = requested
 
 
-def _with_pool_marks(
-    questions: QuerySet[Question], *, user: User, now: datetime.datetime | None = None
-) -> QuerySet[Question]:
-    """``questions`` with what places each in a pool for ``user``, as aliases (each becomes
-    SQL only where a filter uses it): ``is_used``, ``last_correct``, ``last_flag``,
-    ``is_due``. One definition for drawing and for the builder's counts."""
-    mine = AttemptItem.objects.filter(question=OuterRef("pk"), attempt__user=user)
-    last_locked = mine.filter(locked_at__isnull=False).order_by("-locked_at", "-id")
-    last_shown = mine.order_by("-attempt__started_at", "-id")
-    return questions.alias(
-        is_used=Exists(mine),
-        last_correct=Subquery(last_locked.values("is_correct")[:1]),
-        last_flag=Subquery(last_shown.values("is_flagged")[:1]),
-        is_due=Exists(recall.due_question_ids(user, now).filter(question_id=OuterRef("pk"))),
+def _last_of_each_question(field: str, order: list[OrderBy]) -> Window:
+    """On each item: ``field`` of the first item, by ``order``, with the same question."""
+    return Window(FirstValue(field), partition_by=[F("question")], order_by=order)
+
+
+def pool_conditions(user: User, now: datetime.datetime | None = None) -> dict[str, Q]:
+    """What places a question in each pool for ``user``: a condition on Question per pool,
+    one definition for drawing and for the builder's counts. Each is an uncorrelated
+    subquery over the user's own items (or recall cards), so the database reads them once
+    per query, not once per question: the other residents' answers to a question are never
+    read."""
+    mine = AttemptItem.objects.filter(attempt__user=user)
+    newest_first = [F("locked_at").desc(), F("id").desc()]
+    last_locked = mine.filter(locked_at__isnull=False).annotate(
+        last_correct=_last_of_each_question("is_correct", newest_first)
     )
-
-
-# Which marked questions (above) each pool holds.
-POOL_FILTERS: dict[str, Q] = {
-    Attempt.Pool.ALL: Q(),
-    Attempt.Pool.UNUSED: Q(is_used=False),
-    Attempt.Pool.INCORRECT: Q(last_correct=False),
-    Attempt.Pool.FLAGGED: Q(last_flag=True),
-    Attempt.Pool.DUE: Q(is_due=True),
-}
+    latest_shown = [F("attempt__started_at").desc(), F("id").desc()]
+    last_shown = mine.annotate(last_flag=_last_of_each_question("is_flagged", latest_shown))
+    return {
+        Attempt.Pool.ALL: Q(),
+        Attempt.Pool.UNUSED: ~Q(pk__in=mine.values("question")),
+        Attempt.Pool.INCORRECT: Q(pk__in=last_locked.filter(last_correct=False).values("question")),
+        Attempt.Pool.FLAGGED: Q(pk__in=last_shown.filter(last_flag=True).values("question")),
+        Attempt.Pool.DUE: Q(pk__in=recall.due_question_ids(user, now)),
+    }
 
 
 def _in_topics(questions: QuerySet[Question], topics: Sequence[Topic] | None) -> QuerySet[Question]:
@@ -85,7 +87,7 @@ def pool_questions(
     - due: on the user's spaced-recall schedule and due now (``recall``).
     """
     questions = _in_topics(Question.objects.published(), topics)
-    return _with_pool_marks(questions, user=user, now=now).filter(POOL_FILTERS[pool])
+    return questions.filter(pool_conditions(user, now)[pool])
 
 
 def pool_counts(
@@ -105,24 +107,16 @@ def pool_counts(
     questions or attempts."""
     aggregates = {
         pool: Count("pk", filter=condition) if condition else Count("pk")
-        for pool, condition in POOL_FILTERS.items()
+        for pool, condition in pool_conditions(user, now).items()
     }
     published = Question.objects.published()
     by_topic = (
-        _with_pool_marks(published, user=user, now=now)
-        .filter(topics__isnull=False)
-        .values("topics")
-        .annotate(**aggregates)
-        .order_by()
+        published.filter(topics__isnull=False).values("topics").annotate(**aggregates).order_by()
     )
-    totals = _with_pool_marks(_in_topics(published, topics), user=user, now=now).aggregate(
-        **aggregates
-    )
-    counts: dict[str, dict[int | str, int]] = {
-        pool: {"total": totals[pool]} for pool in POOL_FILTERS
-    }
+    totals = _in_topics(published, topics).aggregate(**aggregates)
+    counts: dict[str, dict[int | str, int]] = {pool: {"total": totals[pool]} for pool in aggregates}
     for row in by_topic:
-        for pool in POOL_FILTERS:
+        for pool in aggregates:
             if row[pool]:
                 counts[pool][row["topics"]] = row[pool]
     return counts
