@@ -70,6 +70,11 @@ def _clock(attempt: Attempt, now) -> dict:
 @never_cache
 @login_required
 def attempt_question(request, pk: int, position: int):
+    if position < 1:  # 0 is the engine's "on no question" (the submit screen), not a page
+        attempt = get_object_or_404(Attempt, pk=pk, user=request.user)
+        if attempt.is_finished:
+            return redirect(attempt.results_url())
+        return redirect(attempt.question_url(attempt.current_position))
     now = timezone.now()
     try:
         attempt, items = engine.visit(attempt=pk, position=position, user=request.user, now=now)

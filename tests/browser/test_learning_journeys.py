@@ -49,12 +49,20 @@ def test_confidence_by_key_a_tagged_miss_and_a_review_of_the_due_questions(
     assert "Sure\t0 / 1\t0.0%" in calibration and "Unsure\t1 / 1\t100.0%" in calibration
     misconceptions = page.locator(".confident-misses").inner_text()
     assert "No topic: question 1" in misconceptions  # the factory's questions have none
-    assert page.locator("form.miss-type").count() == 1  # only the miss can be tagged
+    assert_accessible(page, "results with calibration")
+    # The miss is tagged on its result page, one link away.
+    page.locator(".confident-misses a", has_text="question 1").click()
+    page.wait_for_url(re.compile(r"/results/1/$"))
+    assert page.locator("form.miss-type").count() == 1
     page.select_option("#miss-type-1", "reasoning")
     page.click("form.miss-type button")
     page.locator(".alert", has_text="Question 1: reasoning error.").wait_for()
+    assert page.url.endswith("/results/1/")  # back where the miss was tagged
     assert attempt.items.get(position=1).miss_type == "reasoning"
-    assert_accessible(page, "results with calibration and miss reasons")
+    assert_accessible(page, "a result page with its miss reason")
+    page.locator("a[rel=next]").first.click()
+    page.wait_for_url(re.compile(r"/results/2/$"))
+    assert page.locator("form.miss-type").count() == 0  # only a miss can be tagged
 
     # Both questions are on the schedule, due tomorrow; the server's clock moves them to now.
     page.goto(live_server.url + "/dashboard/")

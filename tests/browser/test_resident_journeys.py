@@ -174,13 +174,19 @@ def test_timed_quiz_by_mouse_and_keys_flag_navigator_and_clock_out(
 
     assert re.fullmatch(r"[0-4] / 5 \(\d+\.\d%\)", page.locator("#score").inner_text())
     assert "Time ran out" in page.locator("main").inner_text()
-    item_3 = page.locator("#item-3")
+    item_3 = page.locator("#item-3")  # its row in the summary table
     assert item_3.locator(".badge", has_text="Flagged").is_visible()
+    assert page.locator("#item-5").inner_text().count("Unanswered") == 1
+    assert_accessible(page, "results")
+
+    # Every question with its explanation, on one page for printing.
+    page.click("text=Print all explanations")
+    page.wait_for_url(re.compile(r"/results/all/$"))
     assert page.locator("#item-5 h3").first.inner_text().count("Unanswered") == 1
     assert_citations_resolve(page)
     assert_markers_carry_text(page)
     # Several questions on one page: their regions are named apart, headings in order.
-    assert_accessible(page, "results", also=("landmark-unique", "heading-order"))
+    assert_accessible(page, "every explanation", also=("landmark-unique", "heading-order"))
 
     # A citation link takes the reader to its reference on the same page.
     first = page.locator("a.citation-link").first
@@ -388,7 +394,14 @@ def test_a_quiz_from_builder_to_results_by_keyboard_alone(live_server, page, res
     page.keyboard.press("Space")
     page.wait_for_url(re.compile(r"/results/$"))
     assert page.locator("#score").inner_text().startswith(("0 / 2", "1 / 2", "2 / 2"))
+    # The table leads to each question's result page; next and previous are plain links.
+    tab_to(page, "#results-table a[href$='/results/1/']", limit=80)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/results/1/$"))
     tab_to(page, "a.citation-link")
+    tab_to(page, "a[rel=next]")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/results/2/$"))
     assert Attempt.objects.get().items.get(position=1).is_flagged
 
 

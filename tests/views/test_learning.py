@@ -76,12 +76,17 @@ def test_results_show_calibration_and_what_was_wrong_while_sure(client, setting)
     sure = response.context["calibration"][0]
     assert (sure["answered"], sure["correct"], sure["percent"]) == (2, 1, 50.0)
     page = response.content.decode()
-    assert '<li>Middle cluneal nerves: <a href="#item-2">question 2</a></li>' in page
+    attempt = setting["attempt"]
+    second = reverse("questions:attempt_result_item", args=[attempt.pk, 2])
+    assert f'<li>Middle cluneal nerves: <a href="{second}">question 2</a></li>' in page
     [group] = response.context["confident_misses"]
     assert [item.position for item in group["items"]] == [2]
-    # A tagging form on each miss (2 and 3), none on the correct answer.
-    assert page.count('name="miss_type"') == 2
-    assert miss_url(setting["attempt"], 1) not in page
+    # A tagging form on each miss's result page (2 and 3), none on the correct answer's.
+    for position, is_miss in ((1, False), (2, True), (3, True)):
+        url = reverse("questions:attempt_result_item", args=[attempt.pk, position])
+        result = client.get(url).content.decode()
+        assert ('name="miss_type"' in result) == is_miss
+        assert (miss_url(attempt, position) in result) == is_miss
 
 
 def test_the_resident_tags_a_miss_and_sees_it_on_the_dashboard(client, setting):

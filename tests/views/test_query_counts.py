@@ -190,7 +190,7 @@ QUIZ_PAGES = {
     # lock, items, score them, the attempt; lock the resident, mark first encounters;
     # review cards read and upserted (every unanswered question enters the schedule)
     "finish": 2 + 1 + 1 + 2 + 2 + 1 + 2 + 2,
-    # attempt, items, references, choice shares, reports, topics
+    # attempt, items, choice shares, the questions' topics, the resident's pace, topics
     "results": 2 + 6,
 }
 

@@ -220,8 +220,9 @@ def test_finishing_twice_is_harmless_and_results_show_score_and_citations(
     finish = reverse("questions:attempt_finish", args=[attempt.pk])
     resident_client.post(finish)
     response = resident_client.post(finish, follow=True)
-    page = response.content.decode()
-    assert "1 / 3 (33.3%)" in page
+    assert "1 / 3 (33.3%)" in response.content.decode()
+    first_result = reverse("questions:attempt_result_item", args=[attempt.pk, 1])
+    page = resident_client.get(first_result).content.decode()
     assert 'href="https://doi.org/10.14245/ns.1836024.012"' in page
     assert "Choice statistics appear once at least 5 residents" in page
 
@@ -236,8 +237,10 @@ def test_choice_shares_appear_once_five_residents_answered(client):
         engine.finish_attempt(attempt=attempt)
     client.force_login(residents[0])
     attempt = Attempt.objects.filter(user=residents[0]).get()
-    page = client.get(reverse("questions:attempt_results", args=[attempt.pk])).content.decode()
-    assert "chosen by 100% of residents" in page
+    summary = client.get(reverse("questions:attempt_results", args=[attempt.pk]))
+    assert [row["share_correct"] for row in summary.context["rows"]] == [100]
+    url = reverse("questions:attempt_result_item", args=[attempt.pk, 1])
+    assert "chosen by 100% of residents" in client.get(url).content.decode()
     assert question.pk == attempt.items.get().question_id
 
 

@@ -196,8 +196,9 @@ def test_a_result_page_shows_the_question_its_explanation_and_what_the_resident_
     assert "Your answer: incorrect" in page
     assert "wrong while sure" in page
     assert "Misread the question" in page.split('id="result-miss-type"')[1].split("</dd>")[0]
-    assert "Crest: 7 cm from the midline." in page  # the note, to read
-    assert "<textarea" not in page.split('id="note-heading"')[1].split("</section>")[0]
+    note = page.split('id="note-heading"')[1].split("</section>")[0]
+    assert "Crest: 7 cm from the midline.</textarea>" in note  # the note, to read and edit
+    assert reverse("questions:item_note", args=[attempt.pk, 2]) in note
     assert 'name="miss_type"' in page and f'name="next" value="{item_url(attempt, 2)}"' in page
     assert reverse("questions:error_report_new", args=[attempt.pk, 2]) in page
 

@@ -418,6 +418,11 @@ FORMS: dict[str, Callable] = {
         reverse("questions:error_report_new", args=[s.finished.pk, 2]),
         {"kind": "unclear", "comment": "Which nerve?"}, 302,
     ),
+    "note": lambda s: Form(
+        "resident", reverse("questions:attempt_result_item", args=[s.finished.pk, 2]),
+        reverse("questions:item_note", args=[s.finished.pk, 2]),
+        {"note": "Check the iliac crest."}, 302,
+    ),
     "tag a miss": lambda s: Form(
         "resident", reverse("questions:attempt_result_item", args=[s.finished.pk, 2]),
         reverse("questions:item_miss_type", args=[s.finished.pk, 2]),
