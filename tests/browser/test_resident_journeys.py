@@ -86,7 +86,8 @@ def question_url(position: int):
 
 def checked_letter(page) -> str | None:
     return page.evaluate(
-        "() => document.querySelector('#answer-form input[name=letter]:checked')?.value ?? null"
+        "() => document.querySelector('input[name=letter][form=answer-form]:checked')"
+        "?.value ?? null"
     )
 
 
@@ -159,15 +160,15 @@ def test_timed_quiz_by_mouse_and_keys_flag_navigator_and_clock_out(
     assert "flagged" in navigator.locator("li").nth(2).inner_text()
     page.click("text=Save and next")  # question 4 is saved before jumping about
     page.wait_for_url(question_url(5))
-    navigator.get_by_role("link", name=re.compile(r"^1\b")).click()
+    navigator.get_by_role("button", name=re.compile(r"^1\b")).click()
     page.wait_for_url(question_url(1))
     assert checked_letter(page) == "C"
-    assert page.locator("ol.navigator a[aria-current=step]").inner_text().startswith("1")
+    assert page.locator("ol.navigator button[aria-current=step]").inner_text().startswith("1")
     assert_accessible(page, "navigator")
 
     # Back to the last question, unanswered, and let the clock run out there.
     move_deadline(3)
-    navigator.get_by_role("link", name=re.compile(r"^5\b")).click()
+    navigator.get_by_role("button", name=re.compile(r"^5\b")).click()
     page.wait_for_url(question_url(5))
     assert page.locator("#countdown").is_visible()
     page.wait_for_url(re.compile(r"/results/$"), timeout=15_000)
@@ -229,21 +230,20 @@ def test_a_choice_not_yet_saved_when_the_clock_runs_out_counts(
     assert attempt.items.get(position=2).selected_letter == ""
 
 
-def test_flagging_as_a_plain_form_keeps_the_unsaved_choice(live_server, page, resident_with_bank):
-    """Before htmx has taken over a new page (or without it), the flag form reloads the page;
-    the choice made but not saved survives that too."""
+def test_flagging_as_a_plain_form_saves_the_choice_first(live_server, page, resident_with_bank):
+    """Before htmx has taken over a new page (or without it), the flag is a plain submit of
+    the question form, which saves the choice made before flagging."""
     page.route(re.compile(r"/htmx[^/]*\.js$"), lambda route: route.abort())
     log_in_checked(page, live_server.url)
     build_quiz(page, count=2, mode="timed")
     page.keyboard.press("d")
+    assert Attempt.objects.get().items.get(position=1).selected_letter == ""  # no htmx: not yet
     with page.expect_navigation():
         page.keyboard.press("f")
     assert page.locator("#flag-button").inner_text() == "Remove flag"
     assert checked_letter(page) == "D"
-    assert Attempt.objects.get().items.get(position=1).selected_letter == ""  # still unsaved
-    with page.expect_navigation():
-        page.keyboard.press("Enter")  # the choice kept the focus: Enter saves it
-    assert Attempt.objects.get().items.get(position=1).selected_letter == "D"
+    item = Attempt.objects.get().items.get(position=1)
+    assert (item.selected_letter, item.is_flagged) == ("D", True)
 
 
 def test_tutor_quiz_shows_each_explanation_only_after_answering(
@@ -282,7 +282,8 @@ def test_tutor_quiz_shows_each_explanation_only_after_answering(
             assert_accessible(page, "tutor feedback")
             page.click("text=Next question")
             page.wait_for_url(question_url(2))
-    page.click("text=End quiz and see results")
+    page.click("#quiz-navigator >> text=End quiz")  # the submit screen, then its button
+    page.click("text=Submit and see results")
     page.wait_for_url(re.compile(r"/results/$"))
     assert page.locator("#score").inner_text().startswith("1 / 2")
 
@@ -320,7 +321,7 @@ def test_closing_the_page_mid_quiz_and_coming_back_resumes_with_answers(
         assert checked_letter(page) is None
         answered = page.locator("ol.navigator li").all_inner_texts()
         assert ["unanswered" in t for t in answered] == [False, False, True]
-        page.locator("ol.navigator").get_by_role("link", name=re.compile(r"^1\b")).click()
+        page.locator("ol.navigator").get_by_role("button", name=re.compile(r"^1\b")).click()
         page.wait_for_url(question_url(1))
         assert checked_letter(page) == "A"
         page.keyboard.press("n")
@@ -382,15 +383,19 @@ def test_a_quiz_from_builder_to_results_by_keyboard_alone(live_server, page, res
     page.wait_for_url(question_url(2))
 
     # Question 2: Tab into the choices, Space picks, then Space on the submit button.
-    tab_to(page, "#answer-form input[name=letter]")
+    tab_to(page, "input[name=letter][form=answer-form]")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Space")
     assert checked_letter(page) == "B"
-    tab_to(page, "#answer-form button[type=submit]")
+    tab_to(page, ".question-card button[value=stay]")
     page.keyboard.press("Space")
     page.locator(".explanation").wait_for()
-    focus = tab_to(page, "aside form[action$='/finish/'] button", limit=80)
-    assert focus["text"] == "End quiz and see results"
+    focus = tab_to(page, "#quiz-navigator button[value=submit]", limit=80)
+    assert focus["text"] == "End quiz…"
+    page.keyboard.press("Space")
+    page.wait_for_url(re.compile(r"/submit/$"))  # the submit screen, then its one button
+    focus = tab_to(page, "form[action$='/finish/'] button", limit=80)
+    assert focus["text"] == "Submit and see results"
     page.keyboard.press("Space")
     page.wait_for_url(re.compile(r"/results/$"))
     assert page.locator("#score").inner_text().startswith(("0 / 2", "1 / 2", "2 / 2"))
@@ -464,7 +469,7 @@ def test_question_and_results_pages_fit_a_phone(live_server, phone, resident_wit
     phone.check("input[name=mode][value=timed]")
     phone.click("input[type=submit][value='Start quiz']")
     phone.wait_for_url(question_url(1))
-    assert_fits_phone(phone, "#answer-form .form-check", "text=Save and next", "#countdown")
+    assert_fits_phone(phone, ".choice .form-check", "text=Save and next", "#countdown")
     phone_screenshot(phone, "phone-question.png", tmp_path)
     assert_accessible(phone, "question at 375 px")
 
@@ -472,9 +477,9 @@ def test_question_and_results_pages_fit_a_phone(live_server, phone, resident_wit
     phone.click("text=Save and next")
     phone.wait_for_url(question_url(2))
     phone.click("label[for=choice-A]")
-    assert_fits_phone(phone, "#answer-form .form-check", "text=Save answer")
-    phone.click("text=Save answer")
-    phone.click("text=End quiz and see results")
+    assert_fits_phone(phone, ".choice .form-check", "text=Save and review answers")
+    phone.click("text=Save and review answers")  # the last question: to the submit screen
+    phone.click("text=Submit and see results")
     phone.wait_for_url(re.compile(r"/results/$"))
     assert_fits_phone(phone, "#score", ".references")
     phone_screenshot(phone, "phone-results.png", tmp_path)
