@@ -201,8 +201,8 @@ def error_report_new(request, pk: int, position: int):
             request,
             "Thank you: your report was sent to the educators. You can follow it under My reports.",
         )
-    if attempt.is_finished:
-        return redirect(f"{attempt.results_url()}#item-{position}")
+    if attempt.is_finished:  # back to the question's own result page, where the form is
+        return redirect("questions:attempt_result_item", pk=attempt.pk, position=position)
     return redirect(attempt.question_url(position))
 
 
