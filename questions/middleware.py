@@ -18,11 +18,10 @@ def htmx_push_url(get_response):
 
     def middleware(request):
         response = get_response(request)
-        if (
-            getattr(request, "htmx", False)
-            and request.method == "GET"
-            and response.status_code == 200
-        ):
+        htmx = getattr(request, "htmx", None)
+        # Boosted navigations only: a fragment (the builder's counts) is not a page to push.
+        boosted = htmx is not None and bool(htmx) and htmx.boosted
+        if boosted and request.method == "GET" and response.status_code == 200:
             response["HX-Push-Url"] = request.get_full_path()
         return response
 

@@ -452,7 +452,8 @@ def visit(
 def is_paused(attempt: Attempt, now: datetime.datetime) -> bool:
     """Paused, and the pause allowance not yet spent (after it the clock runs again by
     itself: the deadline already holds the allowance)."""
-    return attempt.paused_at is not None and now < attempt.pause_ends_at
+    ends_at = attempt.pause_ends_at
+    return ends_at is not None and now < ends_at
 
 
 @transaction.atomic

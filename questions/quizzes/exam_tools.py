@@ -101,7 +101,7 @@ def merge_highlight(ranges: list[list[int]], start: int, end: int, length: int) 
     start, end = max(0, start), min(length, end)
     if start >= end:
         return [list(r) for r in ranges]
-    covered = set()
+    covered: set[int] = set()
     for a, b in ranges:
         covered.update(range(a, b))
     wanted = set(range(start, end))

@@ -54,9 +54,11 @@ def _clock(attempt: Attempt, now) -> dict:
     if attempt.mode == Attempt.Mode.TUTOR:
         return {"due_at": attempt.deadline_at}  # an assignment's due date, not a clock
     paused = engine.is_paused(attempt, now)
-    deadline = attempt.deadline_before_pause if paused else attempt.deadline_at
-    start = attempt.paused_at if paused else now
-    remaining = max(0, int((deadline - start).total_seconds()))
+    if paused and attempt.deadline_before_pause and attempt.paused_at:
+        left = attempt.deadline_before_pause - attempt.paused_at  # frozen while paused
+    else:
+        left = attempt.deadline_at - now
+    remaining = max(0, int(left.total_seconds()))
     return {
         "remaining_seconds": remaining,
         "grace_seconds": engine.GRACE_SECONDS,
@@ -299,20 +301,19 @@ def attempt_submit(request, pk: int):
     if attempt.is_finished:
         return redirect(attempt.results_url())
     now = timezone.now()
-    for item in items:
-        item.url = attempt.question_url(item.position)
-    unanswered = [item for item in items if not item.selected_letter]
+    rows = [{"item": item, "url": attempt.question_url(item.position)} for item in items]
+    unanswered = [row for row, item in zip(rows, items, strict=True) if not item.selected_letter]
     return render(
         request,
         "questions/attempt_submit.html",
         {
             "attempt": attempt,
-            "items": items,
+            "rows": rows,
             "unanswered": unanswered,
             "flagged": [item for item in items if item.is_flagged],
             "with_notes": [item for item in items if item.note],
-            "return_url": items[attempt.current_position - 1].url,
-            "first_unanswered_url": unanswered[0].url if unanswered else None,
+            "return_url": rows[attempt.current_position - 1]["url"],
+            "first_unanswered": unanswered[0] if unanswered else None,
             **_clock(attempt, now),
         },
     )

@@ -110,10 +110,8 @@ def attempt_counts(request):
             "is_fragment": True,
         },
     )
-    # Counts are not a page to go back to: the builder keeps its address. htmx honours
-    # HX-Push before HX-Push-Url, which middleware.htmx_push_url sets on every htmx GET.
+    # Counts are not a page to go back to: the builder keeps its address.
     response["HX-Push-Url"] = "false"
-    response["HX-Push"] = "false"
     return response
 
 

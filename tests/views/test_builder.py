@@ -135,9 +135,8 @@ def test_the_fragment_counts_the_selection_and_updates_every_label(client, ann, 
     # what the resident is typing in it.
     assert 'data-max-count="2"' in page
     assert "<input" not in page
-    # The builder keeps its address: htmx reads HX-Push before the HX-Push-Url that the
-    # site's middleware sets on every htmx GET.
-    assert response["HX-Push"] == "false"
+    # The builder keeps its address: the fragment is not a page to push.
+    assert response["HX-Push-Url"] == "false"
 
 
 def test_the_times_follow_the_number_and_the_mode(client, ann):

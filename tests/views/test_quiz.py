@@ -367,9 +367,13 @@ def test_password_change(resident_client, resident):
 def test_boosted_pages_tell_htmx_their_address(resident_client, resident):
     PublishableQuestionFactory.create_batch(3)
     attempt = start(resident)
-    response = resident_client.get(question_url(attempt, 2), headers={"HX-Request": "true"})
+    boosted = {"HX-Request": "true", "HX-Boosted": "true"}
+    response = resident_client.get(question_url(attempt, 2), headers=boosted)
     assert response["HX-Push-Url"] == question_url(attempt, 2)
     assert "HX-Push-Url" not in resident_client.get(question_url(attempt, 2))
+    # A fragment asked for by htmx (not a boosted navigation) is not pushed as a page.
+    fragment = resident_client.get(question_url(attempt, 2), headers={"HX-Request": "true"})
+    assert "HX-Push-Url" not in fragment
 
 
 def test_history_query_count_does_not_grow_with_attempts(
