@@ -235,3 +235,21 @@ def test_a_note_written_after_the_quiz_returns_only_to_this_site(
     )
     assert response.url == (lands or attempt.get_absolute_url())
     assert attempt.items.get(position=2).note == "later"
+
+
+@pytest.mark.parametrize(
+    ("switch", "markup"),
+    [
+        ("has_strikeout", 'value="strike:A"'),
+        ("has_highlighter", 'id="highlight-button"'),
+        ("has_notes", 'name="note"'),
+        ("has_question_timer", 'id="question-timer"'),
+        ("has_keyboard_shortcuts", "<kbd"),
+    ],
+)
+def test_every_tool_can_be_turned_off_in_the_settings(resident_client, resident, switch, markup):
+    attempt = start(resident)
+    url = reverse("questions:attempt_question", args=[attempt.pk, 1])
+    assert markup in resident_client.get(url).content.decode()
+    ResidentProfile.objects.update_or_create(user=resident, defaults={switch: False})
+    assert markup not in resident_client.get(url).content.decode()
