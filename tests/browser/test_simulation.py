@@ -34,7 +34,7 @@ def examinee(db):
 def end_block(page) -> None:
     """End the block from its question page as a resident does: "End quiz", then on the
     review screen (when there is one) the button that submits."""
-    page.get_by_role("button", name=re.compile(r"^End quiz")).first.click()
+    page.get_by_role("button", name=re.compile(r"^End (quiz|block)")).first.click()
     page.wait_for_load_state("load")
     if not SIMULATION_PAGE.search(page.url):
         page.get_by_role("button", name=re.compile(r"^Submit")).first.click()
