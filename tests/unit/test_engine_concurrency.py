@@ -1,15 +1,15 @@
 """Two tabs submitting at once: the attempt row lock serialises them (PostgreSQL)."""
 
-import threading
 import uuid
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from questions.models import Attempt, AttemptItem
 from questions.quizzes import engine, starting
 from questions.quizzes.errors import AnswerLocked
 from questions.quizzes.starting import QuizConfig
+from tests.concurrency import run_together
 from tests.factories import PublishableQuestionFactory, UserFactory
 
 pytestmark = [
@@ -19,29 +19,6 @@ pytestmark = [
         connection.vendor != "postgresql", reason="row locks need PostgreSQL (set DATABASE_URL)"
     ),
 ]
-
-
-def run_together(count, action):
-    """Run ``action(i)`` in ``count`` threads released at the same moment; return the
-    exceptions raised, by thread."""
-    barrier = threading.Barrier(count)
-    errors = [None] * count
-
-    def worker(i):
-        try:
-            barrier.wait()
-            action(i)
-        except Exception as exc:  # collected for the assertions
-            errors[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
 
 
 def test_the_same_answer_from_many_tabs_is_recorded_once():

@@ -3,10 +3,9 @@ and discarding a practice quiz in progress: it then counts nowhere."""
 
 import datetime
 import random
-import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from questions.analytics import progress
@@ -17,6 +16,7 @@ from questions.quizzes import assignments, drawing, engine, simulation, starting
 from questions.quizzes import error_reports as reports
 from questions.quizzes.errors import NotDiscardable
 from questions.quizzes.starting import QuizConfig
+from tests.concurrency import run_together
 from tests.factories import PublishableQuestionFactory, TopicFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -249,28 +249,6 @@ def test_discarding_takes_the_attempts_row_lock_first(resident, questions):
 
 
 # --- At the same moment (PostgreSQL) -------------------------------------------------------
-
-
-def run_together(count, action):
-    """``action(i)`` in ``count`` threads released at once; the exceptions, by thread."""
-    barrier = threading.Barrier(count)
-    errors = [None] * count
-
-    def worker(i):
-        try:
-            barrier.wait()
-            action(i)
-        except Exception as exc:  # collected for the assertions
-            errors[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
 
 
 def postgresql_only(test):
