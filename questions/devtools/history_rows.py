@@ -273,13 +273,19 @@ def flush(pending, report: HistorySummary, batch_size: int, snapshots: Snapshots
     attempts = Attempt.objects.bulk_create([a for a, _ in pending], batch_size=batch_size)
     count = sum(len(items) for _, items in pending)
     if connection.vendor == "postgresql":
-        columns = ", ".join(
-            # Concrete fields: each has a column.
-            connection.ops.quote_name(
-                cast("Field[Any, Any]", AttemptItem._meta.get_field(name)).column
-            )
+        named = [
+            cast("Field[Any, Any]", AttemptItem._meta.get_field(name))
             for name in ("attempt", *ITEM_FIELDS)
-        )
+        ]
+        # Django's defaults are not the database's: COPY must give every other column
+        # (the exam tools' strike-outs, highlights, note...) its model default itself.
+        rest = [
+            field
+            for field in AttemptItem._meta.concrete_fields
+            if field not in named and not field.primary_key
+        ]
+        defaults = tuple(field.get_db_prep_save(field.get_default(), connection) for field in rest)
+        columns = ", ".join(connection.ops.quote_name(field.column) for field in named + rest)
         table = connection.ops.quote_name(AttemptItem._meta.db_table)
         with (
             connection.cursor() as cursor,
@@ -287,7 +293,9 @@ def flush(pending, report: HistorySummary, batch_size: int, snapshots: Snapshots
         ):
             for attempt, items in pending:
                 for row in items:
-                    copy.write_row((attempt.pk, *row[:2], snapshots.json(row[2]), *row[3:]))
+                    copy.write_row(
+                        (attempt.pk, *row[:2], snapshots.json(row[2]), *row[3:], *defaults)
+                    )
     else:
         AttemptItem.objects.bulk_create(
             (

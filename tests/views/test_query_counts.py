@@ -293,7 +293,7 @@ WORLD_PAGES = {
     "cohort_detail": 13,
     "cohort_export": 11,
     "cohort_resident": 21,
-    "cohort_resident_attempt": 10,
+    "cohort_resident_attempt": 12,  # the results summary: + the viewer's text size, + the reports
     "assignment_detail": 16,
     "item_analysis": 10,
     "question_changelist": 12,
