@@ -259,6 +259,7 @@ def test_resident_report_is_answered_in_the_admin_and_the_reply_reaches_them(liv
     assert (report.status, report.handled_by) == (ErrorReport.Status.FIXED, educator)
 
     with signed_in(browser, live_server, "pgy1") as page:
+        page.get_by_role("button", name=re.compile(r"^Account: pgy1")).click()
         page.get_by_role("link", name="My reports", exact=True).click()
         page.wait_for_url(re.compile(r"/reports/$"))
         row = page.locator("table tbody tr").first

@@ -419,9 +419,14 @@ def _slug(visit: Page) -> str:
 
 
 def _open_menu(page) -> None:
-    """The folded main menu, opened as a person does (its longest line: Log out (name))."""
+    """The folded main menu, opened as a person does, with its account menu open too (its
+    longest line: the user name)."""
     page.get_by_role("button", name="Menu").click()
     page.locator("#main-menu.show").wait_for()
+    account = page.locator("#main-menu .account-menu")
+    if account.count():
+        account.get_by_role("button").click()
+        account.locator(".dropdown-menu.show").wait_for()
 
 
 @pytest.mark.parametrize("role", ROLES)

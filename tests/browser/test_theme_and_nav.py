@@ -78,3 +78,41 @@ def test_educators_tools_are_grouped_in_their_own_bar(live_server, page):
     page.context.clear_cookies()
     log_in(page, live_server.url, "pgy3", PASSWORD)
     assert page.get_by_role("navigation", name="Educator tools").count() == 0
+
+
+@pytest.mark.parametrize("width", [992, 1100, 1200, 1280, 1440])
+def test_main_menu_fits_every_desktop_width(live_server, browser, width):
+    """The unfolded menu is one line that fits the page; below 1200 px it is folded behind
+    its button, as it is on a phone (with every link of a resident and a long user name,
+    it once ran past the page's edge between 992 and 1199 px)."""
+    UserFactory(username="resident-with-a-long-name", password=PASSWORD, is_staff=True)
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    log_in(page, live_server.url, "resident-with-a-long-name", PASSWORD)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    folded = page.get_by_role("button", name="Menu").is_visible()
+    assert folded == (width < 1200)
+    if not folded:
+        bar = page.locator("nav[aria-label=Main]").bounding_box()
+        assert bar["height"] < 80  # one line, not wrapped
+        for link in page.locator("#main-menu .nav-link").all():
+            box = link.bounding_box()
+            assert box["x"] + box["width"] <= width, link.inner_text()
+    context.close()
+
+
+def test_account_menu_holds_settings_reports_and_log_out(live_server, page):
+    UserFactory(username="pgy4", password=PASSWORD)
+    log_in(page, live_server.url, "pgy4", PASSWORD)
+    account = page.get_by_role("button", name="Account: pgy4")
+    assert account.get_attribute("aria-expanded") == "false"
+    account.click()
+    assert account.get_attribute("aria-expanded") == "true"
+    page.get_by_role("link", name="Settings", exact=True).click()
+    page.wait_for_url(re.compile(r"/settings/$"))
+    account = page.get_by_role("button", name="Account: pgy4")
+    assert "active" in account.get_attribute("class")  # its section is marked
+    account.click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log out").click()
+    assert page.get_by_role("link", name="Log in").first.is_visible()
