@@ -28,7 +28,9 @@ from questions.quizzes import error_reports as reports
 @never_cache
 @login_required
 def attempt_list(request):
-    attempts = Attempt.objects.filter(user=request.user).prefetch_related("topics")
+    attempts = Attempt.objects.filter(user=request.user)
+    engine.expire_overdue(attempts)  # a quiz whose time ran out is not offered to resume
+    attempts = attempts.prefetch_related("topics")
     return render(request, "questions/attempt_list.html", {"attempts": attempts})
 
 

@@ -260,3 +260,20 @@ def test_the_quiz_list_offers_discard_for_practice_quizzes_in_progress_only(clie
     assert discard_url(finished) not in page
     assert discard_url(assigned) not in page
     assert "Assignment, timed" in page and "Practice, timed" in page
+
+
+def test_the_quiz_list_finishes_a_quiz_whose_time_ran_out(client, ann):
+    """A timed quiz left running past its deadline is not offered to resume: the list
+    finishes it as of its deadline, as the dashboard does."""
+    overdue = start(ann, count=3, now=timezone.now() - datetime.timedelta(hours=2))
+    running = start(ann, count=3)
+    page = text(client.get(reverse("questions:attempt_list")))
+    overdue.refresh_from_db()
+    running.refresh_from_db()
+    assert (overdue.status, overdue.finish_reason) == (
+        Attempt.Status.FINISHED,
+        Attempt.FinishReason.DEADLINE,
+    )
+    assert overdue.finished_at == overdue.deadline_at
+    assert running.status == Attempt.Status.IN_PROGRESS
+    assert discard_url(overdue) not in page and discard_url(running) in page
