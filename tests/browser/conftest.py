@@ -6,8 +6,11 @@ browser fails the run (.ci/run installs it)."""
 
 import os
 import shutil
+import threading
+import time
 
 import pytest
+from django.core.signals import request_finished, request_started
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -92,3 +95,47 @@ def assert_accessible(page, label: str = "", *, also: tuple[str, ...] = ()) -> N
         for v in failing
     )
     assert not failing, f"axe on {label or page.url}:\n{report}"
+
+
+# --- Requests that outlive their test --------------------------------------------------------
+# The live server answers in its own thread, on the test's own in-memory SQLite connection. A
+# request still running when its test ends (an htmx save sent just before the last assertion,
+# a countdown's automatic submit) would run its transaction inside the next test's, whose
+# savepoints it then breaks ("no such savepoint"), failing every test after it on that worker.
+# So each browser test ends only once the server has answered everything it was sent.
+
+_in_flight = 0
+_in_flight_lock = threading.Lock()
+
+
+def _started(**kwargs) -> None:
+    global _in_flight
+    with _in_flight_lock:
+        _in_flight += 1
+
+
+def _finished(**kwargs) -> None:
+    global _in_flight
+    with _in_flight_lock:
+        _in_flight -= 1
+
+
+request_started.connect(_started, dispatch_uid="browser-tests-in-flight-started")
+request_finished.connect(_finished, dispatch_uid="browser-tests-in-flight-finished")
+
+IDLE_CHECKS = 3  # consecutive idle looks, 50 ms apart: a request on its way has arrived
+IDLE_TIMEOUT_SECONDS = 20
+
+
+@pytest.fixture(autouse=True)
+def _server_idle_after_the_test():
+    """Torn down after the test's pages and contexts are closed and before its database is
+    flushed: waits until the live server has finished every request (fails if it cannot)."""
+    yield
+    deadline = time.monotonic() + IDLE_TIMEOUT_SECONDS
+    idle = 0
+    while idle < IDLE_CHECKS:
+        if time.monotonic() > deadline:
+            pytest.fail(f"the live server still had {_in_flight} request(s) running")
+        idle = idle + 1 if _in_flight == 0 else 0
+        time.sleep(0.05)

@@ -9,6 +9,7 @@ import re
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from questions.models import Assignment, Attempt, Cohort
 from questions.quizzes import assignments, engine, starting
@@ -93,7 +94,8 @@ def test_the_builder_counts_follow_the_choices_and_bound_the_number(live_server,
 
     page.check("input[name=pool][value=incorrect]")
     summary.get_by_text("This selection holds 2 questions.").wait_for()
-    assert count.get_attribute("max") == "2"
+    # builder.js sets the bound when htmx settles the swap, a moment after the text shows.
+    expect(count).to_have_attribute("max", "2")
     anatomy = page.locator(f"#topic-count-{world['anatomy'].pk}")
     assert anatomy.inner_text() == "(2)"  # Anatomy's count in the chosen pool
     assert "Choose 2 or fewer." in summary.inner_text()
