@@ -16,6 +16,7 @@ app_name = "questions"
 urlpatterns = [
     path("", public.home, name="home"),
     path("references/", public.reference_list, name="reference_list"),
+    path("diagrams/<slug:slug>.svg", public.diagram_svg, name="diagram_svg"),
     path("signup/", accounts.signup, name="signup"),
     path("settings/", accounts.profile, name="profile"),
     path("dashboard/", resident.dashboard, name="dashboard"),

@@ -199,7 +199,7 @@ class QuestionAdminForm(UnixNewlinesMixin, forms.ModelForm):
         model = Question
         fields = [
             "key", "difficulty", "topics", "stem", "lead_in", "image", "image_alt",
-            "image_credit", "objective", "explanation",
+            "image_credit", "stem_diagram", "objective", "explanation", "explanation_diagram",
         ]  # fmt: skip
         widgets = {"lead_in": forms.TextInput(attrs={"size": 100})}
 

@@ -25,6 +25,7 @@ from questions.analytics import item_stats
 from questions.authoring import edits, versions, workflow
 from questions.interchange import staging, transfer
 from questions.models import (
+    Diagram,
     Question,
     Reference,
     Topic,
@@ -62,6 +63,15 @@ class QuestionAdmin(SafeIdsMixin, CheckedActionsMixin, SimpleHistoryAdmin):
                 "credit are required with an image.",
             },
         ),
+        (
+            "Diagrams (optional)",
+            {
+                "fields": ["stem_diagram", "explanation_diagram"],
+                "description": "Original diagrams from the bank's diagram list: one shown "
+                "with the question (it must not give the answer away), one with the "
+                "explanation once the answer is locked.",
+            },
+        ),
         ("Teaching", {"fields": ["objective", "explanation"]}),
         (
             "Record",
@@ -79,6 +89,11 @@ class QuestionAdmin(SafeIdsMixin, CheckedActionsMixin, SimpleHistoryAdmin):
         ),
     ]
     history_list_display = ["status"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in ("stem_diagram", "explanation_diagram"):
+            kwargs["queryset"] = Diagram.objects.defer("svg")  # the list needs titles only
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).prefetch_related("topics")

@@ -78,6 +78,7 @@ def _explained(
     return {
         "choices": choices,
         "objective": item.shown["objective"],
+        "diagram": item.shown.get("explanation_diagram"),
         "explanation": explanation_context(
             item.shown["explanation"], citations, f"item{item.pk}", "Explanation"
         ),

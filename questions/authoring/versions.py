@@ -21,6 +21,7 @@ from questions.authoring.workflow import (
 from questions.models import (
     Choice,
     Citation,
+    Diagram,
     Question,
     Reference,
     Topic,
@@ -166,9 +167,19 @@ def restore_version(*, question: Question, history_id: int, by=None) -> Question
     question = Question.objects.select_for_update().get(pk=question.pk)
     for name in (
         "stem", "lead_in", "objective", "explanation", "difficulty",
-        "image", "image_alt", "image_credit",
+        "image", "image_alt", "image_credit", "stem_diagram_id", "explanation_diagram_id",
     ):  # fmt: skip
         setattr(question, name, getattr(record, name))
+    # A diagram deleted since is left out, as a deleted topic is.
+    kept = set(
+        Diagram.objects.filter(
+            pk__in=[question.stem_diagram_id, question.explanation_diagram_id]
+        ).values_list("pk", flat=True)
+    )
+    if question.stem_diagram_id not in kept:
+        question.stem_diagram_id = None
+    if question.explanation_diagram_id not in kept:
+        question.explanation_diagram_id = None
     if by is not None:
         question.last_edited_by = by
     # Read by simple-history when the save writes the history record.

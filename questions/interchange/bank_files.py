@@ -15,12 +15,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from questions.interchange.schema import BankItem, check_item
 from questions.interchange.store import REFERENCE_FIELDS, LoadSummary, save_questions, upsert_row
-from questions.models import Reference, Topic
+from questions.models import Diagram, Reference, Topic
 
 __all__ = ["BankFileError", "LoadSummary", "load_bank", "read_question_files"]
 
@@ -65,9 +66,47 @@ def _checked_questions(directory: Path) -> tuple[list[tuple[str, BankItem]], lis
     return checked, errors
 
 
+DIAGRAM_FIELDS = ("title", "alt", "credit", "source_note")
+
+
+def _load_diagrams(directory: Path, report: LoadSummary) -> tuple[dict[str, Diagram], list[str]]:
+    """The diagrams of ``directory/diagrams/``: each entry of its ``diagrams.json`` (slug,
+    title, alt, credit, source_note) with its drawing in ``<slug>.svg``; a bank without
+    the folder has none. Returns them by slug, and the problems (a missing file, an
+    unsafe drawing, a missing alt text or credit)."""
+    folder = directory / "diagrams"
+    if not (folder / "diagrams.json").exists():
+        return {}, []
+    diagrams, errors = {}, []
+    for entry in _read_json(folder / "diagrams.json"):
+        slug = entry.get("slug", "")
+        where = f"diagrams/{slug or '(no slug)'}"
+        try:
+            svg = (folder / f"{slug}.svg").read_text(encoding="utf-8")
+        except OSError as exc:
+            errors.append(f"{where}: cannot read its drawing ({exc})")
+            continue
+        try:
+            diagrams[slug] = upsert_row(
+                Diagram,
+                lookup={"slug": slug},
+                values={name: entry.get(name, "") for name in DIAGRAM_FIELDS} | {"svg": svg},
+                report=report,
+                kind="diagram",
+            )
+        except ValidationError as exc:
+            errors += [
+                f"{where}: {name}: {message}" if name != "__all__" else f"{where}: {message}"
+                for name, messages in exc.message_dict.items()
+                for message in messages
+            ]
+    return diagrams, errors
+
+
 @transaction.atomic
 def load_bank(*, directory: Path, today: datetime.date | None = None) -> LoadSummary:
-    """Load topics, references and questions from ``directory``. Raises BankFileError."""
+    """Load topics, references, diagrams and questions from ``directory``. Raises
+    BankFileError."""
     today = today or timezone.localdate()
     report = LoadSummary()
 
@@ -100,9 +139,16 @@ def load_bank(*, directory: Path, today: datetime.date | None = None) -> LoadSum
         for r in _read_json(directory / "references.json")
     }
 
-    checked, errors = _checked_questions(directory)
+    diagrams, errors = _load_diagrams(directory, report)
+    checked, problems = _checked_questions(directory)
+    errors += problems
     errors += save_questions(
-        checked, topics=topics, references=references, report=report, today=today
+        checked,
+        topics=topics,
+        references=references,
+        report=report,
+        today=today,
+        diagrams=diagrams,
     )
     if errors:
         raise BankFileError(errors)

@@ -5,7 +5,8 @@ Pure functions on the bank's plain item dicts (the format of ``fixtures/question
 
 A header row, then one row per question, with the columns of ``CSV_COLUMNS``:
 ``key, status, difficulty, topics, stem, lead_in, objective, explanation,
-choice_a..choice_e, rationale_a..rationale_e, correct, citations``.
+choice_a..choice_e, rationale_a..rationale_e, correct, citations, stem_diagram,
+explanation_diagram`` (a diagram's slug, or empty).
 ``topics`` holds the slugs joined by ``"; "``; ``correct`` the letter of the key;
 ``citations`` one citation a line, ``ref | locator`` (a line without ``|`` is a
 reference with no locator; line breaks inside a locator are written as spaces).
@@ -16,7 +17,8 @@ a carriage return (possibly after apostrophes) is written with one leading apost
 which the import removes again, so a round trip is exact.
 
 On import the header is matched case-insensitively (spaces and hyphens read as ``_``),
-unknown columns are ignored, ``status``, ``choice_e`` and ``rationale_e`` may be left out
+unknown columns are ignored, ``status``, ``choice_e``, ``rationale_e`` and the diagram columns
+may be left out
 (status then defaults to "published"; it may be written in any case, and "in review" for
 "review"), a UTF-8 byte-order mark is accepted, line endings become ``\\n`` and every cell
 is stripped. Each row is then checked against the bank-item schema. Problems name the row as
@@ -61,8 +63,12 @@ CSV_COLUMNS: tuple[str, ...] = (
     *(f"rationale_{letter.lower()}" for letter in CHOICE_LETTERS),
     "correct",
     "citations",
+    "stem_diagram",
+    "explanation_diagram",
 )
-CSV_OPTIONAL_COLUMNS = frozenset({"status", "choice_e", "rationale_e"})
+CSV_OPTIONAL_COLUMNS = frozenset(
+    {"status", "choice_e", "rationale_e", "stem_diagram", "explanation_diagram"}
+)
 FORMULA_START = frozenset("=+-@\t\r")
 
 
@@ -107,6 +113,8 @@ def _row(item: dict) -> list[str]:
         *blanks,
         "" if correct is None else CHOICE_LETTERS[correct],
         "\n".join(citations),
+        clean_text(item.get("stem_diagram")),
+        clean_text(item.get("explanation_diagram")),
     ]
 
 
@@ -192,6 +200,8 @@ def _item(cell: Callable[[str], str], where: str) -> tuple[dict | None, list[str
                 if texts[i]
             ],
             "citations": citations,
+            "stem_diagram": cell("stem_diagram"),
+            "explanation_diagram": cell("explanation_diagram"),
         }
     )
     problems[:0] = [

@@ -11,8 +11,9 @@ and idnumber = key; the question text as HTML paragraphs (the stem's paragraphs,
 ``<ol class="references">`` with one ``<li data-ref=".." data-locator="..">`` per citation,
 showing the reference's text and link; one ``<answer fraction="100|0">`` per choice with the
 rationale as its feedback; and the tags ``topic:<slug>``, ``difficulty:<value>``,
-``status:<value>``. Text is HTML-escaped and a line break inside a paragraph is written as
-``<br>``. "facts" and "errata" are authoring metadata and never exported.
+``status:<value>`` (and ``stem-diagram:<slug>``, ``explanation-diagram:<slug>`` for a
+question that names a bank diagram). Text is HTML-escaped and a line break inside a
+paragraph is written as ``<br>``. "facts" and "errata" are authoring metadata and never exported.
 
 The import reads that back exactly, and also takes multiple-choice questions written by
 Moodle itself ("foreign" ones, recognised by the missing ``lead-in`` paragraph): their HTML
@@ -67,6 +68,10 @@ def _inline_html(text: str) -> str:
 
 def _paragraphs_html(text: str) -> list[str]:
     return [_inline_html(paragraph) for paragraph in clean_text(text).split("\n\n")]
+
+
+# The bank's diagrams ride along as tags (Moodle holds its own images, not these).
+DIAGRAM_TAGS = {"stem_diagram": "stem-diagram:", "explanation_diagram": "explanation-diagram:"}
 
 
 def _text_element(parent: Element, tag: str, text: str, **attrs: str) -> Element:
@@ -147,6 +152,9 @@ def _moodle_question(quiz: Element, item: dict, references: dict[str, dict]) -> 
     values = [f"topic:{clean_text(topic).strip()}" for topic in item.get("topics") or []]
     values.append(f"difficulty:{clean_text(item.get('difficulty') or DEFAULT_DIFFICULTY).strip()}")
     values.append(f"status:{clean_text(item.get('status') or DEFAULT_STATUS).strip()}")
+    for field, prefix in DIAGRAM_TAGS.items():
+        if slug := clean_text(item.get(field)).strip():
+            values.append(f"{prefix}{slug}")
     for value in values:
         _text_element(tags, "tag", value)
 
@@ -333,6 +341,10 @@ def _moodle_item(question: Element, where: str) -> tuple[dict | None, list[str]]
             "explanation": explanation,
             "choices": choices,
             "citations": citations,
+            **{
+                field: next(iter(_tag_values(question, prefix)), "")
+                for field, prefix in DIAGRAM_TAGS.items()
+            },
         }
     )
     problems += [

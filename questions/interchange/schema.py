@@ -23,6 +23,7 @@ The item (``fixtures/README.md``):
                  default false; rationale: text, default ""}; required
     citations    a list of {ref: not blank, required; locator: text, default ""}, each
                  reference cited once; required
+    stem_diagram, explanation_diagram   a diagram's slug, or ""; default ""
     last_reviewed_on   a date written YYYY-MM-DD, or ""; default ""
 
 Texts (stem, lead-in, objective, explanation, a choice's text and rationale) are stripped of
@@ -159,6 +160,8 @@ class BankItem(_Strict):
     explanation: Text = ""
     choices: Annotated[list[ChoiceItem], Field(max_length=len(CHOICE_LETTERS))]
     citations: list[CitationItem]
+    stem_diagram: StrictStr = ""
+    explanation_diagram: StrictStr = ""
     last_reviewed_on: Annotated[StrictStr, AfterValidator(_date)] = ""
 
     @field_validator("citations")
@@ -238,10 +241,12 @@ def check_item(data: object) -> tuple[BankItem | None, list[SchemaProblem]]:
 
 
 def dump_item(item: BankItem) -> dict:
-    """The item in the bank's plain dict format; ``last_reviewed_on`` only when set."""
+    """The item in the bank's plain dict format; ``last_reviewed_on`` and the diagrams only
+    when set."""
     data = item.model_dump()
-    if not data["last_reviewed_on"]:
-        del data["last_reviewed_on"]
+    for optional in ("last_reviewed_on", "stem_diagram", "explanation_diagram"):
+        if not data[optional]:
+            del data[optional]
     return data
 
 

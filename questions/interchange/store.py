@@ -19,7 +19,7 @@ from django.db import models
 
 from questions.authoring import rules, workflow
 from questions.interchange.schema import BankItem
-from questions.models import CHOICE_LETTERS, Question, Reference, Topic
+from questions.models import CHOICE_LETTERS, Diagram, Question, Reference, Topic
 
 __all__ = ["REFERENCE_FIELDS", "LoadSummary", "save_questions", "upsert_row"]
 
@@ -37,10 +37,10 @@ class LoadSummary:
     """How many rows of each kind were created and updated."""
 
     created: dict[str, int] = field(
-        default_factory=lambda: {"topic": 0, "reference": 0, "question": 0}
+        default_factory=lambda: {"topic": 0, "reference": 0, "diagram": 0, "question": 0}
     )
     updated: dict[str, int] = field(
-        default_factory=lambda: {"topic": 0, "reference": 0, "question": 0}
+        default_factory=lambda: {"topic": 0, "reference": 0, "diagram": 0, "question": 0}
     )
 
     def __str__(self) -> str:
@@ -79,12 +79,16 @@ def save_questions(
     references: dict[str, Reference],
     report: LoadSummary,
     today: datetime.date | None,
+    diagrams: dict[str, Diagram] | None = None,
 ) -> list[str]:
     """Create or update each question (by key) with its choices, citations and topics, and
     return every problem, each after the ``where`` it came with (then the bank-wide rules'
     problems, after the key). Problems: a key used twice, unknown topics or references, the
     authoring rules of ``questions.authoring.rules`` and the models' own validation.
-    A new question without ``last_reviewed_on`` is stamped ``today`` (None: left blank)."""
+    A new question without ``last_reviewed_on`` is stamped ``today`` (None: left blank).
+    ``diagrams``: the diagrams by slug (None: those in the database)."""
+    if diagrams is None:
+        diagrams = {d.slug: d for d in Diagram.objects.defer("svg")}
     errors: list[str] = []
     seen: set[str] = set()
     failed: set[str] = set()
@@ -97,6 +101,14 @@ def save_questions(
         unknown_refs = [c.ref for c in item.citations if c.ref not in references]
         if unknown_topics or unknown_refs:
             errors.append(f"{where}: unknown topics {unknown_topics} or references {unknown_refs}")
+            continue
+        unknown_diagrams = [
+            slug
+            for slug in (item.stem_diagram, item.explanation_diagram)
+            if slug and slug not in diagrams
+        ]
+        if unknown_diagrams:
+            errors.append(f"{where}: unknown diagrams {unknown_diagrams}")
             continue
         choices = [
             rules.ChoiceData(
@@ -125,6 +137,11 @@ def save_questions(
             "explanation": item.explanation,
             "difficulty": DIFFICULTY_VALUES[item.difficulty],
             "status": item.status,
+            # By id: comparing ids needs no query per question.
+            "stem_diagram_id": diagrams[item.stem_diagram].pk if item.stem_diagram else None,
+            "explanation_diagram_id": (
+                diagrams[item.explanation_diagram].pk if item.explanation_diagram else None
+            ),
         }
         if item.last_reviewed_on:
             values["last_reviewed_on"] = datetime.date.fromisoformat(item.last_reviewed_on)

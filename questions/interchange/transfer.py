@@ -47,7 +47,7 @@ def format_of(filename: str) -> str | None:
 DIFFICULTY_NAMES = {d.value: d.label.lower() for d in Question.Difficulty}
 COMPARED_FIELDS = (
     "status", "difficulty", "topics", "stem", "lead_in", "objective", "explanation",
-    "choices", "citations", "last_reviewed_on",
+    "choices", "citations", "stem_diagram", "explanation_diagram", "last_reviewed_on",
 )  # fmt: skip
 
 
@@ -72,6 +72,14 @@ def question_item(question: Question) -> dict:
         "last_reviewed_on": (
             question.last_reviewed_on.isoformat() if question.last_reviewed_on else ""
         ),
+    } | {
+        # Only when set, as the bank files write them.
+        name: diagram.slug
+        for name, diagram in (
+            ("stem_diagram", question.stem_diagram),
+            ("explanation_diagram", question.explanation_diagram),
+        )
+        if diagram is not None
     }
 
 
@@ -182,6 +190,8 @@ def _normalised(item: dict) -> dict:
     out = {name: item.get(name) for name in COMPARED_FIELDS}
     out["status"] = out["status"] or Question.Status.PUBLISHED
     out["last_reviewed_on"] = out["last_reviewed_on"] or ""
+    out["stem_diagram"] = out["stem_diagram"] or ""
+    out["explanation_diagram"] = out["explanation_diagram"] or ""
     out["choices"] = [
         {
             "text": (c.get("text") or "").strip(),

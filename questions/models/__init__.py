@@ -23,12 +23,14 @@ from questions.models.cohorts import (
     new_join_code,
     normalize_join_code,
 )
+from questions.models.diagrams import Diagram, validate_svg
 from questions.models.feedback import ErrorReport
 from questions.models.learning import RecallCard
 from questions.models.people import ResidentProfile, SiteSetting
 from questions.models.simulations import ExamSimulation
 
 __all__ = [
+    "validate_svg",
     "CHOICE_LETTERS",
     "IMAGE_EXTENSIONS",
     "IMAGE_MAX_BYTES",
@@ -37,6 +39,7 @@ __all__ = [
     "Attempt",
     "AttemptItem",
     "Choice",
+    "Diagram",
     "Citation",
     "Cohort",
     "ErrorReport",

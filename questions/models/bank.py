@@ -178,10 +178,14 @@ class QuestionQuerySet(models.QuerySet["Question"]):
 
     def with_bank_relations(self) -> QuestionQuerySet:
         """Prefetch what rendering or checking a question needs: 4 queries for any number."""
-        return self.prefetch_related(
-            "topics",
-            "choices",
-            models.Prefetch("citations", queryset=Citation.objects.select_related("reference")),
+        return (
+            self.select_related("stem_diagram", "explanation_diagram")
+            .defer("stem_diagram__svg", "explanation_diagram__svg")
+            .prefetch_related(
+                "topics",
+                "choices",
+                models.Prefetch("citations", queryset=Citation.objects.select_related("reference")),
+            )
         )
 
 
@@ -213,6 +217,22 @@ class Question(Illustrated):
     )
     difficulty = models.PositiveSmallIntegerField(
         choices=Difficulty.choices, default=Difficulty.MEDIUM
+    )
+    stem_diagram = models.ForeignKey(
+        "questions.Diagram",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="stem_questions",
+        help_text="A diagram shown with the question (it must not give the answer away).",
+    )
+    explanation_diagram = models.ForeignKey(
+        "questions.Diagram",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="explanation_questions",
+        help_text="A diagram shown with the explanation, once the answer is locked.",
     )
     topics = models.ManyToManyField(Topic, related_name="questions")
     status = models.CharField(

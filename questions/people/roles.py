@@ -14,6 +14,7 @@ EDUCATOR_PERMISSIONS = {
     "choice": ("add", "change", "delete", "view"),
     "citation": ("add", "change", "delete", "view"),
     "reference": ("add", "change", "view"),
+    "diagram": ("add", "change", "view"),
     "topic": ("view",),
     "sitesetting": ("view", "change"),
     "cohort": ("add", "change", "view"),
@@ -24,6 +25,7 @@ EDUCATOR_PERMISSIONS = {
     "historicalchoice": ("view",),
     "historicalcitation": ("view",),
     "historicalreference": ("view",),
+    "historicaldiagram": ("view",),
 }
 
 

@@ -56,8 +56,12 @@ def snapshot(question: Question, rng: random.Random) -> dict[str, Any]:
         "stem": question.stem,
         "lead_in": question.lead_in,
         "image": question.image_data(),
+        "stem_diagram": question.stem_diagram.image_data() if question.stem_diagram else None,
         "objective": question.objective,
         "explanation": question.explanation,
+        "explanation_diagram": (
+            question.explanation_diagram.image_data() if question.explanation_diagram else None
+        ),
         "choices": grading.shuffle_choices(choices, rng),
         "citations": [
             {"reference_id": c.reference_id, "locator": c.locator} for c in question.citations.all()

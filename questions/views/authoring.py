@@ -35,6 +35,9 @@ def question_preview(request, pk: int):
             for c in question.choices.all()
         ],
         "objective": question.objective,
+        "diagram": (
+            question.explanation_diagram.image_data() if question.explanation_diagram else None
+        ),
         "explanation": explanation_context(
             question.explanation, citations, f"q{question.pk}", "Explanation"
         ),

@@ -113,6 +113,7 @@ def attempt_question(request, pk: int, position: int):
         ],
         "stem": item.shown["stem"],
         "image": item.shown.get("image"),
+        "stem_diagram": item.shown.get("stem_diagram"),
         "lead_in": item.shown["lead_in"],
         "profile": profile,
         "confidences": AttemptItem.Confidence.choices,

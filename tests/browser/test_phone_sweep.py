@@ -142,6 +142,7 @@ PAGES = [
 POST_ONLY = "POST only: answers with a redirect, never a page of its own"
 EXEMPT = {
     "healthz": "JSON for the load balancer",
+    "questions:diagram_svg": "an SVG drawing, shown inside the pages that are measured",
     "logout": POST_ONLY,
     "questions:attempt_answer": POST_ONLY,
     "questions:item_note": POST_ONLY,

@@ -66,7 +66,7 @@ def bank_dir(tmp_path):
 
 def test_loads_topics_references_questions_choices_and_citations(bank_dir):
     report = load_bank(directory=bank_dir(question()))
-    assert report.created == {"topic": 1, "reference": 2, "question": 1}
+    assert report.created == {"topic": 1, "reference": 2, "diagram": 0, "question": 1}
     loaded = Question.objects.get(key="icn-origin")
     assert loaded.status == Question.Status.PUBLISHED
     assert loaded.last_reviewed_on is not None
@@ -84,7 +84,12 @@ def test_loading_twice_changes_nothing_and_adds_no_history(bank_dir):
     load_bank(directory=directory)
     history = (Question.history.count(), Choice.history.count(), Citation.history.count())
     report = load_bank(directory=directory)
-    assert report.created == report.updated == {"topic": 0, "reference": 0, "question": 0}
+    assert report.created == report.updated == {
+        "topic": 0,
+        "reference": 0,
+        "diagram": 0,
+        "question": 0,
+    }
     assert (Question.history.count(), Choice.history.count(), Citation.history.count()) == history
     assert (Question.objects.count(), Choice.objects.count(), Citation.objects.count()) == (1, 4, 2)
 

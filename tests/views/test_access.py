@@ -29,6 +29,7 @@ from questions.models import (
     Assignment,
     Attempt,
     Cohort,
+    Diagram,
     ErrorReport,
     ExamSimulation,
     Question,
@@ -37,6 +38,8 @@ from questions.models import (
 from questions.people.roles import EDUCATORS_GROUP
 from questions.quizzes import assignments, engine, simulation, starting
 from tests.factories import PublishableQuestionFactory, TopicFactory, UserFactory
+
+DIAGRAM_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect/></svg>'
 
 pytestmark = pytest.mark.django_db
 
@@ -150,6 +153,7 @@ SITE = [
     get("login", everyone(200)),
     get("questions:home", everyone(200)),
     get("questions:reference_list", everyone(200)),
+    get("questions:diagram_svg", everyone(200), lambda w: [w["diagram"].slug]),
     # Signed in already: sent to the dashboard (a second account would replace the session).
     get("questions:signup", everyone(302) | {"anon": 200}),
     get("questions:profile", signed_in(200)),
@@ -280,6 +284,7 @@ ADMIN_MODELS = {
     "axes.accessfailurelog": AdminPolicy(lambda w: w["access_failure_log"], refused="add"),
     "questions.question": AdminPolicy(lambda w: w["question"], "view add change"),
     "questions.reference": AdminPolicy(lambda w: w["reference"], "view add change"),
+    "questions.diagram": AdminPolicy(lambda w: w["diagram"], "view add change"),
     "questions.topic": AdminPolicy(lambda w: w["topic"], "view"),
     # One row, made on first use: never a second, never deleted.
     "questions.sitesetting": AdminPolicy(
@@ -373,6 +378,8 @@ ADMIN = [
     get("admin:questions_question_simple_history", in_the_admin(302), _question_version),
     get("admin:questions_reference_simple_history", AUTHORS,
         lambda w: [w["reference"].pk, w["reference"].history.first().history_id]),
+    get("admin:questions_diagram_simple_history", AUTHORS,
+        lambda w: [w["diagram"].pk, w["diagram"].history.first().history_id]),
     get("admin:auth_user_password_change", superuser_only(200), lambda w: [w["owner"].pk]),
 ]  # fmt: skip
 
@@ -463,6 +470,9 @@ def world():
         "assignment": assignment,
         "question": questions[0],
         "reference": questions[0].citations.get().reference,
+        "diagram": Diagram.objects.create(
+            slug="crest", title="Crest", svg=DIAGRAM_SVG, alt="The crest.", credit="Original"
+        ),
         "topic": TopicFactory(),
         "site_setting": SiteSetting.current(),
         "finished": finished,

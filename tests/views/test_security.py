@@ -531,6 +531,7 @@ WITHOUT_A_FORM = {
     "password_reset_complete",
     "questions:home",
     "questions:reference_list",
+    "questions:diagram_svg",
     "questions:dashboard",
     "questions:attempt_list",
     "questions:attempt_counts",
