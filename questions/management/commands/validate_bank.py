@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from questions.analytics import item_stats
-from questions.authoring import rules, workflow
+from questions.authoring import item_writing, rules, workflow
 from questions.models import Question
 
 ATTENTION = {
@@ -15,10 +15,12 @@ ATTENTION = {
 
 class Command(BaseCommand):
     help = (
-        "Check every question in the bank against the authoring rules. Lists what is wrong "
-        "and exits with status 1 if anything is. Then lists published questions that need "
-        "an educator's attention (review overdue, unverified references, item-analysis "
-        "flags), which do not fail the check."
+        "Check every question in the bank against the authoring rules, and the published "
+        "ones against the item-writing checker (questions.authoring.item_writing). Lists "
+        "what is wrong and exits with status 1 on any rule problem or item-writing error; "
+        "item-writing warnings are listed with the share of patient vignettes. Then lists "
+        "published questions that need an educator's attention (review overdue, unverified "
+        "references, item-analysis flags), which do not fail the check."
     )
 
     def add_arguments(self, parser):
@@ -38,13 +40,43 @@ class Command(BaseCommand):
             )
             for problem in problems:
                 self.stdout.write(f"  - {problem.message} [{problem.code}]")
+        writing = self._item_writing(
+            [q for q in questions if q.status == Question.Status.PUBLISHED]
+        )
         self._attention(options["months"] or settings.QUESTION_REVIEW_MONTHS)
         published = sum(q.status == Question.Status.PUBLISHED for q in questions)
         summary = f"{len(questions)} questions checked ({published} published)"
-        if failing:
-            count = sum(len(p) for _, p in failing)
-            raise CommandError(f"{summary}: {count} problem(s) in {len(failing)} question(s).")
+        if failing or writing.errors:
+            count = sum(len(p) for _, p in failing) + writing.errors
+            raise CommandError(f"{summary}: {count} problem(s) or item-writing error(s).")
         self.stdout.write(self.style.SUCCESS(f"{summary}: no problems."))
+
+    def _item_writing(self, published: list[Question]) -> item_writing.BankReport:
+        report = item_writing.check_bank(
+            item_writing.Item(
+                key=q.key,
+                stem=q.stem,
+                lead_in=q.lead_in,
+                choices=[(c.text, c.is_correct, c.rationale) for c in q.choices.all()],
+                objective=q.objective,
+                explanation=q.explanation,
+                topics=[t.slug for t in q.topics.all()],
+            )
+            for q in published
+        )
+        if report.findings:
+            self.stdout.write("Item writing (published questions):")
+        for key, findings in report.findings.items():
+            for finding in findings:
+                self.stdout.write(
+                    f"  {key}: {finding.severity}: {finding.message} [{finding.code}]"
+                )
+        self.stdout.write(
+            f"Item writing: {report.errors} error(s), {report.warnings} warning(s); patient "
+            f"vignettes: {report.vignettes} of {report.total} published questions "
+            f"({report.vignette_share:.0%})."
+        )
+        return report
 
     def _attention(self, months: int) -> None:
         groups = {
