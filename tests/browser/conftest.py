@@ -10,7 +10,6 @@ import threading
 import time
 
 import pytest
-from django.core.signals import request_finished, request_started
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -98,33 +97,24 @@ def assert_accessible(page, label: str = "", *, also: tuple[str, ...] = ()) -> N
 
 
 # --- Requests that outlive their test --------------------------------------------------------
-# The live server answers in its own thread, on the test's own in-memory SQLite connection. A
-# request still running when its test ends (an htmx save sent just before the last assertion,
-# a countdown's automatic submit) would run its transaction inside the next test's, whose
-# savepoints it then breaks ("no such savepoint"), failing every test after it on that worker.
-# So each browser test ends only once the server has answered everything it was sent.
-
-_in_flight = 0
-_in_flight_lock = threading.Lock()
-
-
-def _started(**kwargs) -> None:
-    global _in_flight
-    with _in_flight_lock:
-        _in_flight += 1
-
-
-def _finished(**kwargs) -> None:
-    global _in_flight
-    with _in_flight_lock:
-        _in_flight -= 1
-
-
-request_started.connect(_started, dispatch_uid="browser-tests-in-flight-started")
-request_finished.connect(_finished, dispatch_uid="browser-tests-in-flight-finished")
+# The live server answers each connection in a thread of its own. On SQLite those threads use
+# the test's own in-memory connection: a request still running when its test ends (an htmx save
+# sent just before the last assertion, a countdown's automatic submit) would run its
+# transaction inside the next test's, whose savepoints it then breaks ("no such savepoint"),
+# failing every test after it on that worker. So each browser test ends only once the server
+# has no connection left to answer. Its pages' contexts are closed first (their fixtures are
+# torn down before this one), which closes their connections.
 
 IDLE_CHECKS = 3  # consecutive idle looks, 50 ms apart: a request on its way has arrived
 IDLE_TIMEOUT_SECONDS = 20
+
+
+def _serving() -> int:
+    """The live server's request threads still alive (socketserver names them so)."""
+    return sum(
+        "process_request_thread" in thread.name and thread.is_alive()
+        for thread in threading.enumerate()
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -136,6 +126,6 @@ def _server_idle_after_the_test():
     idle = 0
     while idle < IDLE_CHECKS:
         if time.monotonic() > deadline:
-            pytest.fail(f"the live server still had {_in_flight} request(s) running")
-        idle = idle + 1 if _in_flight == 0 else 0
+            pytest.fail(f"the live server still had {_serving()} connection(s) open")
+        idle = idle + 1 if _serving() == 0 else 0
         time.sleep(0.05)
