@@ -116,6 +116,19 @@ class Item:
         return bool(PATIENT.search(self.stem))
 
 
+def item_of(question) -> Item:
+    """A saved question as the checker reads it (``with_bank_relations`` avoids queries)."""
+    return Item(
+        key=question.key,
+        stem=question.stem,
+        lead_in=question.lead_in,
+        choices=[(c.text, c.is_correct, c.rationale) for c in question.choices.all()],
+        objective=question.objective,
+        explanation=question.explanation,
+        topics=[t.slug for t in question.topics.all()],
+    )
+
+
 def _words(text: str) -> list[str]:
     """Content words, lower case, a plural's "s" dropped."""
     return [

@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
 
 from questions.analytics import item_stats
-from questions.authoring import rules
+from questions.authoring import item_writing, rules
 from questions.authoring.citations import explanation_context
 from questions.models import Question
 from questions.quizzes import engine
@@ -50,6 +50,7 @@ def question_preview(request, pk: int):
         {
             "question": question,
             "problems": rules.question_problems(question),
+            "item_writing": item_writing.item_findings(item_writing.item_of(question)),
             "explained": explained,
             "status_changes": question.status_changes.select_related("changed_by")[:10],
         },

@@ -35,6 +35,11 @@ def snapshot() -> list[dict]:
     ]
 
 
+def published_items() -> list[dict]:
+    """The published questions' items (the rules a test breaks apply to those)."""
+    return [item for item in snapshot() if item["status"] == "published"]
+
+
 def empty_questions():
     Attempt.objects.all().delete()
     Question.objects.all().delete()  # choices and citations go with them
@@ -49,7 +54,7 @@ def test_json_round_trip_into_an_empty_database(bank):
 
     plan = transfer.import_questions(text, "json", dry_run=False, as_admin=True)
 
-    assert len(plan.created) == 67
+    assert len(plan.created) == Question.objects.count() == len(before)
     assert snapshot() == before
 
 
@@ -77,7 +82,7 @@ def test_a_filtered_selection_exports_only_those_questions(bank):
 
 
 def test_an_invalid_import_names_each_row_and_writes_nothing(bank):
-    items = snapshot()[:3]
+    items = published_items()[:3]
     items[0]["stem"] = "Changed stem that must not be saved."
     items[1]["choices"] = items[1]["choices"][:3]  # a published question needs 4 or 5
     items[2]["topics"] = ["no-such-topic"]
@@ -125,12 +130,12 @@ def test_commands_export_and_import(bank, tmp_path, capsys):
     call_command("import_bank", str(path), "--dry-run")
     out = capsys.readouterr().out
     assert "Would create 0" in out
-    assert "Unchanged: 67" in out
+    assert f"Unchanged: {Question.objects.published().count()}" in out
     assert "Dry run: nothing was written." in out
 
 
 def test_an_educators_import_sends_changed_published_questions_back_to_review(bank):
-    item = snapshot()[0]
+    item = published_items()[0]
     item["stem"] = "Reworded by an import."
     item["last_reviewed_on"] = "2030-01-01"
     educator = UserFactory(is_staff=True)
@@ -184,7 +189,7 @@ def test_json_import_problems_are_located_by_their_path_in_the_file(bank):
 
 
 def test_rule_problems_of_a_json_import_name_the_question_by_path_and_key(bank):
-    items = snapshot()[:2]
+    items = published_items()[:2]
     items[1]["choices"] = items[1]["choices"][:3]  # a published question needs 4 or 5
     with pytest.raises(transfer.ImportFailed) as failed:
         transfer.import_questions(json.dumps(items), "json", dry_run=True, as_admin=True)

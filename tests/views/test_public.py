@@ -65,6 +65,16 @@ class TestPreview:
         page = educator_client.get(self.url(question)).content.decode()
         assert "needs at least one citation" in page
 
+    def test_preview_shows_the_item_writing_checkers_findings(self, educator_client):
+        question = PublishableQuestionFactory(
+            stem="A board-review page says these nerves come from L4-L5."
+        )
+        page = educator_client.get(self.url(question)).content.decode()
+        notes = page[page.index('id="item-writing"') :]
+        assert "stem-names-source" in notes and "board-review page" in notes
+        clean = PublishableQuestionFactory(stem="A 52-year-old woman has buttock pain.")
+        assert 'id="item-writing"' not in educator_client.get(self.url(clean)).content.decode()
+
     def test_unknown_question_is_404(self, educator_client):
         assert educator_client.get("/authoring/questions/999999/preview/").status_code == 404
 

@@ -47,23 +47,15 @@ class Command(BaseCommand):
         published = sum(q.status == Question.Status.PUBLISHED for q in questions)
         summary = f"{len(questions)} questions checked ({published} published)"
         if failing or writing.errors:
-            count = sum(len(p) for _, p in failing) + writing.errors
-            raise CommandError(f"{summary}: {count} problem(s) or item-writing error(s).")
+            count = sum(len(p) for _, p in failing)
+            raise CommandError(
+                f"{summary}: {count} problem(s) in {len(failing)} question(s), "
+                f"{writing.errors} item-writing error(s)."
+            )
         self.stdout.write(self.style.SUCCESS(f"{summary}: no problems."))
 
     def _item_writing(self, published: list[Question]) -> item_writing.BankReport:
-        report = item_writing.check_bank(
-            item_writing.Item(
-                key=q.key,
-                stem=q.stem,
-                lead_in=q.lead_in,
-                choices=[(c.text, c.is_correct, c.rationale) for c in q.choices.all()],
-                objective=q.objective,
-                explanation=q.explanation,
-                topics=[t.slug for t in q.topics.all()],
-            )
-            for q in published
-        )
+        report = item_writing.check_bank(item_writing.item_of(q) for q in published)
         if report.findings:
             self.stdout.write("Item writing (published questions):")
         for key, findings in report.findings.items():
