@@ -159,8 +159,12 @@ def test_near_duplicates_warn_copies_fail_and_the_share_of_vignettes():
         key="last-lipid",
         stem="Lipid emulsion, 20%, is drawn up.",
         lead_in="What bolus is given first?",
-        choices=[("100 mL", True, ""), ("20 mL", False, ""), ("500 mL", False, ""),
-                 ("1 L", False, "")],  # fmt: skip
+        choices=[
+            ("100 mL", True, ""),
+            ("20 mL", False, ""),
+            ("500 mL", False, ""),
+            ("1 L", False, ""),
+        ],  # fmt: skip
         objective="Dose lipid emulsion for local anesthetic systemic toxicity.",
         topics=("complications-safety",),
     )

@@ -84,12 +84,16 @@ def test_loading_twice_changes_nothing_and_adds_no_history(bank_dir):
     load_bank(directory=directory)
     history = (Question.history.count(), Choice.history.count(), Citation.history.count())
     report = load_bank(directory=directory)
-    assert report.created == report.updated == {
-        "topic": 0,
-        "reference": 0,
-        "diagram": 0,
-        "question": 0,
-    }
+    assert (
+        report.created
+        == report.updated
+        == {
+            "topic": 0,
+            "reference": 0,
+            "diagram": 0,
+            "question": 0,
+        }
+    )
     assert (Question.history.count(), Choice.history.count(), Citation.history.count()) == history
     assert (Question.objects.count(), Choice.objects.count(), Citation.objects.count()) == (1, 4, 2)
 
