@@ -76,8 +76,12 @@ def change_status(
     as a StatusChange with who and when (``by`` None: a command, not a person).
     Raises TransitionError."""
     now = now or timezone.now()
+    # Only the question's row: its diagrams are outer-joined, which PostgreSQL cannot lock.
     question = (
-        Question.objects.select_for_update().filter(pk=question.pk).with_bank_relations().get()
+        Question.objects.select_for_update(of=("self",))
+        .filter(pk=question.pk)
+        .with_bank_relations()
+        .get()
     )
     if to == question.status:
         raise TransitionError(f"It is already {question.get_status_display().lower()}.")
@@ -125,7 +129,10 @@ def mark_reviewed(*, question: Question, by, now: datetime.datetime | None = Non
     """Record that ``by`` checked a published question and found it still accurate: its
     ``last_reviewed_on`` becomes today. Same rules as publishing. Raises TransitionError."""
     now = now or timezone.now()
-    question = Question.objects.select_for_update().with_bank_relations().get(pk=question.pk)
+    # Only the question's row: its diagrams are outer-joined, which PostgreSQL cannot lock.
+    question = (
+        Question.objects.select_for_update(of=("self",)).with_bank_relations().get(pk=question.pk)
+    )
     if question.status != Question.Status.PUBLISHED:
         raise TransitionError("Only a published question is re-reviewed; publish it instead.")
     if _self_review_refused(question, by):

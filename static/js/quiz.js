@@ -185,6 +185,13 @@
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     var target = event.target;
     if (target && ((target.tagName === "INPUT" && target.type !== "radio") || target.tagName === "TEXTAREA" || target.tagName === "SELECT")) return;
+    if (event.key === "Enter" && (!target || target === document.body || target.id === "quiz")) {
+      // Enter with nothing focused (a swap just replaced what had the focus) submits too,
+      // as the keys legend says.
+      var first = document.querySelector("#answer-form button[type=submit]");
+      if (first) { first.click(); event.preventDefault(); }
+      return;
+    }
     var letters = "ABCDE";
     var digit = event.code && /^Digit[1-5]$/.test(event.code) ? Number(event.code.slice(5)) - 1 : -1;
     if (event.shiftKey && digit >= 0) {  // Shift+1-5 strikes out a choice

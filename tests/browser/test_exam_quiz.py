@@ -216,3 +216,19 @@ def test_on_a_phone_the_navigator_opens_over_the_question(live_server, phone, qu
     ):
         phone.goto(url)
         assert phone.evaluate("document.documentElement.scrollWidth") <= 375, url
+
+
+def test_enter_submits_when_a_swap_has_taken_the_focus(live_server, page, quiz):
+    """Flag with F, then Enter: the flag's swap may leave nothing focused, and Enter must
+    still save and go on (the keys legend says Enter submits)."""
+    attempt = quiz()
+    log_in(page, live_server.url, "pgy3", PASSWORD)
+    page.goto(question(live_server, attempt, 1))
+    page.keyboard.press("c")
+    page.keyboard.press("f")
+    page.locator("#flag-button", has_text="Remove flag").wait_for()
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/questions/2/$"))
+    item = attempt.items.get(position=1)
+    assert (item.selected_letter, item.is_flagged) == ("C", True)
