@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import genanki
+from django.utils import timezone
 from django.utils.html import escape, format_html, format_html_join
 
 from questions.authoring.citations import CITATION_MARKER, paragraphs_html
@@ -89,13 +90,19 @@ def _image(owner, name: str) -> Image | None:
     return Image(path=path, name=f"{name}{os.path.splitext(path)[1]}", alt=owner.image_alt)
 
 
-def missed_questions(user) -> list[Question]:
-    """Published questions ``user`` has missed, by key. Five queries for any number."""
+def missed_questions(user, now=None) -> list[Question]:
+    """Published questions ``user`` has missed, by key, without those an assignment of
+    their cohorts assesses until it is due (``QuestionQuerySet.assessed_for``). Five
+    queries for any number."""
     missed = AttemptItem.objects.filter(
         attempt__user=user, locked_at__isnull=False, is_correct=False
     ).values("question_id")
     return list(
-        Question.objects.published().filter(pk__in=missed).with_bank_relations().order_by("key")
+        Question.objects.published()
+        .not_assessed_for(user, now or timezone.now())
+        .filter(pk__in=missed)
+        .with_bank_relations()
+        .order_by("key")
     )
 
 

@@ -176,6 +176,19 @@ class QuestionQuerySet(models.QuerySet["Question"]):
     def in_topics(self, topics) -> QuestionQuerySet:
         return self.filter(topics__in=topics).distinct()
 
+    def assessed_for(self, user, now) -> QuestionQuerySet:
+        """The questions an assignment of ``user``'s cohorts assesses and that is not yet
+        due: set or open, its questions stay out of the resident's practice (their pools,
+        reviews and flashcards) until then, so that practice cannot show their keys."""
+        assessed = Question.assignments.through.objects.filter(
+            assignment__cohort__residents=user, assignment__due_at__gt=now
+        ).values("question_id")
+        return self.filter(pk__in=assessed)
+
+    def not_assessed_for(self, user, now) -> QuestionQuerySet:
+        """Without ``assessed_for(user, now)``."""
+        return self.exclude(pk__in=Question.objects.assessed_for(user, now).values("pk"))
+
     def with_bank_relations(self) -> QuestionQuerySet:
         """Prefetch what rendering or checking a question needs: 4 queries for any number."""
         return (

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.expressions import OrderBy
 from django.db.models.functions import FirstValue
+from django.utils import timezone
 
 from questions.learning import recall
 from questions.models import (
@@ -85,8 +86,12 @@ def pool_questions(
     - incorrect: the user's most recent locked answer to it was wrong (or left unanswered);
     - flagged: flagged in the user's most recent attempt that showed it;
     - due: on the user's spaced-recall schedule and due now (``recall``).
+
+    Never a question that an assignment of the user's cohorts assesses and that is not yet
+    due (``QuestionQuerySet.assessed_for``).
     """
-    questions = _in_topics(Question.objects.published(), topics)
+    now = now or timezone.now()
+    questions = _in_topics(Question.objects.published().not_assessed_for(user, now), topics)
     return questions.filter(pool_conditions(user, now)[pool])
 
 
@@ -103,13 +108,15 @@ def pool_counts(
     absent), whatever ``topics`` says; ``"total"``: the distinct questions of the pool in
     ``topics`` (every topic when empty), which is what a quiz with these settings can draw
     from (``draw_questions``). Counts only: nothing about which questions, or how they were
-    answered beyond what the pool itself means. Two queries, whatever the number of topics,
-    questions or attempts."""
+    answered beyond what the pool itself means. Questions held back for an assignment not
+    yet due are in no pool (``held_back_count`` counts them). Two queries, whatever the
+    number of topics, questions or attempts."""
+    now = now or timezone.now()
     aggregates = {
         pool: Count("pk", filter=condition) if condition else Count("pk")
         for pool, condition in pool_conditions(user, now).items()
     }
-    published = Question.objects.published()
+    published = Question.objects.published().not_assessed_for(user, now)
     by_topic = (
         published.filter(topics__isnull=False).values("topics").annotate(**aggregates).order_by()
     )
@@ -120,6 +127,18 @@ def pool_counts(
             if row[pool]:
                 counts[pool][row["topics"]] = row[pool]
     return counts
+
+
+def held_back_count(
+    *,
+    user: User,
+    topics: Sequence[Topic] | None = None,
+    now: datetime.datetime | None = None,
+) -> int:
+    """How many published questions in ``topics`` (all when empty) are held back from
+    ``user``'s practice while an assignment of their cohorts assesses them: one query."""
+    held = Question.objects.published().assessed_for(user, now or timezone.now())
+    return _in_topics(held, topics).count()
 
 
 def draw_questions(

@@ -145,26 +145,31 @@ class QuizPreview:
 
     ``counts``: drawing.pool_counts (each pool's questions in the chosen topics, each
     topic's in each pool); ``available``: what the chosen pool holds in the chosen topics,
-    the most questions such a quiz can have; ``pace_seconds``: the resident's own pace, a
-    question (None: their untimed setting); ``block_seconds``: the whole block's clock for
-    the chosen number of questions (None: tutor mode, untimed, or no number yet)."""
+    the most questions such a quiz can have; ``held_back``: the questions of these topics
+    kept out of practice while an assignment assesses them; ``pace_seconds``: the
+    resident's own pace, a question (None: their untimed setting); ``block_seconds``: the
+    whole block's clock for the chosen number of questions (None: tutor mode, untimed, or
+    no number yet)."""
 
     counts: dict[str, dict[int | str, int]]
     available: int
+    held_back: int
     pace_seconds: int | None
     block_seconds: int | None
 
 
 def preview(*, user: User, config: QuizConfig, now: datetime.datetime | None = None) -> QuizPreview:
     """The builder's counts and times for ``config`` (its ``question_count`` may be 0: not
-    chosen yet). Reads only: three queries, whatever the number of topics or attempts."""
+    chosen yet). Reads only: four queries, whatever the number of topics or attempts."""
     counts = drawing.pool_counts(user=user, topics=config.topics, now=now)
+    held_back = drawing.held_back_count(user=user, topics=config.topics, now=now)
     profile = ResidentProfile.objects.filter(user=user).first()
     multiplier = profile.time_multiplier if profile else 1.0  # the profile's default
     pace = settings.QUIZ_SECONDS_PER_QUESTION
     return QuizPreview(
         counts=counts,
         available=counts[config.pool]["total"],
+        held_back=held_back,
         pace_seconds=round(pace * multiplier) if multiplier is not None else None,
         block_seconds=grading.time_limit_seconds(
             question_count=config.question_count,

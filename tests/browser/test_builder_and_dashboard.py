@@ -31,7 +31,7 @@ def world():
     with two assignments (one started), and a timed practice quiz in progress."""
     anatomy = TopicFactory(name="Superior cluneal nerves: anatomy and variants", order=1)
     imaging = TopicFactory(name=f"Ultrasound-guided blocks in {LONG_WORD}", order=2)
-    questions = PublishableQuestionFactory.create_batch(10)
+    questions = PublishableQuestionFactory.create_batch(14)
     for question in questions[:6]:
         question.topics.add(anatomy)
     for question in questions[6:]:
@@ -47,7 +47,7 @@ def world():
     now = timezone.now()
     for title, chosen in [
         ("Week 3: entrapment at the iliac crest and the thoracolumbar fascia", questions[6:8]),
-        (f"Week 4: {LONG_WORD}", questions[8:]),
+        (f"Week 4: {LONG_WORD}", questions[8:10]),
     ]:
         assignment = assignments.create_assignment(
             cohort=cohort,
@@ -84,8 +84,9 @@ def test_the_builder_counts_follow_the_choices_and_bound_the_number(live_server,
     summary.get_by_text("4:30 for 3 questions").wait_for()
     assert count.input_value() == "3"
     # The labels count each pool for this resident.
-    # 10 questions: 3 answered before, 2 in the assignment, 2 in the practice quiz.
-    assert page.locator("label[for=id_pool_1]").inner_text() == "Unused (3)"
+    # 14 questions, 4 held back for the assignments: 3 answered before, 2 in the practice quiz.
+    assert page.locator("label[for=id_pool_1]").inner_text() == "Unused (5)"
+    assert "4 questions of these topics are held back" in summary.inner_text()
     assert re.sub(r"\s+", " ", summary.inner_text()).startswith(
         "This selection holds 10 questions."
     )

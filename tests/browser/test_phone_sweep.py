@@ -266,31 +266,6 @@ def build_world() -> dict:
     )
     cohort.residents.add(resident, *peers)
     cohort.educators.add(educator)
-    assignment = assignments.create_assignment(
-        cohort=cohort,
-        created_by=educator,
-        title="Week 3: entrapment and blocks",
-        kind=Assignment.Kind.FIXED,
-        mode=Attempt.Mode.TIMED,
-        opens_at=now - datetime.timedelta(days=2),
-        due_at=now + datetime.timedelta(days=5),
-        questions=questions,
-    )
-    # The peers have finished the assignment: item statistics and shares of n >= 5.
-    finished_attempts(
-        [
-            (
-                peer,
-                [
-                    (q, CHOICE_LETTERS[(n + i) % 3 + 1] if (n + i) % 3 else "C", 40 + 7 * i)
-                    for i, q in enumerate(questions)
-                ],
-            )
-            for n, peer in enumerate(peers)
-        ],
-        assignment=assignment,
-        started_at=now - datetime.timedelta(days=1),
-    )
 
     # The resident: a finished practice quiz with misses (tagged), a flag and a note; the
     # assignment in progress (timed); a tutor quiz with its first question answered.
@@ -316,8 +291,6 @@ def build_world() -> dict:
     report.reply = f"Thank you: the link is now {LONG_URL}."
     report.save()
 
-    timed = starting.start_assignment(user=resident, assignment=assignment)
-    engine.answer(attempt=timed, position=1, letter="B")
     tutor = starting.start_attempt(
         user=resident,
         config=starting.QuizConfig(question_count=len(questions), mode=Attempt.Mode.TUTOR),
@@ -328,8 +301,40 @@ def build_world() -> dict:
         tutor.items.filter(position=position).update(position=1)
         tutor.items.filter(position=0).update(position=position)
     engine.answer(attempt=tutor, position=1, letter="A")
+
+    sims = _simulations(resident)
+
+    # Then the assignment (set after the practice quizzes and simulations: it holds its
+    # questions back from new ones).
+    assignment = assignments.create_assignment(
+        cohort=cohort,
+        created_by=educator,
+        title="Week 3: entrapment and blocks",
+        kind=Assignment.Kind.FIXED,
+        mode=Attempt.Mode.TIMED,
+        opens_at=now - datetime.timedelta(days=2),
+        due_at=now + datetime.timedelta(days=5),
+        questions=questions,
+    )
+    # The peers have finished the assignment: item statistics and shares of n >= 5.
+    finished_attempts(
+        [
+            (
+                peer,
+                [
+                    (q, CHOICE_LETTERS[(n + i) % 3 + 1] if (n + i) % 3 else "C", 40 + 7 * i)
+                    for i, q in enumerate(questions)
+                ],
+            )
+            for n, peer in enumerate(peers)
+        ],
+        assignment=assignment,
+        started_at=now - datetime.timedelta(days=1),
+    )
+    timed = starting.start_assignment(user=resident, assignment=assignment)
+    engine.answer(attempt=timed, position=1, letter="B")
     return {
-        **_simulations(resident),
+        **sims,
         "resident": resident,
         "educator": educator,
         "cohort": cohort,

@@ -102,9 +102,11 @@ def _build_world():
     now = timezone.now()
     day = datetime.timedelta(days=1)
     topics = [TopicFactory(), TopicFactory()]
-    published = PublishableQuestionFactory.create_batch(6)
+    # Enough that practice quizzes of 3 can still be drawn while the world's assignments hold
+    # their questions back (up to 9 for a resident of both cohorts).
+    published = PublishableQuestionFactory.create_batch(14)
     for index, question in enumerate(published):
-        question.topics.add(topics[0] if index < 4 else topics[1])
+        question.topics.add(topics[0] if index < 9 else topics[1])
     draft = QuestionFactory()
     draft.topics.add(topics[0])
 

@@ -138,7 +138,8 @@ def _question_version(w) -> list[int]:
 
 
 def _simulation(owner) -> ExamSimulation:
-    """The owner's exam simulation, 2 blocks of 5: the world's 3 questions and 7 more."""
+    """The owner's exam simulation, 2 blocks of 5: the world's 3 practice questions and 7
+    more (the assignment's 3 are held back)."""
     PublishableQuestionFactory.create_batch(7)
     return simulation.create_simulation(user=owner, block_count=2, block_size=5, break_seconds=600)
 
@@ -424,7 +425,8 @@ MATRIX = [*SITE, *AUTH, *ADMIN, *ADMIN_WRITES]
 
 @pytest.fixture
 def world():
-    questions = PublishableQuestionFactory.create_batch(3)
+    questions = PublishableQuestionFactory.create_batch(3)  # the assignment's
+    PublishableQuestionFactory.create_batch(3)  # for practice: the assignment holds its back
     owner, other = UserFactory(username="owner"), UserFactory(username="other")
     educators = Group.objects.get(name=EDUCATORS_GROUP)
     educator = UserFactory(username="educator", is_staff=True)
@@ -448,9 +450,10 @@ def world():
     )
     config = starting.QuizConfig(question_count=3)
     finished = engine.finish_attempt(attempt=starting.start_attempt(user=owner, config=config))
+    reported = finished.items.get(position=1)
     report = ErrorReport.objects.create(
-        question=questions[0],
-        attempt_item=finished.items.get(position=1),
+        question_id=reported.question_id,
+        attempt_item=reported,
         reporter=owner,
         kind=ErrorReport.Kind.TYPO,
         comment="A typo.",

@@ -356,9 +356,9 @@ def _hours_from_now(hours: int) -> str:
 
 def _simulation_form(s, name: str, *, on_break: bool = False) -> Form:
     """The button of an exam simulation's page that posts to ``name``: a simulation of the
-    resident's (2 blocks of 5: the site's 3 questions and 7 more) at block 1's start
-    screen, or on the break after it."""
-    PublishableQuestionFactory.create_batch(7)
+    resident's (2 blocks of 5: the site's 3 questions, less the one its open assignment
+    holds back, and 8 more) at block 1's start screen, or on the break after it."""
+    PublishableQuestionFactory.create_batch(8)
     sim = simulations.create_simulation(
         user=s.resident, block_count=2, block_size=5, break_seconds=600
     )
@@ -446,12 +446,12 @@ FORMS: dict[str, Callable] = {
         {"title": "Week 2", "question_count": "2", "opens_at": _hours_from_now(0),
          "due_at": _hours_from_now(48)}, 302,
     ),
-    # The site's 3 questions cannot fill 2 blocks of 5: the builder says so, once the
-    # token is checked.
+    # The site's 3 questions, less the one its open assignment holds back, cannot fill 2
+    # blocks of 5: the builder says so, once the token is checked.
     "new exam simulation": lambda s: Form(
         "resident", reverse("questions:simulation_new"), reverse("questions:simulation_new"),
         {"block_count": "2", "block_size": "5", "break_minutes": "1"}, 200,
-        "These settings hold 3 questions",
+        "These settings hold 2 questions",
     ),
     "start a block": lambda s: _simulation_form(s, "simulation_start_block"),
     "end a break": lambda s: _simulation_form(s, "simulation_end_break", on_break=True),
@@ -676,6 +676,21 @@ def typed_everywhere(resident, educator, superuser):
     )
     cohort.educators.add(educator)
 
+    # Its quizzes come first: once the assignment below is set, it holds the question back
+    # from new practice quizzes.
+    def quiz(mode, answer):
+        config = starting.QuizConfig(question_count=1, mode=mode, topics=[topic])
+        attempt = starting.start_attempt(user=resident, config=config)
+        if answer:
+            engine.answer(attempt=attempt, position=1, letter="A")
+        return attempt
+
+    finished = engine.finish_attempt(attempt=quiz(Attempt.Mode.TIMED, answer=True))
+    live = quiz(Attempt.Mode.TIMED, answer=False)
+    for attempt in (finished, live):
+        attempt.items.update(note=typed("note"), note_updated_at=timezone.now())
+    tutor = quiz(Attempt.Mode.TUTOR, answer=True)
+
     # Anyone may type a user name, and send a user agent, that the lockout records keep.
     Client(HTTP_USER_AGENT=typed("useragent")).post(
         reverse("login"), {"username": typed("username"), "password": "wrong"}
@@ -700,18 +715,6 @@ def typed_everywhere(resident, educator, superuser):
     }
     assignment = Assignment.objects.get()
 
-    def quiz(mode, answer):
-        config = starting.QuizConfig(question_count=1, mode=mode, topics=[topic])
-        attempt = starting.start_attempt(user=resident, config=config)
-        if answer:
-            engine.answer(attempt=attempt, position=1, letter="A")
-        return attempt
-
-    finished = engine.finish_attempt(attempt=quiz(Attempt.Mode.TIMED, answer=True))
-    live = quiz(Attempt.Mode.TIMED, answer=False)
-    for attempt in (finished, live):
-        attempt.items.update(note=typed("note"), note_updated_at=timezone.now())
-    tutor = quiz(Attempt.Mode.TUTOR, answer=True)
     report = reports.report_problem(
         user=resident, item=finished.items.get(), kind="typo", comment=typed("comment")
     )
