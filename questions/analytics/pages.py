@@ -25,7 +25,15 @@ from django.utils import timezone
 from questions.analytics import charts, cohort_stats, item_stats, progress
 from questions.authoring.citations import explanation_context
 from questions.learning import calibration, recall
-from questions.models import Attempt, AttemptItem, Cohort, ErrorReport, Reference, ResidentProfile
+from questions.models import (
+    Attempt,
+    AttemptItem,
+    Cohort,
+    ErrorReport,
+    Question,
+    Reference,
+    ResidentProfile,
+)
 from questions.quizzes import engine, grading
 
 if TYPE_CHECKING:
@@ -113,11 +121,27 @@ def _filter_query(name: str) -> str:
     return "" if name == "all" else f"?filter={name}"
 
 
-def _in_filter(item: AttemptItem, name: str) -> bool:
+def held_back(user_id: int, question_ids, now: datetime.datetime) -> dict[int, Any]:
+    """Of ``question_ids`` (ids, or a values subquery), those an assignment of the user's
+    cohorts assesses and that is not yet due, each with the latest such due date: their
+    keys stay off the user's own results pages until then (``QuestionQuerySet.assessed_for``
+    keeps them out of practice). One query."""
+    held: dict[int, Any] = {}
+    for question_id, due_at in Question.assignments.through.objects.filter(
+        assignment__cohort__residents=user_id,
+        assignment__due_at__gt=now,
+        question_id__in=question_ids,
+    ).values_list("question_id", "assignment__due_at"):
+        held[question_id] = max(due_at, held.get(question_id, due_at))
+    return held
+
+
+def _in_filter(item: AttemptItem, name: str, held: Mapping[int, Any] | None = None) -> bool:
     """Whether ``item`` (position, is_correct, is_flagged, confidence and note loaded) is
-    kept by the filter ``name``. Unanswered questions count as incorrect, as in the score."""
+    kept by the filter ``name``. Unanswered questions count as incorrect, as in the score;
+    a question held back (``held``) is in no filter that would tell whether it was right."""
     if name == "incorrect":
-        return not item.is_correct
+        return not item.is_correct and item.question_id not in (held or {})
     if name == "flagged":
         return item.is_flagged
     if name == "guessed":
@@ -127,12 +151,14 @@ def _in_filter(item: AttemptItem, name: str) -> bool:
     return True
 
 
-def _filter_counts(items: list[AttemptItem], active: str) -> list[dict[str, Any]]:
+def _filter_counts(
+    items: list[AttemptItem], active: str, held: Mapping[int, Any] | None = None
+) -> list[dict[str, Any]]:
     return [
         {
             "name": name,
             "label": label,
-            "count": sum(_in_filter(item, name) for item in items),
+            "count": sum(_in_filter(item, name, held) for item in items),
             "is_active": name == active,
         }
         for name, label in RESULT_FILTERS.items()
@@ -167,7 +193,12 @@ def _share_correct(item: AttemptItem, counts: Mapping[str, Any] | None) -> int |
 
 
 def results_context(
-    attempt: Attempt, *, row_filter: str = "all", explained: bool = True
+    attempt: Attempt,
+    *,
+    row_filter: str = "all",
+    explained: bool = True,
+    withhold: bool = True,
+    now: datetime.datetime | None = None,
 ) -> dict[str, Any]:
     """Everything the results page shows for a finished attempt (to its resident, and to
     the educators of a cohort that may see it): the score, the times against the resident's
@@ -175,10 +206,14 @@ def results_context(
     topics, ``share_correct``: the percent of residents right at their first encounter, None
     below MIN_RESIDENTS_FOR_SHARES) kept by ``row_filter`` (``filters``: each with its count).
     With ``explained``, every item's explanation too (``explained_items``: the long page, for
-    printing). A fixed number of queries whatever the quiz's length (pinned in tests)."""
+    printing). With ``withhold`` (the resident's own pages), a question an assignment of
+    their cohorts assesses until it is due shows no result, share or explanation
+    (``held_until`` on its row and explained item). A fixed number of queries whatever the
+    quiz's length (pinned in tests)."""
     row_filter = result_filter(row_filter)
     items = list(attempt.items.order_by("position"))
     question_ids = [item.question_id for item in items]
+    held = held_back(attempt.user_id, question_ids, now or timezone.now()) if withhold else {}
     shares = item_stats.first_attempt_choice_counts(question_ids)
     topics_of = calibration.topics_by_question(question_ids)
     # Finished: it has its finish time and score (database constraints).
@@ -194,21 +229,30 @@ def results_context(
         "topics": progress.topic_breakdown(attempt),
         "active_filter": row_filter,
         "filter_query": _filter_query(row_filter),
-        "filters": _filter_counts(items, row_filter),
+        "filters": _filter_counts(items, row_filter, held),
         "rows": [
             {
                 "item": item,
                 "topics": topics_of.get(item.question_id, []),
-                "share_correct": _share_correct(item, shares.get(item.question_id)),
+                "held_until": held.get(item.question_id),
+                "share_correct": None
+                if item.question_id in held
+                else _share_correct(item, shares.get(item.question_id)),
             }
             for item in items
-            if _in_filter(item, row_filter)
+            if _in_filter(item, row_filter, held)
         ],
         "miss_types": AttemptItem.MissType.choices,
         "min_residents": item_stats.MIN_RESIDENTS_FOR_SHARES,
         "calibration": calibration.calibration_of(items),
         "confident_misses": calibration.items_by_topic(
-            [i for i in items if i.confidence == AttemptItem.Confidence.SURE and not i.is_correct]
+            [
+                i
+                for i in items
+                if i.confidence == AttemptItem.Confidence.SURE
+                and not i.is_correct
+                and i.question_id not in held
+            ]
         ),
     }
     if explained:
@@ -221,7 +265,9 @@ def results_context(
         }
         context["report_kinds"] = ErrorReport.Kind.choices
         context["explained_items"] = [
-            {
+            {"item": item, "report": reported.get(item.pk), "held_until": held[item.question_id]}
+            if item.question_id in held
+            else {
                 "item": item,
                 "report": reported.get(item.pk),
                 **_explained(item, citations[item.pk], shares),
@@ -231,23 +277,35 @@ def results_context(
     return context
 
 
-def result_item_context(attempt: Attempt, position: int, *, row_filter: str = "all") -> dict:
+def result_item_context(
+    attempt: Attempt,
+    position: int,
+    *,
+    row_filter: str = "all",
+    now: datetime.datetime | None = None,
+) -> dict:
     """One question of a finished attempt in full, as its result page shows it: the question,
     its explanation (with residents' shares), the resident's answer, confidence, miss reason and
     note, the question's key, and the previous and next positions kept by ``row_filter``.
-    Raises AttemptItem.DoesNotExist for a position the attempt does not have. A fixed
-    number of queries whatever the quiz's length."""
+    Raises AttemptItem.DoesNotExist for a position the attempt does not have. A question
+    an assignment of the resident's cohorts assesses until it is due shows no result or
+    explanation (``held_until``). A fixed number of queries whatever the quiz's length."""
     row_filter = result_filter(row_filter)
     item = attempt.items.select_related("question").get(position=position)
     marks = attempt.items.order_by("position").only(
-        "attempt_id", "position", "is_correct", "is_flagged", "confidence", "note"
+        "attempt_id", "position", "question_id", "is_correct", "is_flagged", "confidence", "note"
     )
-    kept = [mark.position for mark in marks if _in_filter(mark, row_filter)]
+    held = held_back(attempt.user_id, attempt.items.values("question_id"), now or timezone.now())
+    kept = [mark.position for mark in marks if _in_filter(mark, row_filter, held)]
+    held_until = held.get(item.question_id)
     shares = item_stats.first_attempt_choice_counts([item.question_id])
     return {
         "attempt": attempt,
         "item": item,
-        "explained": _explained(item, _frozen_citations([item])[item.pk], shares),
+        "held_until": held_until,
+        "explained": None
+        if held_until
+        else _explained(item, _frozen_citations([item])[item.pk], shares),
         "topics": calibration.topics_by_question([item.question_id]).get(item.question_id, []),
         "active_filter": row_filter,
         "filter_query": _filter_query(row_filter),

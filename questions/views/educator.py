@@ -122,7 +122,7 @@ def cohort_resident_attempt(request, pk: int, user_pk: int, attempt_pk: int):
         pk=attempt_pk,
         status=Attempt.Status.FINISHED,
     )
-    context = pages.results_context(attempt)
+    context = pages.results_context(attempt, withhold=False)  # educators see every key
     context.update(cohort=cohort, subject=subject, viewer_is_educator=True)
     return render(request, "questions/attempt_results.html", context)
 

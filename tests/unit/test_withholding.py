@@ -138,3 +138,71 @@ def test_the_builder_page_says_how_many_are_held_back(client, ann, assessed):
     page = client.get(reverse("questions:attempt_new")).content.decode()
     assert "2 questions of these topics are held back" in page
     assert "This selection holds <strong>4</strong> questions" in page
+
+
+# --- The resident's own past results --------------------------------------------------------
+
+
+@pytest.fixture
+def answered_then_assessed(client, ann, bank):
+    """Ann's finished practice quiz on every question (each answered right), then an open
+    assignment of her cohort on the first question (whose rationales are its own)."""
+    for choice in bank["questions"][0].choices.all():
+        choice.rationale = f"Rationale only the assessed question has ({choice.letter})."
+        choice.save()
+    quiz = starting.start_attempt(
+        user=ann, config=starting.QuizConfig(question_count=6, mode=Attempt.Mode.TUTOR)
+    )
+    for item in quiz.items.all():
+        key = next(c["letter"] for c in item.shown["choices"] if c["is_correct"])
+        engine.answer(attempt=quiz, position=item.position, letter=key, lock=True)
+    quiz = engine.finish_attempt(attempt=quiz)
+    assessed = bank["questions"][0]
+    assignment = set_assignment(
+        ann,
+        [assessed],
+        opens_at=NOW - datetime.timedelta(hours=1),
+        due_at=NOW + datetime.timedelta(days=2),
+    )
+    client.force_login(ann)
+    position = quiz.items.get(question=assessed).position
+    return quiz, position, assessed, assignment
+
+
+def test_a_past_result_hides_the_key_of_a_question_an_open_assignment_asks(
+    client, answered_then_assessed
+):
+    quiz, position, assessed, _ = answered_then_assessed
+    item_page = client.get(
+        reverse("questions:attempt_result_item", args=[quiz.pk, position])
+    ).content.decode()
+    assert 'id="held-back"' in item_page
+    assert "Correct answer" not in item_page and "Your answer" not in item_page
+    for choice in assessed.choices.all():
+        assert choice.rationale not in item_page
+    other = 1 if position != 1 else 2
+    other_page = client.get(
+        reverse("questions:attempt_result_item", args=[quiz.pk, other])
+    ).content.decode()
+    assert 'id="held-back"' not in other_page and "Correct answer" in other_page
+
+    long_page = client.get(reverse("questions:attempt_results_all", args=[quiz.pk])).content
+    assert long_page.decode().count("held-back") == 1
+    assert all(c.rationale not in long_page.decode() for c in assessed.choices.all())
+
+    summary = client.get(reverse("questions:attempt_results", args=[quiz.pk])).content.decode()
+    assert summary.count("Held back: an open assignment") == 1
+    assert summary.count("✓</span> Correct") == 5
+
+
+def test_the_key_comes_back_once_the_assignment_is_due_and_educators_always_see_it(
+    client, answered_then_assessed
+):
+    from questions.analytics import pages
+
+    quiz, position, _, assignment = answered_then_assessed
+    after = assignment.due_at + datetime.timedelta(seconds=1)
+    assert pages.result_item_context(quiz, position, now=after)["explained"] is not None
+    assert pages.result_item_context(quiz, position)["held_until"] == assignment.due_at
+    rows = pages.results_context(quiz, withhold=False)["rows"]
+    assert all(row["held_until"] is None for row in rows)

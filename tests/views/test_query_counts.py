@@ -190,8 +190,9 @@ QUIZ_PAGES = {
     # lock, items, score them, the attempt; lock the resident, mark first encounters;
     # review cards read and upserted (every unanswered question enters the schedule)
     "finish": 2 + 1 + 1 + 2 + 2 + 1 + 2 + 2,
-    # attempt, items, choice shares, the questions' topics, the resident's pace, topics
-    "results": 2 + 6,
+    # attempt, items, choice shares, the questions' topics, the resident's pace, topics,
+    # and which questions an open assignment holds back
+    "results": 2 + 7,
 }
 
 

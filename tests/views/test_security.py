@@ -714,6 +714,12 @@ def typed_everywhere(resident, educator, superuser):
         ),
     }
     assignment = Assignment.objects.get()
+    # It then asks a copy of the question's wording: the question an open assignment asks
+    # is held back from the resident's own results pages, which must show (escaped)
+    # everything typed here.
+    copy = PublishableQuestionFactory(stem=question.stem, lead_in=question.lead_in)
+    copy.topics.add(topic)
+    assignment.questions.set([copy])
 
     report = reports.report_problem(
         user=resident, item=finished.items.get(), kind="typo", comment=typed("comment")
