@@ -192,7 +192,10 @@ def test_a_result_page_shows_the_question_its_explanation_and_what_the_resident_
     assert question.stem in page and question.lead_in in page
     assert RATIONALE in page and OBJECTIVE in page and EXPLANATION in page
     assert 'href="https://doi.org/10.14245/ns.1836024.012"' in page
-    assert f'<code class="question-key">{question.key}</code>' in page
+    # The question's number, as on the question page: its key is a slug that may name the
+    # answer, which a held-back question must not give away.
+    assert f'<span class="font-monospace question-id">{question.pk}</span>' in page
+    assert "question-key" not in page
     assert "Your answer: incorrect" in page
     assert "wrong while sure" in page
     assert "Misread the question" in page.split('id="result-miss-type"')[1].split("</dd>")[0]
