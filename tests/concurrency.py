@@ -5,18 +5,18 @@ import threading
 from django.db import connections
 
 
-def run_together(count, action):
-    """Run ``action(i)`` in ``count`` threads released at the same moment; return the
-    exceptions raised, by thread."""
+def outcomes_together(count, action):
+    """Run ``action(i)`` in ``count`` threads released at the same moment; return, by
+    thread, what each returned or the exception it raised."""
     barrier = threading.Barrier(count)
-    errors = [None] * count
+    outcomes = [None] * count
 
     def worker(i):
         try:
             barrier.wait()
-            action(i)
+            outcomes[i] = action(i)
         except Exception as exc:  # collected for the assertions
-            errors[i] = exc
+            outcomes[i] = exc
         finally:
             connections.close_all()
 
@@ -25,4 +25,12 @@ def run_together(count, action):
         thread.start()
     for thread in threads:
         thread.join()
-    return errors
+    return outcomes
+
+
+def run_together(count, action):
+    """As ``outcomes_together``, keeping only the exceptions raised (None where none was)."""
+    return [
+        outcome if isinstance(outcome, Exception) else None
+        for outcome in outcomes_together(count, action)
+    ]

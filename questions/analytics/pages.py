@@ -30,9 +30,9 @@ from questions.models import (
     AttemptItem,
     Cohort,
     ErrorReport,
-    Question,
     Reference,
     ResidentProfile,
+    pending_assessments,
 )
 from questions.quizzes import engine, grading
 
@@ -127,11 +127,11 @@ def held_back(user_id: int, question_ids, now: datetime.datetime) -> dict[int, A
     keys stay off the user's own results pages until then (``QuestionQuerySet.assessed_for``
     keeps them out of practice). One query."""
     held: dict[int, Any] = {}
-    for question_id, due_at in Question.assignments.through.objects.filter(
-        assignment__cohort__residents=user_id,
-        assignment__due_at__gt=now,
-        question_id__in=question_ids,
-    ).values_list("question_id", "assignment__due_at"):
+    for question_id, due_at in (
+        pending_assessments(user_id, now)
+        .filter(question_id__in=question_ids)
+        .values_list("question_id", "assignment__due_at")
+    ):
         held[question_id] = max(due_at, held.get(question_id, due_at))
     return held
 

@@ -14,6 +14,7 @@ from questions.models.bank import (
     Reference,
     StatusChange,
     Topic,
+    pending_assessments,
     validate_image_size,
 )
 from questions.models.cohorts import (
@@ -55,5 +56,6 @@ __all__ = [
     "Topic",
     "new_join_code",
     "normalize_join_code",
+    "pending_assessments",
     "validate_image_size",
 ]

@@ -169,6 +169,15 @@ class Reference(models.Model):
         return text
 
 
+def pending_assessments(user, now) -> models.QuerySet:
+    """The (assignment, question) rows of the assignments of ``user``'s cohorts that are not
+    yet due at ``now``: what ``QuestionQuerySet.assessed_for`` holds back from practice and
+    ``analytics.pages.held_back`` from the resident's results. ``user``: a user or an id."""
+    return Question.assignments.through.objects.filter(
+        assignment__cohort__residents=user, assignment__due_at__gt=now
+    )
+
+
 class QuestionQuerySet(models.QuerySet["Question"]):
     def published(self) -> QuestionQuerySet:
         return self.filter(status=Question.Status.PUBLISHED)
@@ -180,14 +189,11 @@ class QuestionQuerySet(models.QuerySet["Question"]):
         """The questions an assignment of ``user``'s cohorts assesses and that is not yet
         due: set or open, its questions stay out of the resident's practice (their pools,
         reviews and flashcards) until then, so that practice cannot show their keys."""
-        assessed = Question.assignments.through.objects.filter(
-            assignment__cohort__residents=user, assignment__due_at__gt=now
-        ).values("question_id")
-        return self.filter(pk__in=assessed)
+        return self.filter(pk__in=pending_assessments(user, now).values("question_id"))
 
     def not_assessed_for(self, user, now) -> QuestionQuerySet:
         """Without ``assessed_for(user, now)``."""
-        return self.exclude(pk__in=Question.objects.assessed_for(user, now).values("pk"))
+        return self.exclude(pk__in=pending_assessments(user, now).values("question_id"))
 
     def with_bank_relations(self) -> QuestionQuerySet:
         """Prefetch what rendering or checking a question needs: 4 queries for any number."""

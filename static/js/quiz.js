@@ -173,25 +173,23 @@
   function onKey(event) {
     var quiz = document.getElementById("quiz");
     if (!quiz) return;
-    if (event.key === "Enter" && event.target && event.target.getAttribute &&
-        event.target.getAttribute("form") === "answer-form" && event.target.type === "radio") {
-      // Enter on a choice does what the form's first button says (save and go on, or
-      // submit in tutor mode), as it would were the choices inside the form.
+    var target = event.target;
+    var onChoice = target && target.getAttribute &&
+        target.getAttribute("form") === "answer-form" && target.type === "radio";
+    // With nothing focused (a swap just replaced what had the focus), as the keys legend says.
+    var onNothing = quiz.dataset.shortcuts === "on" &&
+        !(event.ctrlKey || event.metaKey || event.altKey) &&
+        (!target || target === document.body || target.id === "quiz");
+    if (event.key === "Enter" && (onChoice || onNothing)) {
+      // Enter does what the form's first button says (save and go on, or submit in tutor
+      // mode), as it would were the choices inside the form.
       var main = document.querySelector("#answer-form button[type=submit]");
       if (main) { main.click(); event.preventDefault(); }
       return;
     }
     if (quiz.dataset.shortcuts !== "on") return;
     if (event.ctrlKey || event.metaKey || event.altKey) return;
-    var target = event.target;
     if (target && ((target.tagName === "INPUT" && target.type !== "radio") || target.tagName === "TEXTAREA" || target.tagName === "SELECT")) return;
-    if (event.key === "Enter" && (!target || target === document.body || target.id === "quiz")) {
-      // Enter with nothing focused (a swap just replaced what had the focus) submits too,
-      // as the keys legend says.
-      var first = document.querySelector("#answer-form button[type=submit]");
-      if (first) { first.click(); event.preventDefault(); }
-      return;
-    }
     var letters = "ABCDE";
     var digit = event.code && /^Digit[1-5]$/.test(event.code) ? Number(event.code.slice(5)) - 1 : -1;
     if (event.shiftKey && digit >= 0) {  // Shift+1-5 strikes out a choice
