@@ -206,3 +206,32 @@ def test_an_uploaded_drawing_replaces_the_text_once_checked():
     neither = form(None)
     assert not neither.is_valid()
     assert "Paste the drawing" in neither.errors["svg"][0]
+
+
+def test_the_admin_diagram_list_counts_its_questions_in_a_fixed_number_of_queries(
+    educator_client,
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse("admin:questions_diagram_changelist")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert educator_client.get(url).status_code == 200
+        return len(captured)
+
+    def add(n: int) -> None:
+        for i in range(n):
+            diagram = Diagram.objects.create(
+                slug=f"d{Diagram.objects.count()}-{i}", title="D", svg=SAFE, alt="A", credit="O"
+            )
+            PublishableQuestionFactory.create_batch(3, stem_diagram=diagram)
+            PublishableQuestionFactory(explanation_diagram=diagram)
+
+    add(1)
+    one = queries()
+    add(8)
+    assert queries() == one
+    page = educator_client.get(url).content.decode()
+    assert page.count('<td class="field-question_count">4</td>') == 9
