@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "bootstrap",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "questions",
 ]
 
@@ -218,6 +220,9 @@ LOGOUT_REDIRECT_URL = "questions:home"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+# A new cohort's time zone (IANA name); each cohort's own setting then decides how its
+# assignment dates are entered and shown.
+COHORT_TIME_ZONE = env.str("COHORT_TIME_ZONE", default="America/New_York")
 USE_I18N = True
 USE_TZ = True
 
@@ -251,3 +256,13 @@ QUESTION_REVIEW_MONTHS = env.int("QUESTION_REVIEW_MONTHS", default=24)
 
 # The question bank on disk that `manage.py load_bank` reads.
 QUESTION_BANK_DIR = BASE_DIR / "fixtures"
+
+# Background jobs (questions/jobs): django-tasks with its database backend, so jobs are
+# rows written in the same transaction as the change that causes them (none on rollback)
+# and `manage.py db_worker` runs them; `make run` starts one. No extra server is needed.
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}

@@ -19,14 +19,20 @@ from questions.models.bank import (
 )
 from questions.models.cohorts import (
     JOIN_CODE_ALPHABET,
+    Accommodation,
     Assignment,
+    AssignmentGrant,
     Cohort,
+    CohortLogEntry,
+    default_time_zone,
+    validate_time_zone,
     new_join_code,
     normalize_join_code,
 )
 from questions.models.diagrams import Diagram, validate_svg
 from questions.models.feedback import ErrorReport
 from questions.models.learning import RecallCard
+from questions.models.notifications import Notification, ScheduledRun
 from questions.models.people import ResidentProfile, SiteSetting
 from questions.models.simulations import ExamSimulation
 
@@ -36,7 +42,14 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "IMAGE_MAX_BYTES",
     "JOIN_CODE_ALPHABET",
+    "Accommodation",
     "Assignment",
+    "AssignmentGrant",
+    "CohortLogEntry",
+    "Notification",
+    "ScheduledRun",
+    "default_time_zone",
+    "validate_time_zone",
     "Attempt",
     "AttemptItem",
     "Choice",

@@ -101,7 +101,18 @@ class Attempt(models.Model):
         null=True,
         blank=True,
         related_name="attempts",
-        help_text="The assignment this attempt answers, if any (one attempt per resident).",
+        help_text="The assignment this attempt answers, if any (one attempt per resident "
+        "unless an educator grants another).",
+    )
+    attempt_number = models.PositiveSmallIntegerField(
+        default=1, help_text="Which of the resident's attempts at the assignment this is."
+    )
+    clock_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="An assignment attempt's clock as granted when it started, before the due "
+        "date capped it (null: no clock, only the due date). Moving the due date recomputes "
+        "the deadline from it; nothing else changes it.",
     )
     paused_at = models.DateTimeField(
         null=True,
@@ -139,9 +150,9 @@ class Attempt(models.Model):
         indexes = [models.Index(fields=["user", "status"], name="attempt_user_status")]
         constraints = [
             models.UniqueConstraint(
-                fields=["assignment", "user"],
+                fields=["assignment", "user", "attempt_number"],
                 condition=Q(assignment__isnull=False),
-                name="attempt_once_per_assignment",
+                name="attempt_numbered_per_assignment",
             ),
             models.UniqueConstraint(
                 fields=["user", "start_token"],

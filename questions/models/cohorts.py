@@ -3,6 +3,8 @@ assignments set for them."""
 
 from __future__ import annotations
 
+import zoneinfo
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -26,6 +28,18 @@ def normalize_join_code(typed: str) -> str | None:
     return code if code and all(c in JOIN_CODE_ALPHABET for c in code) else None
 
 
+def default_time_zone() -> str:
+    """A new cohort's time zone: the site's COHORT_TIME_ZONE setting."""
+    return settings.COHORT_TIME_ZONE
+
+
+def validate_time_zone(name: str) -> None:
+    if name not in zoneinfo.available_timezones():
+        raise ValidationError(
+            "Choose a time zone by its IANA name, such as America/Chicago.", code="time_zone"
+        )
+
+
 class Cohort(models.Model):
     """A residency program or class: the educators who follow it and the residents in it.
 
@@ -45,6 +59,12 @@ class Cohort(models.Model):
         help_text="Residents join the cohort by entering this code; they are never added "
         "without it, because joining shares their results with its educators.",
     )
+    time_zone = models.CharField(
+        max_length=64,
+        default=default_time_zone,
+        validators=[validate_time_zone],
+        help_text="Assignment dates are entered and shown in this time zone (IANA name).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -52,6 +72,10 @@ class Cohort(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
 
     def clean(self):
         super().clean()
@@ -79,6 +103,14 @@ class Assignment(models.Model):
         FIXED = "fixed", "Fixed set of questions"
         RULE = "rule", "Rule: topics and a number of questions"
 
+    class Release(models.TextChoices):
+        """When a resident who finished sees their score and the explanations (Moodle's
+        review options, TrueLearn's assessments)."""
+
+        IMMEDIATELY = "immediately", "As soon as each resident finishes"
+        AT_DUE = "at_due", "At the due date"
+        MANUAL = "manual", "When an educator releases them"
+
     cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="assignments")
     title = models.CharField(max_length=200)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.RULE)
@@ -89,10 +121,24 @@ class Assignment(models.Model):
     time_limit_minutes = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
-        help_text="Blank: the standard pace. Residents' extended-time settings still apply.",
+        help_text="Blank: the standard pace. Educators' time accommodations for the cohort "
+        "apply; residents' own time settings do not.",
     )
     opens_at = models.DateTimeField()
     due_at = models.DateTimeField()
+    release = models.CharField(
+        "results released", max_length=12, choices=Release.choices, default=Release.AT_DUE
+    )
+    released_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When an educator released the results (a manual release).",
+    )
+    archived_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Archived: off residents' lists and no longer startable; results kept.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -116,4 +162,135 @@ class Assignment(models.Model):
         return self.title
 
     def is_open(self, now) -> bool:
-        return self.opens_at <= now <= self.due_at
+        return self.archived_at is None and self.opens_at <= now <= self.due_at
+
+    def results_released(self, now) -> bool:
+        """Whether residents who finished may see their scores and the explanations. An
+        immediate release counts for each resident as they finish (the caller checks that
+        the attempt is finished)."""
+        if self.release == self.Release.IMMEDIATELY:
+            return True
+        if self.release == self.Release.AT_DUE:
+            return now >= self.due_at
+        return self.released_at is not None and self.released_at <= now
+
+
+class Accommodation(models.Model):
+    """Extended time an educator grants a resident of a cohort, for that cohort's timed
+    assignments. A resident's own time setting applies to their practice only."""
+
+    class TimeSetting(models.TextChoices):
+        EXTENDED_1_5 = "x1.5", "Extended ×1.5"
+        EXTENDED_2 = "x2", "Extended ×2"
+        UNTIMED = "untimed", "Untimed (only the due date)"
+
+    MULTIPLIERS = {"x1.5": 1.5, "x2": 2.0, "untimed": None}
+
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="accommodations")
+    resident = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="accommodations"
+    )
+    time_setting = models.CharField(max_length=10, choices=TimeSetting.choices)
+    note = models.CharField(
+        max_length=300, help_text="Why, and on whose authority (kept with the grant)."
+    )
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    granted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cohort", "resident"], name="accommodation_once_per_cohort"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_time_setting_display()} for {self.resident} in {self.cohort}"
+
+    @property
+    def multiplier(self) -> float | None:
+        """Multiplier of the assignment's clock; None: untimed (only the due date)."""
+        return self.MULTIPLIERS[self.time_setting]
+
+
+class AssignmentGrant(models.Model):
+    """What an educator gives one resident on one assignment: a later due date of their
+    own, and/or further attempts."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="grants")
+    resident = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignment_grants"
+    )
+    due_at = models.DateTimeField(
+        null=True, blank=True, help_text="This resident's own due date (null: the assignment's)."
+    )
+    extra_attempts = models.PositiveSmallIntegerField(default=0)
+    note = models.CharField(max_length=300, blank=True)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    granted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "resident"], name="grant_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"grant to {self.resident} on {self.assignment}"
+
+
+class CohortLogEntry(models.Model):
+    """One change an educator made to a cohort's assignments or accommodations: who, when,
+    what. Written by the domain function that made the change, in its transaction."""
+
+    class Action(models.TextChoices):
+        SET = "set", "Set"
+        EDITED = "edited", "Edited"
+        EXTENDED = "extended", "Extended"
+        CLOSED = "closed", "Closed early"
+        RELEASED = "released", "Results released"
+        ARCHIVED = "archived", "Archived"
+        UNARCHIVED = "unarchived", "Restored from the archive"
+        EXTENSION = "extension", "Extension for one resident"
+        ATTEMPT = "attempt", "Another attempt for one resident"
+        ACCOMMODATION = "accommodation", "Accommodation"
+
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="log_entries")
+    assignment = models.ForeignKey(
+        Assignment, on_delete=models.CASCADE, null=True, blank=True, related_name="log_entries"
+    )
+    resident = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    at = models.DateTimeField()
+    action = models.CharField(max_length=16, choices=Action.choices)
+    summary = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "cohort log entries"
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: {self.summary}"

@@ -48,6 +48,20 @@ class ResidentProfile(models.Model):
     has_notes = models.BooleanField("notes on questions", default=True)
     has_question_timer = models.BooleanField("time on this question", default=True)
 
+    class EmailNotifications(models.TextChoices):
+        ALL = "all", "All notifications"
+        ASSIGNMENTS = "assignments", "Only about assignments"
+        NONE = "none", "None"
+
+    email_notifications = models.CharField(
+        "notifications by e-mail",
+        max_length=12,
+        choices=EmailNotifications.choices,
+        default=EmailNotifications.ALL,
+        help_text="What the site e-mails you, when it can send mail. Every notification "
+        "also appears under the bell.",
+    )
+
     def __str__(self) -> str:
         return f"profile of {self.user}"
 
