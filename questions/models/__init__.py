@@ -25,9 +25,9 @@ from questions.models.cohorts import (
     Cohort,
     CohortLogEntry,
     default_time_zone,
-    validate_time_zone,
     new_join_code,
     normalize_join_code,
+    validate_time_zone,
 )
 from questions.models.diagrams import Diagram, validate_svg
 from questions.models.feedback import ErrorReport
