@@ -170,11 +170,21 @@ class Reference(models.Model):
 
 
 def pending_assessments(user, now) -> models.QuerySet:
-    """The (assignment, question) rows of the assignments of ``user``'s cohorts that are not
-    yet due at ``now``: what ``QuestionQuerySet.assessed_for`` holds back from practice and
-    ``analytics.pages.held_back`` from the resident's results. ``user``: a user or an id."""
+    """The (assignment, question) rows of the assignments of ``user``'s cohorts whose
+    questions are still being assessed at ``now``: what ``QuestionQuerySet.assessed_for``
+    holds back from practice and ``analytics.pages.held_back`` from the resident's results.
+
+    An assignment (not archived) assesses its questions until the last resident's due date
+    has passed (an extension granted to one resident included) and, when its results are
+    released by hand, until they are. ``user``: a user or an id. Rows may repeat (one per
+    grant); use it as a subquery."""
+    manual = Q(assignment__release="manual") & (
+        Q(assignment__released_at__isnull=True) | Q(assignment__released_at__gt=now)
+    )
     return Question.assignments.through.objects.filter(
-        assignment__cohort__residents=user, assignment__due_at__gt=now
+        Q(assignment__due_at__gt=now) | Q(assignment__grants__due_at__gt=now) | manual,
+        assignment__cohort__residents=user,
+        assignment__archived_at__isnull=True,
     )
 
 

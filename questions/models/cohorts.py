@@ -3,12 +3,14 @@ assignments set for them."""
 
 from __future__ import annotations
 
+import datetime
 import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Max, Q
+from django.utils.functional import cached_property
 from django.utils.crypto import get_random_string
 
 from questions.models.attempts import Attempt
@@ -164,14 +166,24 @@ class Assignment(models.Model):
     def is_open(self, now) -> bool:
         return self.archived_at is None and self.opens_at <= now <= self.due_at
 
+    @cached_property
+    def last_due_at(self) -> datetime.datetime:
+        """The latest due date of any resident: the assignment's, or a later one an
+        educator granted (``AssignmentGrant.due_at``). One query, cached on the instance."""
+        granted = self.grants.aggregate(latest=Max("due_at"))["latest"]
+        return max(self.due_at, granted) if granted else self.due_at
+
     def results_released(self, now) -> bool:
-        """Whether residents who finished may see their scores and the explanations. An
-        immediate release counts for each resident as they finish (the caller checks that
-        the attempt is finished)."""
+        """Whether residents who finished may see their scores and the explanations.
+
+        Immediately: as each resident finishes (the caller checks the attempt finished).
+        At the due date: once the last resident's due date has passed, extensions
+        included, so nobody still to answer can learn the key from a classmate. Manual:
+        from the educator's release."""
         if self.release == self.Release.IMMEDIATELY:
             return True
         if self.release == self.Release.AT_DUE:
-            return now >= self.due_at
+            return now >= self.last_due_at
         return self.released_at is not None and self.released_at <= now
 
 
@@ -229,6 +241,9 @@ class AssignmentGrant(models.Model):
     )
     due_at = models.DateTimeField(
         null=True, blank=True, help_text="This resident's own due date (null: the assignment's)."
+    )
+    extra_minutes = models.PositiveSmallIntegerField(
+        default=0, help_text="Minutes added to this resident's clock (a timed assignment)."
     )
     extra_attempts = models.PositiveSmallIntegerField(default=0)
     note = models.CharField(max_length=300, blank=True)
