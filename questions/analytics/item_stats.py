@@ -94,9 +94,12 @@ class ItemStats:
 
 
 def assignment_items(assignment) -> QuerySet[AttemptItem]:
-    """The items of an assignment's finished attempts (one attempt per resident)."""
+    """The items of an assignment's finished first attempts: one per resident, so a
+    second attempt an educator allowed (having seen the questions once) does not count."""
     return AttemptItem.objects.filter(
-        attempt__assignment=assignment, attempt__status=Attempt.Status.FINISHED
+        attempt__assignment=assignment,
+        attempt__status=Attempt.Status.FINISHED,
+        attempt__attempt_number=1,
     )
 
 
@@ -247,7 +250,7 @@ def reliability(assignment, item_stats: dict[int, ItemStats]) -> dict | None:
     items, when residents answered different numbers of questions, or when every resident
     scored the same. One query (plus ``item_stats``)."""
     totals = Attempt.objects.filter(
-        assignment=assignment, status=Attempt.Status.FINISHED
+        assignment=assignment, status=Attempt.Status.FINISHED, attempt_number=1
     ).aggregate(
         n=Count("id"),
         total=Sum("correct_count"),

@@ -9,7 +9,7 @@ import random
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from questions.models import Assignment, Attempt, Cohort, Question
+from questions.models import Assignment, Attempt, Cohort, CohortLogEntry, Question
 from questions.quizzes import drawing
 
 
@@ -66,4 +66,12 @@ def create_assignment(
     assignment.questions.set(chosen)
     if kind == Assignment.Kind.RULE:
         assignment.topics.set(topics)
+    CohortLogEntry.objects.create(
+        cohort=cohort,
+        assignment=assignment,
+        actor=created_by,
+        at=assignment.created_at,
+        action=CohortLogEntry.Action.SET,
+        summary=f"set “{title}”: {len(chosen)} questions",
+    )
     return assignment

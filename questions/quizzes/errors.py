@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime
 
-from django.utils import timezone
-
 from questions.models import Assignment
 
 
@@ -59,10 +57,25 @@ class InvalidPosition(EngineError):
 
 
 class AssignmentNotOpen(EngineError):
-    def __init__(self, assignment: Assignment, now: datetime.datetime) -> None:
-        when = "opens" if now < assignment.opens_at else "closed"
-        at = assignment.opens_at if when == "opens" else assignment.due_at
-        super().__init__(f"“{assignment.title}” {when} {timezone.localtime(at):%d %b %Y, %H:%M}.")
+    """Outside the resident's window: before it opens, after their due date, or archived.
+    Dates in the cohort's time zone."""
+
+    def __init__(
+        self,
+        assignment: Assignment,
+        now: datetime.datetime,
+        *,
+        due_at: datetime.datetime | None = None,
+    ) -> None:
+        zone = assignment.cohort.tzinfo
+        due_at = due_at or assignment.due_at
+        if assignment.archived_at is not None:
+            super().__init__(f"“{assignment.title}” is no longer available.")
+            return
+        opens = now < assignment.opens_at
+        at = (assignment.opens_at if opens else due_at).astimezone(zone)
+        when = "opens" if opens else "closed"
+        super().__init__(f"“{assignment.title}” {when} {at:%-d %b %Y, %H:%M %Z}.")
 
 
 class NotInCohort(EngineError):

@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from questions.models import Assignment, Attempt, AttemptItem, Question, ResidentProfile
-from questions.quizzes import drawing, engine, grading
+from questions.quizzes import control, drawing, engine, grading
 from questions.quizzes.errors import AssignmentNotOpen, EngineError, NotDiscardable, NotInCohort
 
 if TYPE_CHECKING:
@@ -265,6 +265,8 @@ def _create_attempt(
     start_token: uuid.UUID | None = None,
     simulation: ExamSimulation | None = None,
     block_number: int | None = None,
+    attempt_number: int = 1,
+    clock_seconds: int | None = None,
 ) -> Attempt:
     attempt = Attempt.objects.create(
         user=user,
@@ -279,6 +281,8 @@ def _create_attempt(
         assignment=assignment,
         simulation=simulation,
         block_number=block_number,
+        attempt_number=attempt_number,
+        clock_seconds=clock_seconds,
     )
     attempt.topics.set(topics)
     AttemptItem.objects.bulk_create(
@@ -296,22 +300,31 @@ def start_assignment(
     now: datetime.datetime | None = None,
     rng: random.Random | None = None,
 ) -> Attempt:
-    """The resident's one attempt at an assignment: resumed if it exists, else started with
-    the assignment's questions in a shuffled order.
+    """The resident's attempt at an assignment: the one in progress if there is one, else
+    the latest finished one when they have used every attempt allowed
+    (``control.attempts_allowed``), else a new one with the assignment's questions in a
+    shuffled order.
 
-    Timed: the assignment's time limit (or the standard pace) times the resident's
-    multiplier, and never past the due date; an untimed setting leaves only the due date.
-    Tutor: the due date is the deadline. Questions no longer published are left out.
-    Raises NotInCohort, or AssignmentNotOpen when starting outside the open window."""
+    The deadline: the resident's due date (``control.resident_due_at``), and for a timed
+    assignment, sooner if their clock (``control.assignment_clock_seconds``: the time limit
+    times the educators' accommodation, plus granted minutes; never the resident's own
+    practice setting) runs out first. Questions no longer published are left out. Raises
+    NotInCohort, or AssignmentNotOpen outside the resident's open window (or archived)."""
     now = _now(now)
     rng = rng or random.SystemRandom()
     if not assignment.cohort.residents.filter(pk=user.pk).exists():
         raise NotInCohort
-    existing = Attempt.objects.filter(assignment=assignment, user=user).first()
-    if existing is not None:
-        return existing
-    if not assignment.is_open(now):
-        raise AssignmentNotOpen(assignment, now)
+    # One start at a time per resident: a second tab waits here, then finds this attempt.
+    list(get_user_model().objects.select_for_update().filter(pk=user.pk).values("pk"))
+    mine = list(Attempt.objects.filter(assignment=assignment, user=user).order_by("attempt_number"))
+    in_progress = [a for a in mine if a.status == Attempt.Status.IN_PROGRESS]
+    if in_progress:
+        return in_progress[-1]
+    if mine and len(mine) >= control.attempts_allowed(assignment=assignment, resident=user):
+        return mine[-1]
+    due = control.resident_due_at(assignment=assignment, resident=user)
+    if assignment.archived_at is not None or not (assignment.opens_at <= now <= due):
+        raise AssignmentNotOpen(assignment, now, due_at=due)
     # A question retired (or sent back to draft) since the assignment was set is not served.
     questions = list(assignment.questions.published().with_bank_relations())
     if not questions:
@@ -320,25 +333,13 @@ def start_assignment(
             "please tell your educator."
         )
     rng.shuffle(questions)
-    # Every assignment attempt ends by the due date; a tutor attempt has no other clock.
-    deadline = assignment.due_at
-    if assignment.mode == Attempt.Mode.TIMED:
-        multiplier = _multiplier(user)
-        seconds = (
-            assignment.time_limit_minutes * 60 * multiplier
-            if assignment.time_limit_minutes and multiplier
-            else grading.time_limit_seconds(
-                question_count=len(questions),
-                timed=True,
-                multiplier=multiplier,
-                seconds_per_question=settings.QUIZ_SECONDS_PER_QUESTION,
-            )
-        )
-        if seconds:
-            deadline = min(deadline, now + datetime.timedelta(seconds=round(seconds)))
+    clock = control.assignment_clock_seconds(
+        assignment=assignment, resident=user, question_count=len(questions)
+    )
+    deadline = due if clock is None else min(due, now + datetime.timedelta(seconds=clock))
     try:
         with transaction.atomic():
-            return _create_attempt(
+            attempt = _create_attempt(
                 user=user,
                 questions=questions,
                 mode=assignment.mode,
@@ -348,9 +349,12 @@ def start_assignment(
                 now=now,
                 rng=rng,
                 assignment=assignment,
+                attempt_number=len(mine) + 1,
+                clock_seconds=clock,
             )
-    except IntegrityError:  # a second tab started it first: one attempt per assignment
-        return Attempt.objects.get(assignment=assignment, user=user)
+    except IntegrityError:  # started at the same moment elsewhere: one attempt per number
+        return Attempt.objects.get(assignment=assignment, user=user, attempt_number=len(mine) + 1)
+    return attempt
 
 
 def start_block(

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from questions.authoring import workflow
 from questions.models import Assignment, Attempt, Cohort, Question, ResidentProfile
 from questions.people import membership
-from questions.quizzes import assignments, drawing, engine, errors, starting
+from questions.quizzes import assignments, control, drawing, engine, errors, starting
 from tests.factories import PublishableQuestionFactory, TopicFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -118,9 +118,24 @@ def test_starting_again_resumes_the_one_attempt(cohort, member):
     assert Attempt.objects.filter(assignment=assignment).count() == 1
 
 
-def test_timed_assignment_uses_its_limit_times_the_residents_multiplier(cohort, member):
+def test_a_residents_own_time_setting_does_not_apply_to_an_assignment(cohort, member):
     PublishableQuestionFactory.create_batch(3)
-    ResidentProfile.objects.create(user=member, time_setting="x1.5")
+    ResidentProfile.objects.create(user=member, time_setting="untimed")
+    assignment = make(cohort, time_limit_minutes=10)
+
+    attempt = starting.start_assignment(user=member, assignment=assignment, now=at(1))
+
+    assert attempt.deadline_at == at(1 + 10)
+    assert attempt.clock_seconds == 600
+
+
+def test_timed_assignment_uses_its_limit_times_the_educators_accommodation(cohort, member):
+    PublishableQuestionFactory.create_batch(3)
+    ResidentProfile.objects.create(user=member, time_setting="standard")
+    educator = UserFactory(is_staff=True)
+    control.set_accommodation(
+        cohort=cohort, resident=member, actor=educator, time_setting="x1.5", note="OSD letter"
+    )
     assignment = make(cohort, time_limit_minutes=10)
 
     attempt = starting.start_assignment(user=member, assignment=assignment, now=at(1))
@@ -137,14 +152,39 @@ def test_the_deadline_never_passes_the_due_date(cohort, member):
     assert attempt.deadline_at == at(30)
 
 
-def test_an_untimed_resident_is_held_only_to_the_due_date(cohort, member):
+def test_an_untimed_accommodation_holds_the_resident_only_to_the_due_date(cohort, member):
     PublishableQuestionFactory.create_batch(3)
-    ResidentProfile.objects.create(user=member, time_setting="untimed")
+    control.set_accommodation(
+        cohort=cohort,
+        resident=member,
+        actor=UserFactory(is_staff=True),
+        time_setting="untimed",
+        note="Disability office",
+    )
     assignment = make(cohort)
 
     attempt = starting.start_assignment(user=member, assignment=assignment, now=at(1))
 
     assert attempt.deadline_at == assignment.due_at
+    assert attempt.clock_seconds is None
+
+
+def test_an_accommodation_in_another_cohort_does_not_apply(cohort, member):
+    PublishableQuestionFactory.create_batch(3)
+    other = Cohort.objects.create(name="Other")
+    other.residents.add(member)
+    control.set_accommodation(
+        cohort=other,
+        resident=member,
+        actor=UserFactory(is_staff=True),
+        time_setting="x2",
+        note="OSD",
+    )
+    assignment = make(cohort, time_limit_minutes=10)
+
+    attempt = starting.start_assignment(user=member, assignment=assignment, now=at(1))
+
+    assert attempt.deadline_at == at(11)
 
 
 @pytest.mark.parametrize(("minute", "word"), [(-1, "opens"), (24 * 60 + 1, "closed")])
