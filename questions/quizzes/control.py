@@ -33,6 +33,7 @@ from questions.models import (
     Cohort,
     CohortLogEntry,
 )
+from questions.notifications import events
 from questions.quizzes import engine, grading
 
 if TYPE_CHECKING:
@@ -275,8 +276,6 @@ def release_results(
         summary="results released to residents",
         now=now,
     )
-    from questions.notifications import events  # TEMP until the package lands
-
     events.results_released(locked)
     assignment.refresh_from_db()
 

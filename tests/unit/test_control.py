@@ -351,3 +351,18 @@ def test_a_residents_own_setting_changes_nothing_on_an_assignment(assignment, re
         )
         == 3600
     )
+
+
+def test_a_release_enqueues_its_notification_with_it_and_a_refused_one_none(
+    assignment, educator
+):
+    from questions.notifications import tasks
+    from tests.queue import queued
+
+    control.release_results(assignment=assignment, actor=educator, now=at(10))
+    assert [job.args_kwargs["args"] for job in queued(tasks.notify_results_released)] == [
+        [assignment.pk]
+    ]
+    with pytest.raises(ValidationError):
+        control.release_results(assignment=assignment, actor=educator, now=at(11))
+    assert len(queued(tasks.notify_results_released)) == 1
