@@ -67,8 +67,14 @@ setup: $(RUNTIME_STAMP)
 	$(PY) manage.py validate_bank
 	$(PY) manage.py create_demo_accounts
 
+# Beside the server, the task queue: its worker (jobs are rows of the same database, so no
+# other server is needed) and the scheduler, ticking every 30 s instead of production's cron
+# entry. Both stop when the server does (Ctrl+C).
 run: export DJANGO_DEBUG ?= true
 run: setup
+	@$(PY) manage.py db_worker --interval 2 & worker=$$!; \
+	$(PY) manage.py run_schedule --loop 30 & scheduler=$$!; \
+	trap 'kill $$worker $$scheduler 2>/dev/null; wait' EXIT; \
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 # Tests run with debug off, as in production; the key is a throwaway for the test process.

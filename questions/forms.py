@@ -1,16 +1,28 @@
 """Forms: sign-up, profile, the quiz builder (residents); assignments (educators)."""
 
+import datetime
 import uuid
+import zoneinfo
 from typing import Any, cast
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 
-from questions.models import Assignment, Attempt, Question, ResidentProfile, Topic
+from questions.models import (
+    Accommodation,
+    Assignment,
+    Attempt,
+    Question,
+    ResidentProfile,
+    Topic,
+)
 from questions.models.simulations import (
     MAX_BLOCK_SIZE,
     MAX_BLOCKS,
@@ -58,6 +70,7 @@ class ProfileForm(forms.ModelForm):
             "has_highlighter",
             "has_notes",
             "has_question_timer",
+            "email_notifications",
         ]
         help_texts = {
             "time_setting": "Timed quizzes allow 90 seconds a question times this setting.",
@@ -71,11 +84,15 @@ class ProfileForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # Not sent (an older form, a script): keep the current size rather than refuse.
         self.fields["text_size"].required = False
+        self.fields["email_notifications"].required = False
         self.helper = FormHelper()
         self.helper.add_input(Submit("submit", "Save settings"))
 
     def clean_text_size(self):
         return self.cleaned_data["text_size"] or self.instance.text_size
+
+    def clean_email_notifications(self):
+        return self.cleaned_data["email_notifications"] or self.instance.email_notifications
 
 
 MAX_ID = 2**63 - 1
@@ -245,8 +262,105 @@ class QuestionChoiceField(IdChoiceField):
         return f"{obj.key}: {obj.lead_in}"
 
 
-class AssignmentForm(forms.Form):
-    """What an educator sets for a cohort. The view hands it to assignments.create_assignment."""
+def cohort_wall_time(value: datetime.datetime, tz: zoneinfo.ZoneInfo) -> datetime.datetime:
+    """``value``, a naive wall-clock time, as the moment it names in ``tz``. Around a
+    daylight-saving change a wall time may not exist (the clocks go forward over it) or
+    happen twice (they go back over it): both raise ValidationError saying so, rather than
+    guessing which moment the educator meant."""
+    first, second = value.replace(tzinfo=tz, fold=0), value.replace(tzinfo=tz, fold=1)
+    back = first.astimezone(datetime.UTC).astimezone(tz)
+    when = f"{value:%-d %b %Y, %H:%M}"
+    if back.replace(tzinfo=None) != value:
+        raise ValidationError(
+            "%(when)s does not exist in %(zone)s: the clocks go forward over it that night. "
+            "Choose another time, such as %(suggestion)s.",
+            code="nonexistent_time",
+            params={"when": when, "zone": tz.key, "suggestion": f"{back:%H:%M}"},
+        )
+    if first.utcoffset() != second.utcoffset():
+        raise ValidationError(
+            "%(when)s happens twice in %(zone)s: the clocks go back over it that night "
+            "(%(first)s, then %(second)s). Choose a time outside the repeated hour.",
+            code="ambiguous_time",
+            params={
+                "when": when,
+                "zone": tz.key,
+                "first": f"{first:%Z}",
+                "second": f"{second:%Z}",
+            },
+        )
+    return first
+
+
+class CohortDateTimeField(forms.DateTimeField):
+    """A date and time entered and shown as wall time in a cohort's time zone (``tzinfo``,
+    set by the form), in a ``datetime-local`` input. What is typed is read in that zone,
+    never the server's; a time that does not exist or happens twice there is refused
+    (``cohort_wall_time``)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "widget",
+            forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        )
+        super().__init__(**kwargs)
+        self.tzinfo = zoneinfo.ZoneInfo(settings.COHORT_TIME_ZONE)
+
+    def prepare_value(self, value):
+        if isinstance(value, datetime.datetime) and timezone.is_aware(value):
+            return value.astimezone(self.tzinfo).replace(tzinfo=None)
+        return value
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, datetime.datetime):
+            result: datetime.datetime | None = value
+        else:
+            text = str(value).strip()[:40]
+            try:
+                result = parse_datetime(text)
+            except ValueError:  # well formed, out of range (30 February)
+                result = None
+            for format_ in [] if result else self.input_formats:
+                try:
+                    result = self.strptime(text, format_)
+                    break
+                except (ValueError, TypeError):
+                    continue
+        if result is None:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        if timezone.is_aware(result):
+            return result
+        return cohort_wall_time(result, self.tzinfo)
+
+
+class CohortTimesMixin:
+    """Forms whose dates are a cohort's: pass ``cohort``; every CohortDateTimeField reads
+    and shows its time zone, whose name the template prints beside the fields."""
+
+    fields: dict
+
+    def use_time_zone(self, cohort) -> None:
+        self.time_zone = cohort.time_zone
+        for field in self.fields.values():
+            if isinstance(field, CohortDateTimeField):
+                field.tzinfo = cohort.tzinfo
+                field.help_text = field.help_text or f"{cohort.time_zone} time"
+
+
+def default_dates(cohort, now: datetime.datetime) -> tuple[datetime.datetime, datetime.datetime]:
+    """A new assignment's dates: opens now (to the minute), due in a week at 23:59, both
+    as the cohort's clocks read."""
+    local_now = now.astimezone(cohort.tzinfo).replace(second=0, microsecond=0)
+    due_day = local_now.date() + datetime.timedelta(days=7)
+    due = datetime.datetime.combine(due_day, datetime.time(23, 59), tzinfo=cohort.tzinfo)
+    return local_now, due
+
+
+class AssignmentForm(CohortTimesMixin, forms.Form):
+    """What an educator sets for a cohort. The view hands it to assignments.create_assignment
+    (``release`` apart, see ``creation_arguments``). Dates are the cohort's wall time."""
 
     title = forms.CharField(max_length=200)
     kind = forms.ChoiceField(
@@ -280,18 +394,29 @@ class AssignmentForm(forms.Form):
         min_value=1,
         max_value=600,
         required=False,
-        help_text="Timed mode. Blank: 90 s a question. Residents' extended-time settings apply, "
-        "and no attempt runs past the due date.",
+        help_text="Timed mode. Blank: 90 s a question. The time accommodations you grant on "
+        "the cohort's page apply (residents' own settings do not), and no attempt runs past "
+        "the due date.",
     )
-    opens_at = forms.DateTimeField(
-        label="Opens", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
-    )
-    due_at = forms.DateTimeField(
-        label="Due", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    opens_at = CohortDateTimeField(label="Opens")
+    due_at = CohortDateTimeField(label="Due")
+    # Not sent (an older form, a script): at the due date, the model's default.
+    release = forms.TypedChoiceField(
+        label="Results released",
+        choices=Assignment.Release.choices,
+        initial=Assignment.Release.AT_DUE,
+        required=False,
+        empty_value=Assignment.Release.AT_DUE,
+        widget=forms.RadioSelect,
+        help_text="Until then a resident who finished sees only that they finished.",
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, cohort, now: datetime.datetime, **kwargs):
         super().__init__(*args, **kwargs)
+        self.use_time_zone(cohort)
+        opens, due = default_dates(cohort, now)
+        self.fields["opens_at"].initial = opens
+        self.fields["due_at"].initial = due
         self.helper = FormHelper()
         self.helper.add_input(Submit("submit", "Create assignment"))
 
@@ -306,3 +431,87 @@ class AssignmentForm(forms.Form):
         if opens and due and due <= opens:
             self.add_error("due_at", "The due date must be after the opening date.")
         return data
+
+    def creation_arguments(self) -> dict[str, Any]:
+        """The cleaned data as create_assignment's keyword arguments, one for one."""
+        return dict(self.cleaned_data)
+
+
+class AssignmentEditForm(CohortTimesMixin, forms.Form):
+    """An assignment's title, dates and release (its questions are fixed once set). The view
+    hands it to control.edit_assignment."""
+
+    title = forms.CharField(max_length=200)
+    opens_at = CohortDateTimeField(label="Opens")
+    due_at = CohortDateTimeField(
+        label="Due",
+        help_text="Moved earlier or later, attempts in progress follow (never past the new "
+        "due date).",
+    )
+    release = forms.ChoiceField(
+        label="Results released", choices=Assignment.Release.choices, widget=forms.RadioSelect
+    )
+
+    def __init__(self, *args, assignment: Assignment, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {
+                "title": assignment.title,
+                "opens_at": assignment.opens_at,
+                "due_at": assignment.due_at,
+                "release": assignment.release,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.use_time_zone(assignment.cohort)
+
+    def clean(self):
+        data = cast(dict[str, Any], super().clean())
+        opens, due = data.get("opens_at"), data.get("due_at")
+        if opens and due and due <= opens:
+            self.add_error("due_at", "The due date must be after the opening date.")
+        return data
+
+
+class ExtensionForm(CohortTimesMixin, forms.Form):
+    """One resident's extension: a due date of their own and/or extra minutes on their
+    clock. The view hands it to control.grant_extension, which checks the rest."""
+
+    due_at = CohortDateTimeField(label="Their due date", required=False)
+    extra_minutes = forms.IntegerField(
+        label="Extra minutes on their clock", min_value=0, max_value=600, required=False
+    )
+    note = forms.CharField(max_length=300, required=False, help_text="Why (kept in the log).")
+
+    def __init__(self, *args, cohort, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.use_time_zone(cohort)
+
+
+class AttemptGrantForm(forms.Form):
+    """Another attempt for one resident (control.grant_attempt)."""
+
+    note = forms.CharField(max_length=300, required=False, help_text="Why (kept in the log).")
+
+
+class AccommodationForm(forms.Form):
+    """A resident's extended time for the cohort's timed assignments
+    (control.set_accommodation); standard time removes it."""
+
+    resident = forms.CharField(widget=forms.HiddenInput, max_length=20)
+    time_setting = forms.ChoiceField(
+        label="Time",
+        choices=[("", "Standard time")] + list(Accommodation.TimeSetting.choices),
+        required=False,
+    )
+    note = forms.CharField(
+        max_length=300,
+        required=False,
+        help_text="Why, and on whose authority (needed for extended time).",
+    )
+
+    def clean_resident(self) -> int:
+        text = self.cleaned_data["resident"]
+        if not is_database_id(text):
+            raise ValidationError("Choose a resident of the cohort.", code="resident")
+        return int(text)

@@ -4,6 +4,7 @@ from questions.views import (
     accounts,
     authoring,
     educator,
+    notifications,
     public,
     quiz,
     resident,
@@ -48,6 +49,19 @@ urlpatterns = [
         name="item_miss_type",
     ),
     path("reports/", resident.error_report_list, name="error_report_list"),
+    path("notifications/", notifications.notification_list, name="notification_list"),
+    path(
+        "notifications/read-all/",
+        notifications.notification_read_all,
+        name="notification_read_all",
+    ),
+    path("notifications/<int:pk>/read/", notifications.notification_read, name="notification_read"),
+    path("notifications/<int:pk>/open/", notifications.notification_open, name="notification_open"),
+    path(
+        "notifications/unsubscribe/<str:token>/",
+        notifications.notification_unsubscribe,
+        name="notification_unsubscribe",
+    ),
     path("flashcards/missed.<str:fmt>", resident.flashcards, name="flashcards"),
     path("quizzes/<int:pk>/finish/", quiz.attempt_finish, name="attempt_finish"),
     path("quizzes/<int:pk>/submit/", quiz.attempt_submit, name="attempt_submit"),
@@ -108,5 +122,50 @@ urlpatterns = [
         "cohorts/<int:pk>/assignments/<int:assignment_pk>/",
         educator.assignment_detail,
         name="assignment_detail",
+    ),
+    path(
+        "cohorts/<int:pk>/assignments/<int:assignment_pk>/monitor/",
+        educator.assignment_monitor,
+        name="assignment_monitor",
+    ),
+    path(
+        "cohorts/<int:pk>/assignments/<int:assignment_pk>/edit/",
+        educator.assignment_edit,
+        name="assignment_edit",
+    ),
+    path(
+        "cohorts/<int:pk>/assignments/<int:assignment_pk>/preview/",
+        educator.assignment_preview,
+        name="assignment_preview",
+    ),
+    path(
+        "cohorts/<int:pk>/assignments/<int:assignment_pk>/close/",
+        educator.assignment_close,
+        name="assignment_close",
+    ),
+    path(
+        "cohorts/<int:pk>/assignments/<int:assignment_pk>/release/",
+        educator.assignment_release,
+        name="assignment_release",
+    ),
+    path(
+        "cohorts/<int:pk>/assignments/<int:assignment_pk>/archive/",
+        educator.assignment_archive,
+        name="assignment_archive",
+    ),
+    path(
+        "cohorts/<int:pk>/assignments/<int:assignment_pk>/unarchive/",
+        educator.assignment_unarchive,
+        name="assignment_unarchive",
+    ),
+    path(
+        "cohorts/<int:pk>/assignments/<int:assignment_pk>/residents/<int:user_pk>/",
+        educator.assignment_resident,
+        name="assignment_resident",
+    ),
+    path(
+        "cohorts/<int:pk>/accommodations/",
+        educator.cohort_accommodations,
+        name="cohort_accommodations",
     ),
 ]

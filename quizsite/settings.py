@@ -10,8 +10,9 @@ One module for every environment, driven by environment variables (django-enviro
 - ``REDIS_URL``             e.g. ``redis://127.0.0.1:6379/0``: cache and sessions in Redis,
                             shared by several app hosts; default: local memory and the DB.
 - ``EMAIL_URL``             e.g. ``smtp+tls://user:pass@smtp.example.org:587``: password reset
-                            by e-mail; without it (and debug off) the reset page says to ask
-                            an administrator.
+                            and notifications by e-mail; without it (and debug off) the reset
+                            page says to ask an administrator and notifications stay in the site.
+- ``SITE_URL``              the site's address for links in e-mails (https://boards.example.org).
 The security settings below are production-safe by default and relaxed only by debug or by
 the variables named beside them (docs/deploy.md lists them all).
 """
@@ -93,6 +94,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # The bell's unread count (one query, only on pages that show it).
+                "questions.views.notifications.unread_notifications",
             ],
         },
     },
@@ -213,6 +216,12 @@ PASSWORD_RESET_BY_EMAIL = bool(EMAIL_URL) or DEBUG
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="webmaster@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24  # a reset link works for one day
+# Notifications by e-mail (questions/notifications: an outbox the worker sends) whenever the
+# site can send mail; NOTIFICATION_EMAIL_ENABLED=false keeps them to the bell only.
+NOTIFICATION_EMAIL_ENABLED = env.bool("NOTIFICATION_EMAIL_ENABLED", default=PASSWORD_RESET_BY_EMAIL)
+# The site's address for links in e-mails, which the worker sends with no request to take
+# it from, e.g. https://boards.example.org.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "questions:dashboard"

@@ -1,6 +1,9 @@
 """A cohort's figures for its educators: the residents' table and its summary, the
-topic-by-resident grid, the cohort's miss types and an assignment's progress. Each function
-states the shape it returns and its query count, which does not grow with the cohort."""
+topic-by-resident grid, the cohort's miss types, an assignment's progress and its monitor,
+the fixed-set picker's questions. Each function states the shape it returns and its query
+count, which does not grow with the cohort."""
+
+import datetime
 
 from django.db.models import (
     Count,
@@ -10,7 +13,15 @@ from django.db.models import (
 
 from questions.analytics.progress import finished_percent, percent, scored_totals
 from questions.learning.calibration import topics_by_question
-from questions.models import Attempt, AttemptItem
+from questions.models import (
+    Accommodation,
+    Assignment,
+    AssignmentGrant,
+    Attempt,
+    AttemptItem,
+    CohortLogEntry,
+    Question,
+)
 
 
 def cohort_miss_type_mix(cohort, *, table: list[dict]) -> dict:
@@ -127,3 +138,116 @@ def assignment_progress(assignment) -> list[dict]:
         attempt = attempts.get(user.pk)
         rows.append({"user": user, "attempt": attempt, "percent": finished_percent(attempt)})
     return rows
+
+
+def accommodations_by_resident(cohort) -> dict[int, Accommodation]:
+    """The educators' time accommodations in ``cohort``: ``{resident_id: Accommodation}``
+    (no entry: standard time). One query."""
+    accommodations = Accommodation.objects.filter(cohort=cohort).select_related("granted_by")
+    return {a.resident_id: a for a in accommodations}
+
+
+def assignment_monitor(assignment, *, now: datetime.datetime) -> list[dict]:
+    """Where each resident of the assignment's cohort stands, by username: ``{"user",
+    "state"`` ("not_started", "in_progress", "finished"), ``"attempt"`` (their latest, or
+    None), ``"attempts"`` (how many they started), ``"answered"`` (questions answered in
+    the latest), ``"seconds_left"`` (on the server's clock, in progress only),
+    ``"percent"`` (finished only), ``"accommodation"``, ``"grant"``, ``"due_at"`` (their
+    own due date, an extension included)``}``. Attempts past their deadline should be
+    expired first (``engine.expire_overdue``). Four queries whatever the cohort's size."""
+    attempts: dict[int, list[Attempt]] = {}
+    for attempt in (
+        Attempt.objects.filter(assignment=assignment)
+        .annotate(answered=Count("items", filter=Q(items__answered_at__isnull=False)))
+        .order_by("attempt_number")
+    ):
+        attempts.setdefault(attempt.user_id, []).append(attempt)
+    grants = {g.resident_id: g for g in AssignmentGrant.objects.filter(assignment=assignment)}
+    accommodations = accommodations_by_resident(assignment.cohort)
+    rows = []
+    for user in assignment.cohort.residents.order_by("username"):
+        mine = attempts.get(user.pk, [])
+        latest = mine[-1] if mine else None
+        grant = grants.get(user.pk)
+        due = assignment.due_at
+        if grant is not None and grant.due_at is not None and grant.due_at > due:
+            due = grant.due_at
+        state = "not_started"
+        seconds_left = None
+        if latest is not None and latest.is_finished:
+            state = "finished"
+        elif latest is not None:
+            state = "in_progress"
+            if latest.deadline_at is not None:
+                seconds_left = max(0, int((latest.deadline_at - now).total_seconds()))
+        rows.append(
+            {
+                "user": user,
+                "state": state,
+                "attempt": latest,
+                "attempts": len(mine),
+                "answered": getattr(latest, "answered", 0),  # annotated above
+                "seconds_left": seconds_left,
+                "percent": finished_percent(latest),
+                "accommodation": accommodations.get(user.pk),
+                "grant": grant,
+                "due_at": due,
+            }
+        )
+    return rows
+
+
+def monitor_counts(rows: list[dict]) -> dict[str, int]:
+    """How many of ``assignment_monitor``'s rows are in each state (no query)."""
+    counts = dict.fromkeys(("not_started", "in_progress", "finished"), 0)
+    for row in rows:
+        counts[row["state"]] += 1
+    return counts
+
+
+PICKER_STATUSES = {
+    "new": "Not yet set in this cohort",
+    "used": "Used in an earlier assignment of this cohort",
+    "current": "In an assignment of this cohort still open or to come",
+}
+
+
+def assignment_picker(cohort, *, now: datetime.datetime) -> list[dict]:
+    """The questions a fixed set may take (published), by key, each ``{"question",
+    "topic_ids", "topics"`` (names), ``"status"`` (a key of PICKER_STATUSES: whether this
+    cohort has had it), ``"search"`` (key, stem and lead-in, lower case, for the picker's
+    search)``}``. Three queries whatever the bank's size."""
+    questions = list(Question.objects.published().order_by("key").prefetch_related("topics"))
+    set_before = Assignment.questions.through.objects.filter(assignment__cohort=cohort).values_list(
+        "question_id", "assignment__due_at", "assignment__archived_at"
+    )
+    current: set[int] = set()
+    used: set[int] = set()
+    for question_id, due, archived_at in set_before:
+        (current if archived_at is None and due > now else used).add(question_id)
+    rows = []
+    for question in questions:
+        status = "current" if question.pk in current else "used" if question.pk in used else "new"
+        topics = list(question.topics.all())
+        rows.append(
+            {
+                "question": question,
+                "topic_ids": " ".join(str(t.pk) for t in topics),
+                "topics": ", ".join(t.name for t in topics),
+                "status": status,
+                "search": f"{question.key} {question.stem} {question.lead_in}".lower(),
+            }
+        )
+    return rows
+
+
+def change_log(cohort, *, assignment=None, limit: int | None = None) -> list:
+    """The cohort's log (``CohortLogEntry``), newest first, with who made each change and
+    for which resident and assignment; only ``assignment``'s when given; the ``limit``
+    most recent. One query."""
+    entries = CohortLogEntry.objects.filter(cohort=cohort).select_related(
+        "actor", "resident", "assignment"
+    )
+    if assignment is not None:
+        entries = entries.filter(assignment=assignment)
+    return list(entries[:limit] if limit else entries)

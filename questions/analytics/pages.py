@@ -17,12 +17,10 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
-from django.core.paginator import Paginator
-from django.db.models import Count, F, Q
-from django.db.models.functions import Trim
+from django.db.models import Count, Q
 from django.utils import timezone
 
-from questions.analytics import charts, cohort_stats, item_stats, progress
+from questions.analytics import charts, cohort_stats, item_stats, progress, release
 from questions.authoring.citations import explanation_context
 from questions.learning import calibration, recall
 from questions.models import (
@@ -32,9 +30,8 @@ from questions.models import (
     ErrorReport,
     Reference,
     ResidentProfile,
-    pending_assessments,
 )
-from questions.quizzes import engine, grading
+from questions.quizzes import control, drawing, engine, grading
 
 if TYPE_CHECKING:
     import datetime
@@ -101,6 +98,38 @@ def locked_item_explanation(item: AttemptItem) -> dict[str, Any]:
     return _explained(item, _frozen_citations([item])[item.pk])
 
 
+def tutor_review(attempt: Attempt, item: AttemptItem, now: datetime.datetime) -> dict[str, Any]:
+    """What a tutor-mode question page shows of a locked item, for its resident at ``now``:
+    ``{"explained": the explanation, or None when held back, "held_until": when a question
+    an assignment of their cohorts assesses comes back, "awaiting_release": the
+    assignment whose results (and explanations) are not released yet}``. Held back, the
+    answer is recorded and scored all the same; only the key and explanation wait. Two
+    queries (two to four for an assignment's attempt: the assignment, its cohort, its
+    grants)."""
+    assignment = attempt.assignment if attempt.assignment_id is not None else None
+    if assignment is not None and not assignment.results_released(now):
+        return {
+            "explained": None,
+            "held_until": None,
+            "awaiting_release": assignment,
+            "release_info": release.release_info(assignment),
+        }
+    held = release.held_back(
+        attempt.user_id, [item.question_id], now, except_assignment=attempt.assignment_id
+    )
+    if item.question_id in held:
+        return {
+            "explained": None,
+            "held_until": held[item.question_id],
+            "awaiting_release": None,
+        }
+    return {
+        "explained": locked_item_explanation(item),
+        "held_until": None,
+        "awaiting_release": None,
+    }
+
+
 # The results page's filters: what each keeps, in the order the page offers them.
 RESULT_FILTERS: dict[str, str] = {
     "all": "All",
@@ -119,21 +148,6 @@ def result_filter(value: str | None) -> str:
 def _filter_query(name: str) -> str:
     """The query string that keeps a filter on the links of the results pages."""
     return "" if name == "all" else f"?filter={name}"
-
-
-def held_back(user_id: int, question_ids, now: datetime.datetime) -> dict[int, Any]:
-    """Of ``question_ids`` (ids, or a values subquery), those an assignment of the user's
-    cohorts assesses and that is not yet due, each with the latest such due date: their
-    keys stay off the user's own results pages until then (``QuestionQuerySet.assessed_for``
-    keeps them out of practice). One query."""
-    held: dict[int, Any] = {}
-    for question_id, due_at in (
-        pending_assessments(user_id, now)
-        .filter(question_id__in=question_ids)
-        .values_list("question_id", "assignment__due_at")
-    ):
-        held[question_id] = max(due_at, held.get(question_id, due_at))
-    return held
 
 
 def _in_filter(item: AttemptItem, name: str, held: Mapping[int, Any] | None = None) -> bool:
@@ -166,16 +180,25 @@ def _filter_counts(
 
 
 def own_pace_seconds(attempt: Attempt) -> int | None:
-    """Seconds a question at the pace of the resident who took ``attempt``: the assignment's
-    time limit per question when it sets one, else the standard pace
-    (``settings.QUIZ_SECONDS_PER_QUESTION``), times the resident's time multiplier, as the
-    quiz's clock is set (``quizzes.starting``). None for an untimed setting. One query, two
-    for an assignment not read with the attempt."""
-    profile = ResidentProfile.objects.filter(user_id=attempt.user_id).first()
-    multiplier = profile.time_multiplier if profile else 1.0
+    """Seconds a question at the pace of the resident who took ``attempt``, as the quiz's
+    clock was set (``quizzes.starting``): for practice, the standard pace
+    (``settings.QUIZ_SECONDS_PER_QUESTION``) times the resident's own time setting; for an
+    assignment, its time limit per question when it sets one (else the standard pace)
+    times the educators' accommodation for the resident in its cohort (never their own
+    setting). None when untimed. One query, two more for an assignment not read with the
+    attempt and its cohort."""
+    assignment = attempt.assignment if attempt.assignment_id else None
+    multiplier: float | None
+    if assignment is not None:
+        accommodation = control.accommodation_for(
+            cohort=assignment.cohort, resident=attempt.user_id
+        )
+        multiplier = accommodation.multiplier if accommodation else 1.0
+    else:
+        profile = ResidentProfile.objects.filter(user_id=attempt.user_id).first()
+        multiplier = profile.time_multiplier if profile else 1.0
     if multiplier is None:
         return None
-    assignment = attempt.assignment if attempt.assignment_id else None
     if assignment is not None and assignment.time_limit_minutes:
         per_question = assignment.time_limit_minutes * 60 / attempt.question_count
     else:
@@ -208,12 +231,26 @@ def results_context(
     With ``explained``, every item's explanation too (``explained_items``: the long page, for
     printing). With ``withhold`` (the resident's own pages), a question an assignment of
     their cohorts assesses until it is due shows no result, share or explanation
-    (``held_until`` on its row and explained item). A fixed number of queries whatever the
-    quiz's length (pinned in tests)."""
+    (``held_until`` on its row and explained item), and counts in none of the page's
+    figures: the score, the topics and the confidence leave it out (``held_count``: how
+    many were left out), since with one question in a topic the topic's figure would give
+    it away. (An assignment attempt whose results are not released is not shown at all:
+    ``release.is_awaiting``.) A fixed number of queries whatever the quiz's length (pinned
+    in tests)."""
     row_filter = result_filter(row_filter)
     items = list(attempt.items.order_by("position"))
     question_ids = [item.question_id for item in items]
-    held = held_back(attempt.user_id, question_ids, now or timezone.now()) if withhold else {}
+    held = (
+        release.held_back(
+            attempt.user_id,
+            question_ids,
+            now or timezone.now(),
+            except_assignment=attempt.assignment_id,
+        )
+        if withhold
+        else {}
+    )
+    counted = [item for item in items if item.question_id not in held]
     shares = item_stats.first_attempt_choice_counts(question_ids)
     topics_of = calibration.topics_by_question(question_ids)
     # Finished: it has its finish time and score (database constraints).
@@ -221,12 +258,15 @@ def results_context(
     context: dict[str, Any] = {
         "attempt": attempt,
         "score": grading.Score(
-            correct=cast(int, attempt.correct_count), total=attempt.question_count
+            correct=cast(int, attempt.correct_count)
+            - sum(bool(item.is_correct) for item in items if item.question_id in held),
+            total=len(counted) if held else attempt.question_count,
         ),
+        "held_count": len(items) - len(counted),
         "seconds_used": int(used),
         "seconds_per_question": round(used / attempt.question_count),
         "pace_seconds": own_pace_seconds(attempt),
-        "topics": progress.topic_breakdown(attempt),
+        "topics": progress.topic_breakdown(attempt, held=held),
         "active_filter": row_filter,
         "filter_query": _filter_query(row_filter),
         "filters": _filter_counts(items, row_filter, held),
@@ -244,7 +284,7 @@ def results_context(
         ],
         "miss_types": AttemptItem.MissType.choices,
         "min_residents": item_stats.MIN_RESIDENTS_FOR_SHARES,
-        "calibration": calibration.calibration_of(items),
+        "calibration": calibration.calibration_of(counted),
         "confident_misses": calibration.items_by_topic(
             [
                 i
@@ -295,7 +335,12 @@ def result_item_context(
     marks = attempt.items.order_by("position").only(
         "attempt_id", "position", "question_id", "is_correct", "is_flagged", "confidence", "note"
     )
-    held = held_back(attempt.user_id, attempt.items.values("question_id"), now or timezone.now())
+    held = release.held_back(
+        attempt.user_id,
+        attempt.items.values("question_id"),
+        now or timezone.now(),
+        except_assignment=attempt.assignment_id,
+    )
     kept = [mark.position for mark in marks if _in_filter(mark, row_filter, held)]
     held_until = held.get(item.question_id)
     shares = item_stats.first_attempt_choice_counts([item.question_id])
@@ -324,74 +369,51 @@ def result_item_context(
     }
 
 
-NOTES_PER_PAGE = 25
-
-
-def notes_context(user, *, page: str | int | None = None) -> dict[str, Any]:
-    """The resident's notes on questions, newest note first, NOTES_PER_PAGE a page
-    (``page_obj``, a Django Page): each row with its item and attempt, the question's topics
-    and the first line of its frozen stem, and whether the quiz is finished. A quiz in
-    progress is never explained here: its rows carry only the question's page
-    (``question_url``). Overdue quizzes are finished first. A fixed number of queries."""
-    engine.expire_overdue(Attempt.objects.filter(user=user))
-    notes = (
-        AttemptItem.objects.filter(attempt__user=user)
-        .annotate(note_text=Trim("note"))
-        .exclude(note_text="")
-        .select_related("attempt")
-        .order_by(F("note_updated_at").desc(nulls_last=True), "-pk")
-    )
-    page_obj = Paginator(notes, NOTES_PER_PAGE).get_page(page)
-    items = list(page_obj.object_list)
-    topics_of = calibration.topics_by_question(i.question_id for i in items) if items else {}
-    return {
-        "page_obj": page_obj,
-        "rows": [
-            {
-                "item": item,
-                "attempt": item.attempt,
-                "topics": topics_of.get(item.question_id, []),
-                "stem_first_line": next(
-                    (line.strip() for line in item.shown["stem"].splitlines() if line.strip()),
-                    "",
-                ),
-                "is_finished": item.attempt.is_finished,
-                "question_url": (
-                    None if item.attempt.is_finished else item.attempt.question_url(item.position)
-                ),
-            }
-            for item in items
-        ],
-    }
-
-
 def dashboard_context(user, *, cohort: Cohort | None = None) -> dict[str, Any]:
     """A resident's standing: the figures, charts and lists of the dashboard. With
     ``cohort``, as that cohort's educators may see it (no other cohort's assignments, and
-    every quiz rather than the last five). A fixed number of queries whatever the number of
+    every quiz rather than the last five). The resident's own view holds back what is still
+    being assessed (``learning.withholding``): an assignment's results until they are
+    released, and answers to questions an open assignment asks, from every figure; their
+    educators' view holds back nothing. A fixed number of queries whatever the number of
     attempts (pinned in tests)."""
+    now = timezone.now()
+    own = cohort is None
+    withhold_at = now if own else None
     engine.expire_overdue(Attempt.objects.filter(user=user))
     attempts = Attempt.objects.filter(user=user).visible_to(cohort).prefetch_related("topics")
-    summary = progress.resident_summary(user, cohort=cohort)
-    trend = progress.score_trend(user, cohort=cohort)
+    summary = progress.resident_summary(user, cohort=cohort, withhold_at=withhold_at)
+    trend = progress.score_trend(user, cohort=cohort, withhold_at=withhold_at)
     mastery = progress.topic_mastery(
-        user, topics=progress.topics_with_published_counts(), cohort=cohort
+        user,
+        topics=progress.topics_with_published_counts(),
+        cohort=cohort,
+        withhold_at=withhold_at,
     )
     profile = ResidentProfile.objects.filter(user=user).first()
     multiplier = profile.time_multiplier if profile else 1.0
     # The schedule is the resident's own, drawn from every quiz they took: not shown to a
     # cohort's educators, who see only that cohort's assignments and practice.
-    recall_summary = recall.summary(user) if cohort is None else None
+    recall_summary = recall.summary(user, now) if own else None
+    # A "Quiz me" draws from practice, which holds back what an open assignment asks.
+    held_in_topic = drawing.held_back_by_topic(user=user, now=now) if own else {}
     weakest = [
-        dict(row, quiz_size=min(QUICK_QUIZ_SIZE, row["topic"].published_count))
+        dict(
+            row,
+            quiz_size=min(
+                QUICK_QUIZ_SIZE,
+                row["topic"].published_count - held_in_topic.get(row["topic"].pk, 0),
+            ),
+        )
         for row in progress.weakest_topics(mastery)
     ]
-    now = timezone.now()
+    recent = list(attempts[:5] if own else attempts)
+    release.show_scores(user, recent, now=withhold_at)
     return {
         "subject": user,
         # The resident's own quizzes in progress, first on their dashboard (not shown to
         # educators: a quiz counts for them once it is finished).
-        "in_progress": quizzes_in_progress(user, now=now) if cohort is None else [],
+        "in_progress": quizzes_in_progress(user, now=now) if own else [],
         "summary": summary,
         # The resident's own pace (None: their untimed setting).
         "pace_seconds": round(settings.QUIZ_SECONDS_PER_QUESTION * multiplier)
@@ -404,21 +426,23 @@ def dashboard_context(user, *, cohort: Cohort | None = None) -> dict[str, Any]:
         "weakest": weakest,
         "quick_quiz_size": QUICK_QUIZ_SIZE,
         "min_answered_for_weakest": progress.MIN_ANSWERED_FOR_WEAKEST,
-        "percentile": progress.percentile_rank(user),
+        "percentile": progress.percentile_rank(user, own=summary if own else None),
         "min_peers": progress.MIN_PEERS_FOR_PERCENTILE,
-        "assignments": with_own_time(
-            progress.resident_assignments(user, cohort=cohort), multiplier=multiplier
-        ),
+        # Each with the resident's own due date and clock (the educators' accommodation and
+        # grants; never the resident's own practice setting).
+        "assignments": progress.resident_assignments(user, cohort=cohort, now=now),
         "recall": recall_summary,
         "recall_quiz_size": min(recall.RECALL_QUIZ_SIZE, recall_summary["due"])
         if recall_summary
         else 0,
         "recall_start_token": uuid.uuid4(),
-        "calibration": calibration.calibration(user, cohort=cohort),
-        "confident_misses": calibration.confident_misses(user, cohort=cohort),
-        "miss_mix": progress.miss_type_mix(user, cohort=cohort),
-        "recent_attempts": attempts[:5] if cohort is None else attempts,
-        "my_cohorts": list(user.cohorts.order_by("name")) if cohort is None else [],
+        "calibration": calibration.calibration(user, cohort=cohort, withhold_at=withhold_at),
+        "confident_misses": calibration.confident_misses(
+            user, cohort=cohort, withhold_at=withhold_at
+        ),
+        "miss_mix": progress.miss_type_mix(user, cohort=cohort, withhold_at=withhold_at),
+        "recent_attempts": recent,
+        "my_cohorts": list(user.cohorts.order_by("name")) if own else [],
         "now": now,
     }
 
@@ -434,7 +458,7 @@ def quizzes_in_progress(user, *, now: datetime.datetime) -> list[dict[str, Any]]
     whatever the number of quizzes."""
     attempts = (
         Attempt.objects.filter(user=user, status=Attempt.Status.IN_PROGRESS)
-        .select_related("assignment")
+        .select_related("assignment__cohort")
         .prefetch_related("topics")
         .annotate(answered=Count("items", filter=~Q(items__selected_letter="")))
         .order_by("-started_at", "-pk")
@@ -457,28 +481,6 @@ def quizzes_in_progress(user, *, now: datetime.datetime) -> list[dict[str, Any]]
                 "can_discard": attempt.assignment_id is None and attempt.simulation_id is None,
             }
         )
-    return rows
-
-
-def with_own_time(rows: list[dict[str, Any]], *, multiplier: float | None) -> list[dict[str, Any]]:
-    """Assignment rows (``progress.resident_assignments``), each with ``own_seconds``: the
-    clock a timed assignment gives this resident (its time limit, or the standard pace a
-    question, times their multiplier, as ``starting.start_assignment`` sets it), None for
-    tutor mode or an untimed setting. No query."""
-    for row in rows:
-        assignment = row["assignment"]
-        row["own_seconds"] = None
-        if assignment.mode == Attempt.Mode.TIMED and multiplier is not None:
-            row["own_seconds"] = (
-                round(assignment.time_limit_minutes * 60 * multiplier)
-                if assignment.time_limit_minutes
-                else grading.time_limit_seconds(
-                    question_count=assignment.question_count,
-                    timed=True,
-                    multiplier=multiplier,
-                    seconds_per_question=settings.QUIZ_SECONDS_PER_QUESTION,
-                )
-            )
     return rows
 
 

@@ -3,8 +3,12 @@ by month, percentile among peers, assignments, and the stored scores these add u
 function states the shape it returns and its query count, which does not grow with the
 history."""
 
+from __future__ import annotations
+
+import datetime
 from typing import cast
 
+from django.conf import settings
 from django.db.models import (
     Avg,
     Count,
@@ -15,8 +19,20 @@ from django.db.models import (
     Sum,
 )
 from django.db.models.functions import TruncMonth
+from django.utils import timezone
 
-from questions.models import Assignment, Attempt, AttemptItem, Question, ResidentProfile, Topic
+from questions.learning import withholding
+from questions.models import (
+    Accommodation,
+    Assignment,
+    AssignmentGrant,
+    Attempt,
+    AttemptItem,
+    Question,
+    ResidentProfile,
+    Topic,
+)
+from questions.quizzes import grading
 
 
 def topics_with_published_counts():
@@ -28,42 +44,52 @@ def topics_with_published_counts():
     ).order_by("order", "name")
 
 
-def topic_breakdown(attempt) -> list[dict]:
+def topic_breakdown(attempt, *, held=()) -> list[dict]:
     """Per topic of an attempt's questions: ``{"topic": name, "correct": c, "total": n}``,
-    in curriculum order. One query."""
+    in curriculum order, without the questions ``held`` back (ids): a topic with held-back
+    questions only is left out, so that no figure gives one away. One query."""
+    held = list(held)
+    kept = ~Q(questions__pk__in=held) if held else Q()
     rows = (
         Topic.objects.filter(questions__attempt_items__attempt=attempt)
         .annotate(
-            total=Count("questions__attempt_items"),
+            total=Count("questions__attempt_items", filter=kept if held else None),
             correct=Count(
-                "questions__attempt_items", filter=Q(questions__attempt_items__is_correct=True)
+                "questions__attempt_items",
+                filter=kept & Q(questions__attempt_items__is_correct=True),
             ),
         )
         .order_by("order", "name")
         .values("name", "correct", "total")
     )
-    return [{"topic": r["name"], "correct": r["correct"], "total": r["total"]} for r in rows]
+    return [
+        {"topic": r["name"], "correct": r["correct"], "total": r["total"]}
+        for r in rows
+        if r["total"]
+    ]
 
 
 def percent(correct: int, total: int) -> float | None:
     return round(100 * correct / total, 1) if total else None
 
 
-def resident_summary(user, *, cohort=None) -> dict:
+def _scored(user, cohort, withhold_at: datetime.datetime | None):
+    """The user's scored items as the educators of ``cohort`` may see them (all for None);
+    with ``withhold_at``, as the resident sees them then: without the answers whose results
+    are held back (``learning.withholding``)."""
+    items = AttemptItem.objects.scored().visible_to(cohort).filter(attempt__user=user)
+    return withholding.without_held(items, user, withhold_at)
+
+
+def resident_summary(user, *, cohort=None, withhold_at: datetime.datetime | None = None) -> dict:
     """``{"answered", "correct", "percent", "avg_seconds"}`` over the user's scored items
-    (as the educators of ``cohort`` may see them, when given). ``avg_seconds`` averages
-    questions the resident opened and answered. One query."""
-    row = (
-        AttemptItem.objects.scored()
-        .visible_to(cohort)
-        .filter(attempt__user=user)
-        .aggregate(
-            answered=Count("id"),
-            correct=Count("id", filter=Q(is_correct=True)),
-            avg_seconds=Avg(
-                "seconds_spent", filter=Q(answered_at__isnull=False, seconds_spent__gt=0)
-            ),
-        )
+    (as the educators of ``cohort`` may see them, when given; without those held back at
+    ``withhold_at``, when given). ``avg_seconds`` averages questions the resident opened
+    and answered. One query."""
+    row = _scored(user, cohort, withhold_at).aggregate(
+        answered=Count("id"),
+        correct=Count("id", filter=Q(is_correct=True)),
+        avg_seconds=Avg("seconds_spent", filter=Q(answered_at__isnull=False, seconds_spent__gt=0)),
     )
     row["percent"] = percent(row["correct"], row["answered"])
     if row["avg_seconds"] is not None:
@@ -71,39 +97,81 @@ def resident_summary(user, *, cohort=None) -> dict:
     return row
 
 
-def score_trend(user, *, limit: int = 20, cohort=None) -> list[dict]:
+def score_trend(
+    user, *, limit: int = 20, cohort=None, withhold_at: datetime.datetime | None = None
+) -> list[dict]:
     """The user's last ``limit`` finished quizzes, oldest first:
-    ``{"attempt": pk, "finished_at", "correct", "total", "percent", "mode"}``. One query."""
-    rows = list(
+    ``{"attempt": pk, "finished_at", "correct", "total", "percent", "mode"}``. One query.
+
+    With ``withhold_at`` (the resident's own view): an assignment attempt whose results
+    are not released then is left out, and each quiz's score leaves out its answers held
+    back (a quiz of held-back answers only is left out): one query more."""
+    attempts = (
         Attempt.objects.filter(user=user, status=Attempt.Status.FINISHED)
         .visible_to(cohort)
         .order_by("-finished_at", "-id")
-        .values("pk", "finished_at", "correct_count", "question_count", "mode")[:limit]
     )
-    return [
-        {
-            "attempt": r["pk"],
-            "finished_at": r["finished_at"],
-            "correct": r["correct_count"],
-            "total": r["question_count"],
-            # A finished attempt always has its score (a database constraint).
-            "percent": percent(cast(int, r["correct_count"]), r["question_count"]),
-            "mode": r["mode"],
-        }
-        for r in reversed(rows)
-    ]
+    if withhold_at is not None:
+        attempts = attempts.exclude(
+            pk__in=withholding.awaiting_release(Attempt.objects.filter(user=user), withhold_at)
+        )
+    rows = list(
+        attempts.values("pk", "finished_at", "correct_count", "question_count", "mode")[:limit]
+    )
+    held = (
+        # The same attempts as a subquery: one query whatever they are (none or many).
+        held_scores(user, attempts.values("pk")[:limit], withhold_at)
+        if withhold_at is not None
+        else {}
+    )
+    trend = []
+    for r in reversed(rows):
+        # A finished attempt always has its score (a database constraint).
+        correct, total = cast(int, r["correct_count"]), r["question_count"]
+        if r["pk"] in held:
+            correct -= held[r["pk"]]["correct"]
+            total -= held[r["pk"]]["held"]
+            if not total:
+                continue
+        trend.append(
+            {
+                "attempt": r["pk"],
+                "finished_at": r["finished_at"],
+                "correct": correct,
+                "total": total,
+                "percent": percent(correct, total),
+                "mode": r["mode"],
+            }
+        )
+    return trend
 
 
-def topic_mastery(user, *, topics=None, cohort=None) -> list[dict]:
+def held_scores(user, attempt_ids, now: datetime.datetime) -> dict[int, dict[str, int]]:
+    """Of the user's attempts ``attempt_ids`` (ids, or a subquery), those with answers
+    held back from the resident at ``now`` (``learning.withholding``): ``{attempt_id:
+    {"held": n, "correct": c}}``, how many answers are held back and how many of those
+    were right, to take out of the attempt's score. One query (none for no ids)."""
+    rows = (
+        AttemptItem.objects.filter(attempt_id__in=attempt_ids, attempt__user=user)
+        .filter(withholding.held_item(user, now))
+        .values("attempt_id")
+        .annotate(held=Count("id"), correct=Count("id", filter=Q(is_correct=True)))
+        .order_by()
+    )
+    return {r["attempt_id"]: {"held": r["held"], "correct": r["correct"]} for r in rows}
+
+
+def topic_mastery(
+    user, *, topics=None, cohort=None, withhold_at: datetime.datetime | None = None
+) -> list[dict]:
     """Per topic in curriculum order: ``{"topic", "correct", "answered", "percent"}`` over
-    the user's scored items (``percent`` None when nothing answered). A question in two
-    topics counts in both. Two queries (one when ``topics`` is given)."""
+    the user's scored items (``percent`` None when nothing answered; without those held
+    back at ``withhold_at``, when given). A question in two topics counts in both. Two
+    queries (one when ``topics`` is given)."""
     topics = list(topics if topics is not None else Topic.objects.order_by("order", "name"))
     counts = {
         r["question__topics"]: r
-        for r in AttemptItem.objects.scored()
-        .visible_to(cohort)
-        .filter(attempt__user=user)
+        for r in _scored(user, cohort, withhold_at)
         .values("question__topics")
         .annotate(answered=Count("id"), correct=Count("id", filter=Q(is_correct=True)))
         .order_by()
@@ -141,16 +209,15 @@ def miss_mix_rows(misses: dict, tagged: dict) -> list[dict]:
 MISS_MIX_MONTHS = 12
 
 
-def miss_type_mix(user, *, cohort=None) -> list[dict]:
+def miss_type_mix(user, *, cohort=None, withhold_at: datetime.datetime | None = None) -> list[dict]:
     """Why ``user`` missed questions, per month (most recent first, at most
     MISS_MIX_MONTHS): ``[{"month", "misses", "counts": [(label, n)] in MissType order,
     "untagged"}]``. A miss is a locked answer that is not correct, dated by when it was
     locked. Two queries: all misses per month (from the scores index), tagged ones per
-    month and type (from the partial index of tagged items)."""
+    month and type (from the partial index of tagged items). Without the misses held back
+    at ``withhold_at``, when given."""
     items = (
-        AttemptItem.objects.scored()
-        .visible_to(cohort)
-        .filter(attempt__user=user)
+        _scored(user, cohort, withhold_at)
         .filter(is_correct=False)
         .annotate(month=TruncMonth("locked_at", output_field=DateField()))
     )
@@ -182,20 +249,25 @@ def weakest_topics(mastery: list[dict], *, count: int = 3) -> list[dict]:
 MIN_PEERS_FOR_PERCENTILE = 10
 
 
-def percentile_rank(user) -> dict:
+def percentile_rank(user, *, own: dict | None = None) -> dict:
     """Where the user's percent correct stands among residents of the same training year
     (non-staff users with at least one scored item, the user included).
 
     Returns ``{"training_year", "peers", "percentile"}``; ``percentile`` is the share of
     peers scoring below plus half of those tied (0-100, rounded), and None when the user
     has no training year or score, or fewer than MIN_PEERS_FOR_PERCENTILE peers.
-    Three queries."""
+    ``own``: the user's own ``{"answered", "correct"}`` to rank instead of all their scored
+    items (the resident's view: ``resident_summary`` without what is held back, so that
+    the rank does not move when an assignment's results are still withheld). Three
+    queries."""
     year = ResidentProfile.objects.filter(user=user).values_list("training_year", flat=True).first()
     result = {"training_year": year, "peers": 0, "percentile": None}
     if year is None:
         return result
     peers_or_me = Q(user=user) | Q(user__resident_profile__training_year=year, user__is_staff=False)
     totals = scored_totals(Attempt.objects.filter(peers_or_me))
+    if own is not None and user.pk in totals:
+        totals[user.pk] = {"answered": own["answered"], "correct": own["correct"]}
     mine = totals.get(user.pk)
     if mine is None or not mine["answered"]:
         return result
@@ -257,24 +329,112 @@ def finished_percent(attempt) -> float | None:
     return percent(attempt.correct_count, attempt.question_count)
 
 
-def resident_assignments(user, *, cohort=None) -> list[dict]:
-    """Assignments of the user's cohorts (of ``cohort`` only, when given), soonest due
-    first, each with the user's attempt: ``{"assignment", "attempt", "percent"}``. Two
-    queries."""
+def _own_clock_seconds(assignment: Assignment, accommodation, grant) -> int | None:
+    """``quizzes.control.assignment_clock_seconds`` from the rows already read (the
+    resident's accommodation in the cohort and grant on the assignment), for a list of
+    assignments in a fixed number of queries; tests hold the two equal."""
+    if assignment.mode != Attempt.Mode.TIMED:
+        return None
+    multiplier = accommodation.multiplier if accommodation else 1.0
+    if multiplier is None:
+        return None
+    if assignment.time_limit_minutes:
+        seconds = round(assignment.time_limit_minutes * 60 * multiplier)
+    else:
+        seconds = (
+            grading.time_limit_seconds(
+                question_count=assignment.question_count,
+                timed=True,
+                multiplier=multiplier,
+                seconds_per_question=settings.QUIZ_SECONDS_PER_QUESTION,
+            )
+            or 0
+        )
+    return seconds + (grant.extra_minutes * 60 if grant else 0)
+
+
+def _own_due_at(assignment: Assignment, grant) -> datetime.datetime:
+    """``quizzes.control.resident_due_at`` from the grant already read."""
+    if grant is not None and grant.due_at is not None and grant.due_at > assignment.due_at:
+        return grant.due_at
+    return assignment.due_at
+
+
+def resident_assignments(user, *, cohort=None, now: datetime.datetime | None = None) -> list[dict]:
+    """Assignments of the user's cohorts (of ``cohort`` only, when given: its educators'
+    view, archived ones included; the resident's own list leaves archived ones out),
+    soonest due first, each as the resident stands on it at ``now``:
+
+    ``{"assignment", "attempt" (the latest, or None), "attempts" (how many), "allowed"
+    (attempts allowed: one plus any granted), "due_at" (the resident's own due date, an
+    extension included), "own_seconds" (their clock: the time limit or standard pace
+    times the educators' accommodation, plus granted minutes; None: tutor mode or
+    untimed), "is_released" (whether they may see the results: always for the educators'
+    view), "percent" (the latest attempt's score once finished and released), "state"}``
+    with ``state`` one of "upcoming", "open", "in_progress", "finished", "missed"
+    (closed, not taken) and ``can_start`` (open to a first or a further attempt).
+    Four queries, whatever the number of assignments."""
+    now = now or timezone.now()
+    listed = Assignment.objects.filter(cohort__residents=user)
+    if cohort is not None:
+        listed = listed.filter(cohort=cohort)
+    else:
+        listed = listed.filter(archived_at__isnull=True)
     assignments = list(
-        Assignment.objects.filter(cohort__residents=user)
-        .filter(Q(cohort=cohort) if cohort is not None else Q())
-        .select_related("cohort")
+        listed.select_related("cohort")
+        .annotate(latest_grant_due=Max("grants__due_at"))
         .order_by("due_at", "id")
     )
-    attempts = {
-        a.assignment_id: a
-        for a in Attempt.objects.filter(user=user, assignment__in=[a.pk for a in assignments])
+    ids = [a.pk for a in assignments]
+    grants = {
+        g.assignment_id: g
+        for g in AssignmentGrant.objects.filter(resident=user, assignment__in=ids)
     }
+    accommodations = {
+        a.cohort_id: a
+        for a in Accommodation.objects.filter(
+            resident=user, cohort__in={a.cohort_id for a in assignments}
+        )
+    }
+    attempts: dict[int, list[Attempt]] = {}
+    for taken in Attempt.objects.filter(user=user, assignment__in=ids).order_by(
+        "attempt_number", "pk"
+    ):
+        attempts.setdefault(cast(int, taken.assignment_id), []).append(taken)
     rows = []
     for assignment in assignments:
-        attempt = attempts.get(assignment.pk)
+        latest_grant = assignment.latest_grant_due  # annotated
+        # Read with the assignment: Assignment.last_due_at would query each row again.
+        assignment.last_due_at = max(assignment.due_at, latest_grant or assignment.due_at)
+        grant = grants.get(assignment.pk)
+        mine = attempts.get(assignment.pk, [])
+        attempt = mine[-1] if mine else None
+        due_at = _own_due_at(assignment, grant)
+        allowed = 1 + (grant.extra_attempts if grant else 0)
+        is_open = assignment.archived_at is None and assignment.opens_at <= now <= due_at
+        released = cohort is not None or assignment.results_released(now)
+        if attempt is not None and not attempt.is_finished:
+            state = "in_progress"
+        elif attempt is not None:
+            state = "finished"
+        elif now < assignment.opens_at:
+            state = "upcoming"
+        else:
+            state = "open" if is_open else "missed"
         rows.append(
-            {"assignment": assignment, "attempt": attempt, "percent": finished_percent(attempt)}
+            {
+                "assignment": assignment,
+                "attempt": attempt,
+                "attempts": len(mine),
+                "allowed": allowed,
+                "due_at": due_at,
+                "own_seconds": _own_clock_seconds(
+                    assignment, accommodations.get(assignment.cohort_id), grant
+                ),
+                "is_released": released,
+                "percent": finished_percent(attempt) if released else None,
+                "state": state,
+                "can_start": is_open and state in ("open", "finished") and len(mine) < allowed,
+            }
         )
     return rows

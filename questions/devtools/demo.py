@@ -16,8 +16,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from questions.devtools import history_rows as history_gen
-from questions.models import Assignment, Attempt, Cohort, Question, ResidentProfile
+from questions.models import (
+    Assignment,
+    Attempt,
+    AttemptItem,
+    Cohort,
+    ErrorReport,
+    Question,
+    ResidentProfile,
+)
+from questions.notifications import fanout
 from questions.quizzes import assignments, engine, starting
+from questions.quizzes import error_reports as reports
 
 DEMO_COHORT = "Demo residency program"
 SYNTHETIC_RESIDENTS = 24
@@ -102,4 +112,41 @@ def seed_demo_activity(*, educator, resident, rng: random.Random | None = None) 
         start = now - datetime.timedelta(days=rng.randint(1, 9), hours=rng.randint(0, 8))
         attempt = starting.start_assignment(user=user, assignment=assignment, now=start, rng=rng)
         _take(attempt, ability=ability, start=start, rng=rng)
+    _seed_notifications(
+        educator=educator, resident=resident, other=synthetic[0][0], assignment=assignment, now=now
+    )
     return True
+
+
+def _seed_notifications(*, educator, resident, other, assignment, now) -> None:
+    """Something under each demo account's bell: for the resident, the assignment set and
+    an answer to an error report they sent; for the educator, the daily digest (another
+    report waiting). The hooks enqueued their jobs, which `make run`'s worker runs again
+    harmlessly (a notification exists once); they are run here so that the bell shows
+    them at once. With example addresses, the worker's e-mails show on the console."""
+    User = get_user_model()
+    for user, address in ((resident, "resident@example.org"), (educator, "educator@example.org")):
+        User.objects.filter(pk=user.pk, email="").update(email=address)
+    decided, waiting = (
+        AttemptItem.objects.filter(
+            attempt__user=user, attempt__assignment__isnull=True, attempt__status="finished"
+        )
+        .order_by("attempt__started_at", "position")
+        .first()
+        for user in (resident, other)
+    )
+    assert decided is not None and waiting is not None  # both took practice quizzes above
+    report = reports.report_problem(
+        user=resident, item=decided, kind=ErrorReport.Kind.UNCLEAR,
+        comment="Is the lead-in asking for the nerve or the level?",
+    )  # fmt: skip
+    reports.decide_report(
+        report=report, status=ErrorReport.Status.ACCEPTED, by=educator,
+        reply="Good catch: the lead-in now names the level. Thank you.",
+    )  # fmt: skip
+    reports.report_problem(
+        user=other, item=waiting, kind=ErrorReport.Kind.TYPO, comment="“iliac cest”"
+    )
+    fanout.assignment_set(assignment_id=assignment.pk, now=now)
+    fanout.report_answered(report_id=report.pk, now=now)
+    fanout.daily_digest(day=fanout.local_day(now), now=now)

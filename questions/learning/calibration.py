@@ -2,12 +2,17 @@
 the questions they answered wrongly while sure, by topic. Each function states the shape it
 returns and its query count."""
 
+from __future__ import annotations
+
+import datetime
+
 from django.db.models import (
     Count,
     Max,
     Q,
 )
 
+from questions.learning import withholding
 from questions.models import AttemptItem, Question, Topic
 
 
@@ -39,13 +44,17 @@ def calibration_of(items) -> list[dict]:
     return _calibration_rows(counts)
 
 
-def calibration(user, *, cohort=None) -> list[dict]:
+def _scored(user, cohort, withhold_at: datetime.datetime | None):
+    items = AttemptItem.objects.scored().visible_to(cohort).filter(attempt__user=user)
+    return withholding.without_held(items, user, withhold_at)
+
+
+def calibration(user, *, cohort=None, withhold_at: datetime.datetime | None = None) -> list[dict]:
     """``calibration_of`` every scored answer of ``user`` (as ``cohort``'s educators may
-    see them, when given). One query."""
+    see them, when given; without the answers held back at ``withhold_at``, when given:
+    ``learning.withholding``). One query."""
     rows = (
-        AttemptItem.objects.scored()
-        .visible_to(cohort)
-        .filter(attempt__user=user)
+        _scored(user, cohort, withhold_at)
         .exclude(confidence="")
         .values("confidence")
         .annotate(answered=Count("id"), correct=Count("id", filter=Q(is_correct=True)))
@@ -57,15 +66,16 @@ def calibration(user, *, cohort=None) -> list[dict]:
 NO_TOPIC = "No topic"
 
 
-def confident_misses(user, *, cohort=None) -> list[dict]:
+def confident_misses(
+    user, *, cohort=None, withhold_at: datetime.datetime | None = None
+) -> list[dict]:
     """The questions ``user`` answered wrongly while sure (the misconceptions that feel
     like knowledge), by topic in curriculum order: ``[{"topic", "questions": [{"question_id",
     "key", "lead_in", "times", "last"}]}]``, each topic's most recent first. A question in
-    two topics is listed under both, one without a topic under NO_TOPIC, last. One query."""
+    two topics is listed under both, one without a topic under NO_TOPIC, last. Without
+    the answers held back at ``withhold_at``, when given. One query."""
     rows = (
-        AttemptItem.objects.scored()
-        .visible_to(cohort)
-        .filter(attempt__user=user)
+        _scored(user, cohort, withhold_at)
         .filter(confidence=AttemptItem.Confidence.SURE, is_correct=False)
         .values(
             "question_id",

@@ -149,24 +149,30 @@ RESCHEDULED_FIELDS = [
 ]
 
 
-def _live_cards(user):
+def _live_cards(user, now: datetime.datetime):
+    """The user's cards of published questions, without those an assignment of their
+    cohorts is assessing at ``now`` (``QuestionQuerySet.assessed_for``): held back from
+    review, and from the counts, which would otherwise move as an assignment is scored."""
     return RecallCard.objects.filter(
-        user=user, question__in=Question.objects.published().values("pk")
+        user=user,
+        question__in=Question.objects.published().not_assessed_for(user, now).values("pk"),
     )
 
 
 def due_question_ids(user, now: datetime.datetime | None = None):
-    """The published questions due for ``user`` now (a subquery)."""
-    return _live_cards(user).filter(due__lte=now or timezone.now()).values("question_id")
+    """The published questions due for ``user`` now and not held back (a subquery)."""
+    now = now or timezone.now()
+    return _live_cards(user, now).filter(due__lte=now).values("question_id")
 
 
 def summary(user, now: datetime.datetime | None = None) -> dict:
     """``{"due", "scheduled", "mastered", "next_due"}`` for the dashboard: questions due
     now (their interval is over: a question missed this evening is due tomorrow evening, not
     after midnight), on the schedule, mastered (corrected misses), and when the next one
-    comes due. Retired questions are left out. One query."""
+    comes due. Retired questions, and those held back while an assignment assesses them,
+    are left out. One query."""
     now = now or timezone.now()
-    figures = _live_cards(user).aggregate(
+    figures = _live_cards(user, now).aggregate(
         due_now=Count("pk", filter=Q(due__lte=now)),
         on_schedule=Count("pk"),
         corrected=Count("pk", filter=Q(mastered_at__isnull=False)),

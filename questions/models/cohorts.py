@@ -10,8 +10,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Max, Q
-from django.utils.functional import cached_property
 from django.utils.crypto import get_random_string
+from django.utils.functional import cached_property
 
 from questions.models.attempts import Attempt
 from questions.models.bank import Question, Topic

@@ -57,14 +57,18 @@ def update_profile(
     training_year: int | None,
     time_setting: str,
     has_keyboard_shortcuts: bool,
+    email_notifications: str | None = None,
     **preferences: str | bool,
 ) -> ResidentProfile:
     """Save the resident's own settings; ``preferences`` are QUIZ_PREFERENCES fields (those
-    not given stay). Raises ValidationError, TypeError for another keyword."""
+    not given stay), as is ``email_notifications`` (all, assignments, none) when None.
+    Raises ValidationError, TypeError for another keyword."""
     profile.program = program
     profile.training_year = training_year
     profile.time_setting = time_setting
     profile.has_keyboard_shortcuts = has_keyboard_shortcuts
+    if email_notifications is not None:
+        profile.email_notifications = email_notifications
     _apply(profile, preferences)
     profile.full_clean()
     profile.save()

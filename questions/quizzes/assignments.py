@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from questions.models import Assignment, Attempt, Cohort, CohortLogEntry, Question
+from questions.notifications import events
 from questions.quizzes import drawing
 
 
@@ -27,6 +28,7 @@ def create_assignment(
     topics=(),
     question_count: int | None = None,
     time_limit_minutes: int | None = None,
+    release: str = Assignment.Release.AT_DUE,
     rng: random.Random | None = None,
 ) -> Assignment:
     """Create an assignment. A fixed set takes ``questions`` (published ones only); a rule
@@ -60,6 +62,7 @@ def create_assignment(
         due_at=due_at,
         question_count=len(chosen),
         time_limit_minutes=time_limit_minutes,
+        release=release,
     )
     assignment.full_clean()
     assignment.save()
@@ -74,4 +77,5 @@ def create_assignment(
         action=CohortLogEntry.Action.SET,
         summary=f"set “{title}”: {len(chosen)} questions",
     )
+    events.assignment_set(assignment)  # its residents are told, by a job of this transaction
     return assignment

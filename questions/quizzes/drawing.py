@@ -141,6 +141,20 @@ def held_back_count(
     return _in_topics(held, topics).count()
 
 
+def held_back_by_topic(*, user: User, now: datetime.datetime | None = None) -> dict[int, int]:
+    """``{topic_id: n}``: how many published questions of each topic are held back from
+    ``user``'s practice at ``now`` (a topic with none is absent), so that a quick quiz on a
+    topic asks for no more than practice can draw. One query."""
+    held = Question.objects.published().assessed_for(user, now or timezone.now())
+    return {
+        row["topics"]: row["n"]
+        for row in held.filter(topics__isnull=False)
+        .values("topics")
+        .annotate(n=Count("pk"))
+        .order_by()
+    }
+
+
 def draw_questions(
     *,
     user: User,

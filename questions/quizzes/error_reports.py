@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from questions.models import AttemptItem, ErrorReport
+from questions.notifications import events
 
 
 class ReportRefused(Exception):
@@ -59,6 +60,8 @@ def decide_report(*, report: ErrorReport, status: str, reply: str, by) -> ErrorR
     report.handled_by = by
     report.full_clean()
     report.save()
+    if status in DECISIONS:  # its reporter is told, by a job of this transaction
+        events.report_answered(report)
     return report
 
 
@@ -67,6 +70,7 @@ DECISIONS = frozenset(
 )
 
 
+@transaction.atomic
 def decide_reports(
     *,
     reports: QuerySet[ErrorReport],
@@ -75,7 +79,13 @@ def decide_reports(
     now: datetime.datetime | None = None,
 ) -> int:
     """Give every report in ``reports`` the same decision (accepted, rejected or fixed;
-    their replies unchanged), handled by ``by``: one query. Returns how many there were."""
+    their replies unchanged), handled by ``by``; their reporters are told, by one job.
+    Three queries (the ids, the update, the job). Returns how many there were."""
     if status not in DECISIONS:
         raise ValueError(f"Not a decision: {status!r}")
-    return reports.update(status=status, handled_by=by, updated_at=now or timezone.now())
+    ids = list(reports.values_list("pk", flat=True))
+    count = ErrorReport.objects.filter(pk__in=ids).update(
+        status=status, handled_by=by, updated_at=now or timezone.now()
+    )
+    events.reports_answered(ids)
+    return count

@@ -3,7 +3,8 @@
 Every page reads the attempt through the engine (``engine.visit`` or its locked writes,
 which expire an overdue attempt as of its deadline first). Before an item is locked, the
 page receives only the letters and texts of its choices: never the key, a rationale or
-the explanation.
+the explanation; after, in tutor mode, only when no assignment holds them back
+(``pages.tutor_review``).
 
 No answer is lost: the question page is one form (``attempt_answer``). With JavaScript a
 choice, a confidence and a note are saved as they change (htmx, ``go=save``); without it
@@ -52,7 +53,10 @@ def _clock(attempt: Attempt, now) -> dict:
     if attempt.deadline_at is None:
         return {}
     if attempt.mode == Attempt.Mode.TUTOR:
-        return {"due_at": attempt.deadline_at}  # an assignment's due date, not a clock
+        # An assignment's due date, not a clock, read in its cohort's time zone.
+        assignment = attempt.assignment if attempt.assignment_id else None
+        zone = assignment.cohort.time_zone if assignment is not None else None
+        return {"due_at": attempt.deadline_at, "due_zone": zone}
     paused = engine.is_paused(attempt, now)
     if paused and attempt.deadline_before_pause and attempt.paused_at:
         left = attempt.deadline_before_pause - attempt.paused_at  # frozen while paused
@@ -124,7 +128,11 @@ def attempt_question(request, pk: int, position: int):
         **clock,
     }
     if attempt.mode == Attempt.Mode.TUTOR and item.is_locked:
-        context["explained"] = pages.locked_item_explanation(item)
+        # The key and explanation, unless an assignment holds them back: its own results
+        # not released yet, or (in practice) a question an open assignment asks. The answer
+        # is recorded and scored either way.
+        context.update(pages.tutor_review(attempt, item, now))
+        context["is_locked"] = True
         context["report_kinds"] = ErrorReport.Kind.choices
         context["all_answered"] = all(other.is_locked for other in items)
     return render(request, "questions/attempt_question.html", context)

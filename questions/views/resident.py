@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from questions.analytics import pages
+from questions.analytics import pages, release
 from questions.forms import QuizBuilderForm
 from questions.learning import flashcards as flashcards_module
 from questions.middleware import retry_safe
@@ -28,9 +28,13 @@ from questions.quizzes import error_reports as reports
 @never_cache
 @login_required
 def attempt_list(request):
-    attempts = Attempt.objects.filter(user=request.user)
-    engine.expire_overdue(attempts)  # a quiz whose time ran out is not offered to resume
-    attempts = attempts.prefetch_related("topics")
+    """The resident's quizzes, newest first, each with the score they may see: none yet
+    for an assignment whose results are not released, and without the answers held back
+    while an assignment asks their questions (``release.show_scores``)."""
+    mine = Attempt.objects.filter(user=request.user)
+    engine.expire_overdue(mine)  # a quiz whose time ran out is not offered to resume
+    attempts = list(mine.prefetch_related("topics"))
+    release.show_scores(request.user, attempts, now=timezone.now())
     return render(request, "questions/attempt_list.html", {"attempts": attempts})
 
 
@@ -236,17 +240,29 @@ def cohort_join(request):
 
 
 @retry_safe
-@require_POST
+@never_cache
+@require_http_methods(["GET", "POST"])
 @login_required
 def assignment_start(request, pk: int):
-    """Start (or resume) the resident's attempt at an assignment of one of their cohorts."""
-    assignment = get_object_or_404(Assignment, pk=pk, cohort__residents=request.user)
-    try:
-        attempt = starting.start_assignment(user=request.user, assignment=assignment)
-    except errors.EngineError as exc:
-        messages.error(request, str(exc))
-        return redirect("questions:dashboard")
-    attempt = engine.expire_if_due(attempt)
-    if attempt.is_finished:
-        return redirect(attempt.results_url())
-    return redirect(attempt.question_url(attempt.current_position))
+    """An assignment of one of the resident's cohorts. GET: its start screen (what it
+    asks, the resident's own time and due date, the attempts allowed, when the results
+    come; Resume for an attempt in progress; why it cannot be started, when it cannot).
+    POST (Begin): start the clock (``starting.start_assignment``: a second Begin resumes)
+    and go to the question."""
+    assignment = get_object_or_404(
+        Assignment.objects.select_related("cohort"), pk=pk, cohort__residents=request.user
+    )
+    if request.method == "POST":
+        try:
+            attempt = starting.start_assignment(user=request.user, assignment=assignment)
+        except errors.EngineError as exc:
+            messages.error(request, str(exc))
+            return redirect("questions:assignment_start", pk=pk)
+        attempt = engine.expire_if_due(attempt)
+        if attempt.is_finished:
+            return redirect(attempt.results_url())
+        return redirect(attempt.question_url(attempt.current_position))
+    context = release.start_context(
+        assignment=assignment, resident=request.user, now=timezone.now()
+    )
+    return render(request, "questions/assignment_start.html", context)

@@ -4,6 +4,9 @@ printing; and the resident's notes on questions.
 
 An attempt past its deadline is finished (as of the deadline) before anything is shown. A
 quiz still in progress is never explained here: its pages send the resident to the question.
+An assignment's attempt whose results are not released yet shows only that it is finished
+and when the results come (``release.awaiting_context``); a question an open assignment
+asks shows no result in any other quiz (``release.held_back``).
 """
 
 from urllib.parse import urlsplit
@@ -13,11 +16,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import Resolver404, resolve
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from questions.analytics import pages
+from questions.analytics import notes, pages, release
 from questions.middleware import retry_safe
 from questions.models import Attempt, AttemptItem
 from questions.quizzes import engine, errors
@@ -25,8 +29,31 @@ from questions.quizzes import engine, errors
 
 def _attempt_for(request, pk: int) -> Attempt:
     """The requesting resident's attempt, expired if overdue; anyone else's is a 404."""
-    attempt = get_object_or_404(Attempt, pk=pk, user=request.user)
+    attempt = get_object_or_404(
+        Attempt.objects.select_related("assignment__cohort"), pk=pk, user=request.user
+    )
     return engine.expire_if_due(attempt)
+
+
+def _awaiting(request, attempt: Attempt):
+    """The page of a finished assignment attempt whose results are not released yet."""
+    return render(
+        request, "questions/attempt_awaiting_release.html", release.awaiting_context(attempt)
+    )
+
+
+def _tagging_refusal(attempt: Attempt, position: int, now) -> str | None:
+    """Why a miss cannot be tagged on this item now (tagging would tell whether the answer
+    was right), or None."""
+    if release.is_awaiting(attempt, now):
+        return "Misses are tagged once the assignment's results are released."
+    question_id = attempt.items.filter(position=position).values_list("question_id", flat=True)
+    held = release.held_back(
+        attempt.user_id, question_id, now, except_assignment=attempt.assignment_id
+    )
+    if held:
+        return "An open assignment of your cohort asks this question: tag it once it comes back."
+    return None
 
 
 def _result_page_in(request, attempt: Attempt) -> str | None:
@@ -57,6 +84,10 @@ def item_miss_type(request, pk: int, position: int):
     if not attempt.is_finished:
         messages.error(request, "Misses are tagged on the results page, once the quiz is over.")
         return redirect(attempt.question_url(attempt.current_position))
+    refusal = _tagging_refusal(attempt, position, timezone.now())
+    if refusal:
+        messages.error(request, refusal)
+        return redirect(attempt.results_url())
     try:
         item = engine.tag_miss(
             attempt=attempt,
@@ -82,6 +113,8 @@ def attempt_results(request, pk: int):
     attempt = _attempt_for(request, pk)
     if not attempt.is_finished:
         return redirect(attempt.question_url(attempt.current_position))
+    if release.is_awaiting(attempt, timezone.now()):
+        return _awaiting(request, attempt)
     context = pages.results_context(
         attempt, row_filter=request.GET.get("filter", ""), explained=False
     )
@@ -95,6 +128,8 @@ def attempt_results_all(request, pk: int):
     attempt = _attempt_for(request, pk)
     if not attempt.is_finished:
         return redirect(attempt.question_url(attempt.current_position))
+    if release.is_awaiting(attempt, timezone.now()):
+        return _awaiting(request, attempt)
     context = pages.results_context(attempt)
     return render(request, "questions/attempt_results.html", context | {"is_print_view": True})
 
@@ -106,6 +141,8 @@ def attempt_result_item(request, pk: int, position: int):
     attempt = _attempt_for(request, pk)
     if not attempt.is_finished:
         return redirect(attempt.question_url(position))
+    if release.is_awaiting(attempt, timezone.now()):
+        return _awaiting(request, attempt)
     try:
         context = pages.result_item_context(
             attempt, position, row_filter=request.GET.get("filter", "")
@@ -120,5 +157,5 @@ def attempt_result_item(request, pk: int, position: int):
 def note_list(request):
     """The resident's notes, newest first, each leading to its question's explanation (or,
     in a quiz still in progress, to the question)."""
-    context = pages.notes_context(request.user, page=request.GET.get("page"))
+    context = notes.notes_context(request.user, page=request.GET.get("page"))
     return render(request, "questions/note_list.html", context)

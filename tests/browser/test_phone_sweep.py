@@ -34,6 +34,7 @@ from questions.models import (
     ResidentProfile,
     StatusChange,
 )
+from questions.notifications import unsubscribe
 from questions.people.roles import EDUCATORS_GROUP
 from questions.quizzes import assignments, engine, starting
 from questions.quizzes import simulation as simulations
@@ -75,6 +76,20 @@ def _reset_link(w) -> list[str]:
     return [urlsafe_base64_encode(force_bytes(user.pk)), default_token_generator.make_token(user)]
 
 
+def _notices(w) -> list:
+    """No arguments; first gives each signed-in role a read and an unread notification, one
+    with the long URL and word in it."""
+    for role in SIGNED_IN:
+        for n, read_at in enumerate([None, timezone.now()]):
+            w[role].notifications.get_or_create(
+                key=f"sweep:{n}",
+                defaults={"kind": "report_answered", "title": f"Your report on {LONG_WORD}",
+                          "body": f"Fixed: see {LONG_URL}", "url": "/reports/",
+                          "created_at": timezone.now(), "read_at": read_at},
+            )  # fmt: skip
+    return []
+
+
 PAGES = [
     Page("login", ("anon",)),
     Page("password_reset", ("anon",)),
@@ -91,10 +106,18 @@ PAGES = [
     Page("questions:profile", SIGNED_IN),
     Page("questions:dashboard", SIGNED_IN),
     Page("questions:attempt_list", ("resident",)),
+    Page("questions:assignment_start", ("resident",), lambda w: [w["assignment"].pk]),
     Page("questions:attempt_new", ("resident",)),
     # A practice quiz in progress: the confirmation before discarding it.
     Page("questions:attempt_discard", ("resident",), lambda w: [w["tutor"].pk]),
     Page("questions:error_report_list", ("resident",)),
+    Page("questions:notification_list", SIGNED_IN, _notices),
+    # The unsubscribe link of an e-mail, opened without signing in.
+    Page(
+        "questions:notification_unsubscribe",
+        ("anon",),
+        lambda w: [unsubscribe.token_for(w["resident"])],
+    ),  # fmt: skip
     # Redirects to the quiz's current question (or to its results).
     Page("questions:attempt_detail", ("resident",), lambda w: [w["timed"].pk]),
     Page("questions:attempt_question", ("resident",), lambda w: [w["timed"].pk, 1], "timed"),
@@ -136,6 +159,22 @@ PAGES = [
         ("educator",),
         lambda w: [w["cohort"].pk, w["assignment"].pk],
     ),
+    # Controlling it: the edit form, the preview, each confirmation, one resident's
+    # extension, the cohort's accommodations.
+    *(
+        Page(
+            f"questions:assignment_{name}",
+            ("educator",),
+            lambda w: [w["cohort"].pk, w["assignment"].pk],
+        )
+        for name in ("edit", "preview", "close", "release", "archive", "unarchive")
+    ),
+    Page(
+        "questions:assignment_resident",
+        ("educator",),
+        lambda w: [w["cohort"].pk, w["assignment"].pk, w["resident"].pk],
+    ),
+    Page("questions:cohort_accommodations", ("educator",), lambda w: [w["cohort"].pk]),
 ]
 
 # Named URLs that are not pages to look at, and why.
@@ -151,11 +190,14 @@ EXEMPT = {
     "questions:attempt_finish": POST_ONLY,
     "questions:error_report_new": POST_ONLY,
     "questions:item_miss_type": POST_ONLY,
-    "questions:assignment_start": POST_ONLY,
     "questions:cohort_join": POST_ONLY,
+    "questions:notification_read": POST_ONLY,
+    "questions:notification_open": POST_ONLY,
+    "questions:notification_read_all": POST_ONLY,
     "questions:flashcards": "a file download (Anki .apkg or CSV)",
     "questions:attempt_counts": "the quiz builder's live counts, a fragment swapped into it",
     "questions:cohort_export": "a file download (CSV)",
+    "questions:assignment_monitor": "the assignment page's monitor, a fragment it polls",
 }
 
 

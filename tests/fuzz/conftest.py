@@ -120,10 +120,10 @@ def _build_world():
     for user in (educator, other_educator, superuser, resident, other, loner):
         ResidentProfile.objects.create(user=user)
 
-    cohort = Cohort.objects.create(name="Fuzz cohort", join_code="ABCDEFGH")
+    cohort = Cohort.objects.create(name="Fuzz cohort", join_code="ABCDEFGH", time_zone="UTC")
     cohort.educators.add(educator)
     cohort.residents.add(resident, other)
-    foreign = Cohort.objects.create(name="Foreign cohort", join_code="JKLMNPQR")
+    foreign = Cohort.objects.create(name="Foreign cohort", join_code="JKLMNPQR", time_zone="UTC")
     foreign.educators.add(other_educator)
     foreign.residents.add(other)
 

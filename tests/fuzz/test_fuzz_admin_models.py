@@ -31,6 +31,7 @@ from questions.models import (
     Choice,
     Citation,
     Cohort,
+    CohortLogEntry,
     Question,
     Reference,
     Topic,
@@ -386,6 +387,7 @@ def test_renaming_a_cited_reference_keeps_the_citing_questions_valid(world, key)
 
 ASSIGNMENT_KINDS = [v for v, _ in Assignment.Kind.choices]
 MODES = [v for v, _ in Attempt.Mode.choices]
+RELEASES = [v for v, _ in Assignment.Release.choices]
 minutes = st.datetimes(
     min_value=datetime.datetime(2000, 1, 1), max_value=datetime.datetime(2100, 1, 1)
 ).map(lambda d: d.replace(second=0, microsecond=0))
@@ -463,6 +465,11 @@ def assignment_fields(world) -> dict[str, Field]:
             unknown=junk_value,
         ),
         "time_limit_minutes": small_ints(blank_ok=True),
+        "release": Field(
+            valid=st.sampled_from(RELEASES),
+            invalid=st.sampled_from(["", "NOW", "never", "\x00", MISSING]),
+            unknown=junk_value,
+        ),
         "created_by": Field(
             valid=st.sampled_from(["", *users]),
             invalid=st.sampled_from([MISSING_ROW, "abc", "\x00"]),
@@ -471,13 +478,17 @@ def assignment_fields(world) -> dict[str, Field]:
     }
 
 
-ASSIGNMENT_EXPECT = {
-    "title": stripped,
-    "mode": posted,
-    "time_limit_minutes": lambda v: expected_int(posted(v)),
-}
-# Drawn and checked by cohorts.create_assignment on the cohort page: read-only in the admin.
-ASSIGNMENT_FIXED = ["cohort_id", "kind", "question_count", "created_by_id"]
+ASSIGNMENT_EXPECT = {"title": stripped, "release": posted}
+# Drawn and checked by cohorts.create_assignment on the cohort page, and the clock residents
+# may already be running on: read-only in the admin.
+ASSIGNMENT_FIXED = [
+    "cohort_id",
+    "kind",
+    "question_count",
+    "created_by_id",
+    "mode",
+    "time_limit_minutes",
+]
 
 
 def assignment_state(assignment) -> tuple:
@@ -491,26 +502,31 @@ def assignment_state(assignment) -> tuple:
 @fuzz_settings(20)
 @given(data=st.data(), which=st.sampled_from(["own", "foreign"]))
 def test_assignment_form_saves_whole_assignments_or_names_the_bad_field(world, data, which):
-    """Only the title, mode, time limit and dates change in the admin; anything posted for
-    the cohort, the kind, the questions or the count is ignored."""
+    """Only the title, the dates and the release change in the admin (through
+    control.edit_assignment); anything posted for the cohort, the kind, the questions, the
+    count, the mode or the time limit is ignored. A due date moved into the past is refused
+    (closing is its own action). The fuzz cohorts keep their dates in UTC."""
     fields = data.draw(form_cases(assignment_fields(world)), label="fields")
     schedule, schedule_ok, (opens, due) = data.draw(schedules(), label="schedule")
     editable = {name: fields[name] for name in ASSIGNMENT_EXPECT}
-    verdict = combine([*(ok for _, ok in editable.values()), schedule_ok])
+    target_due = {"own": world.open_assignment, "foreign": world.foreign_assignment}[which].due_at
+    due_past = bool(schedule_ok) and due != target_due and due <= timezone.now()
+    verdict = combine([*(ok for _, ok in editable.values()), schedule_ok and not due_past])
     target = {"own": world.open_assignment, "foreign": world.foreign_assignment}[which]
     body = values_of(fields) | schedule | {"_save": "Save"}
     with rolled_back():
         fixed = assignment_state(target)
         outcome = send(client_for(world.superuser), "post", admin_change(target), body)
         if check_verdict(outcome, editable, verdict):
-            assert_wrote_only(outcome, Assignment)
+            # The assignment, its log entry, and attempts in progress following a new due date.
+            assert_wrote_only(outcome, Assignment, CohortLogEntry, Attempt)
             assignment = Assignment.objects.get(pk=target.pk)
             saved_as_posted(assignment, editable, ASSIGNMENT_EXPECT)
             assert assignment_state(assignment) == fixed
             if schedule_ok:
                 assert (assignment.opens_at, assignment.due_at) == (opens, due)
             assert assignment.due_at > assignment.opens_at
-        elif schedule_ok is False and outcome.status == 200:
+        elif (schedule_ok is False or due_past) and outcome.status == 200:
             marked = set(outcome.response.context["adminform"].form.errors)
             assert marked & {"opens_at", "due_at", "__all__"}, marked
 
@@ -914,6 +930,11 @@ def cohort_fields(world, who) -> dict[str, Field]:
             unknown=ids_junk,
         ),
         "join_code": _join_codes(world, target),
+        "time_zone": Field(
+            valid=st.sampled_from(["UTC", "America/New_York", "Asia/Kolkata", "Europe/London"]),
+            invalid=st.sampled_from(["", "Mars/Olympus", "utc ", "\x00", MISSING]),
+            unknown=junk_value,
+        ),
     }
     if who == "educator":  # read-only for an educator: whatever is posted, ignored
         for name in ("residents", "join_code"):
@@ -943,6 +964,8 @@ def test_cohort_change_form_saves_the_cohort_whole_or_names_the_bad_field(world,
             value, ok = fields[name]
             if ok:
                 assert getattr(cohort, name) == stripped(value), name
+        if fields["time_zone"][1]:
+            assert cohort.time_zone == posted(fields["time_zone"][0])
         people = {
             name: {str(pk) for pk in getattr(cohort, name).values_list("pk", flat=True)}
             for name in ("educators", "residents")

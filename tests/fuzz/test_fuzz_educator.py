@@ -9,10 +9,11 @@ import io
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
-from questions.models import Assignment, Attempt, Cohort, Question, Topic
+from questions.models import Assignment, Attempt, Cohort, CohortLogEntry, Question, Topic
 from questions.quizzes import drawing
 from tests.fuzz.helpers import (
     MISSING,
@@ -176,8 +177,14 @@ def test_assignment_form_creates_exactly_what_was_asked_or_names_the_problem(wor
             assert all(q.status == Question.Status.PUBLISHED for q in assignment.questions.all())
             if assignment.kind == Assignment.Kind.FIXED:
                 assert {str(pk) for pk in questions} == set(posted_list(fields["questions"][0]))
+            # The assignment, its log entry and the job that will tell its residents.
             assert_wrote_only(
-                outcome, Assignment, Assignment.questions.through, Assignment.topics.through
+                outcome,
+                Assignment,
+                Assignment.questions.through,
+                Assignment.topics.through,
+                CohortLogEntry,
+                DBTaskResult,
             )
         else:
             assert outcome.status == 200

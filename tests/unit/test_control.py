@@ -353,9 +353,7 @@ def test_a_residents_own_setting_changes_nothing_on_an_assignment(assignment, re
     )
 
 
-def test_a_release_enqueues_its_notification_with_it_and_a_refused_one_none(
-    assignment, educator
-):
+def test_a_release_enqueues_its_notification_with_it_and_a_refused_one_none(assignment, educator):
     from questions.notifications import tasks
     from tests.queue import queued
 

@@ -1,5 +1,7 @@
 """What an assignment assesses stays out of its residents' practice until it is due: no
-practice pool, review or flashcard shows those questions (and so their keys) meanwhile."""
+practice pool, review or flashcard shows those questions (and so their keys) meanwhile; no
+past result, tutor feedback, figure, export or peer statistic of the resident's own gives
+their results away; all of it comes back once the assignment is over."""
 
 import datetime
 
@@ -10,7 +12,12 @@ from django.utils import timezone
 from questions.learning import flashcards
 from questions.models import Assignment, Attempt, Cohort
 from questions.quizzes import assignments, drawing, engine, starting
-from tests.factories import PublishableQuestionFactory, TopicFactory, UserFactory
+from tests.factories import (
+    PublishableQuestionFactory,
+    TopicFactory,
+    UserFactory,
+    finished_attempts,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -206,3 +213,282 @@ def test_the_key_comes_back_once_the_assignment_is_due_and_educators_always_see_
     assert pages.result_item_context(quiz, position)["held_until"] == assignment.due_at
     rows = pages.results_context(quiz, withhold=False)["rows"]
     assert all(row["held_until"] is None for row in rows)
+
+
+# --- Score, topics and confidence of a past result leave the held-back question out -------------
+
+
+def test_a_past_results_score_and_topics_leave_the_held_back_question_out(
+    client, answered_then_assessed
+):
+    quiz, _, _, assignment = answered_then_assessed
+    response = client.get(reverse("questions:attempt_results", args=[quiz.pk]))
+    page = " ".join(response.content.decode().split())
+    # Six right, one held back: 5 / 5, and the page says why (not 6 / 6, which would tell).
+    assert response.context["score"].correct == 5 and response.context["score"].total == 5
+    assert 'id="score">5 / 5 (100.0%)' in page
+    assert "The score leaves out 1 question held back" in page
+    assert response.context["topics"] == [{"topic": "Anatomy", "correct": 5, "total": 5}]
+    assert all(
+        row["share_correct"] is None for row in response.context["rows"] if row["held_until"]
+    )
+
+    from questions.analytics import pages
+
+    after = assignment.due_at + datetime.timedelta(seconds=1)
+    context = pages.results_context(quiz, explained=False, now=after)
+    assert (context["score"].correct, context["score"].total, context["held_count"]) == (6, 6, 0)
+    assert context["topics"] == [{"topic": "Anatomy", "correct": 6, "total": 6}]
+
+
+def test_a_topic_of_held_back_questions_only_is_not_shown(ann, bank):
+    from questions.analytics import pages
+
+    lone = TopicFactory(name="Lone topic")
+    bank["questions"][0].topics.set([lone])
+    [quiz] = finished_attempts([(ann, [(q, "C", 30) for q in bank["questions"]])])
+    set_assignment(
+        ann,
+        bank["questions"][:1],
+        opens_at=NOW - datetime.timedelta(hours=1),
+        due_at=NOW + datetime.timedelta(days=2),
+    )
+    topics = pages.results_context(quiz, explained=False, now=NOW)["topics"]
+    assert [t["topic"] for t in topics] == ["Anatomy"]  # not "Lone topic: 1 / 1"
+
+
+# --- Tutor mode: a practice quiz started before the assignment was set -------------------------
+
+
+@pytest.fixture
+def tutor_then_assessed(client, ann, bank):
+    """Ann's tutor practice quiz on every question, started before an assignment of her
+    cohort set the first question (answer recorded, explanation to hold back)."""
+    quiz = starting.start_attempt(
+        user=ann, config=starting.QuizConfig(question_count=6, mode=Attempt.Mode.TUTOR)
+    )
+    assessed = bank["questions"][0]
+    for choice in assessed.choices.all():
+        choice.rationale = f"Only the assessed question says this ({choice.letter})."
+        choice.save()
+    assignment = set_assignment(
+        ann,
+        [assessed],
+        opens_at=NOW - datetime.timedelta(hours=1),
+        due_at=NOW + datetime.timedelta(days=2),
+    )
+    client.force_login(ann)
+    item = quiz.items.get(question=assessed)
+    return quiz, item, assessed, assignment
+
+
+def test_tutor_feedback_on_a_question_an_assignment_now_asks_is_held_back(
+    client, tutor_then_assessed
+):
+    quiz, item, assessed, assignment = tutor_then_assessed
+    from tests.factories import shown_letter
+
+    url = reverse("questions:attempt_answer", args=[quiz.pk, item.position])
+    client.post(url, {"letter": shown_letter(item), "go": "stay"})
+    item.refresh_from_db()
+    assert item.is_locked and item.is_correct  # recorded and scored all the same
+    page = client.get(reverse("questions:attempt_question", args=[quiz.pk, item.position]))
+    text = page.content.decode()
+    assert 'id="held-back"' in text and "is recorded" in text
+    assert page.context["explained"] is None
+    assert all(choice.rationale not in text for choice in assessed.choices.all())
+    assert "Correct answer" not in text and 'name="letter"' not in text
+
+    # Another question of the same quiz is explained as usual.
+    other = quiz.items.exclude(pk=item.pk).first()
+    client.post(
+        reverse("questions:attempt_answer", args=[quiz.pk, other.position]),
+        {"letter": shown_letter(other), "go": "stay"},
+    )
+    other_page = client.get(reverse("questions:attempt_question", args=[quiz.pk, other.position]))
+    assert other_page.context["explained"] is not None
+
+    # Once the assignment is over (its due date passed, released then), the key comes back.
+    Assignment.objects.filter(pk=assignment.pk).update(
+        opens_at=NOW - datetime.timedelta(days=3), due_at=timezone.now()
+    )
+    page = client.get(reverse("questions:attempt_question", args=[quiz.pk, item.position]))
+    assert page.context["explained"] is not None
+    assert 'id="held-back"' not in page.content.decode()
+
+
+def test_tagging_a_miss_on_a_held_back_question_is_refused(client, ann, bank):
+    [quiz] = finished_attempts([(ann, [(q, "A", 30) for q in bank["questions"]])])  # all wrong
+    set_assignment(
+        ann,
+        bank["questions"][:1],
+        opens_at=NOW - datetime.timedelta(hours=1),
+        due_at=NOW + datetime.timedelta(days=2),
+    )
+    client.force_login(ann)
+    held = quiz.items.get(question=bank["questions"][0])
+    response = client.post(
+        reverse("questions:item_miss_type", args=[quiz.pk, held.position]),
+        {"miss_type": "knowledge"},
+        follow=True,
+    )
+    held.refresh_from_db()
+    assert held.miss_type == ""
+    assert "tag it once it comes back" in response.content.decode()
+    other = quiz.items.exclude(pk=held.pk).first()
+    client.post(
+        reverse("questions:item_miss_type", args=[quiz.pk, other.position]),
+        {"miss_type": "knowledge"},
+    )
+    other.refresh_from_db()
+    assert other.miss_type == "knowledge"
+
+
+# --- Every figure of the resident's own, while the assignment is open and after ------------------
+
+
+@pytest.fixture
+def history_then_assessed(ann, bank):
+    """Ann's finished practice quiz on every question, the first answered wrongly while
+    sure, the others right; five peers answered the first question too; then an open
+    assignment of her cohort asks the first question."""
+    first, *rest = bank["questions"]
+    [quiz] = finished_attempts([(ann, [(first, "A", 30)] + [(q, "C", 30) for q in rest])])
+    quiz.items.update(confidence="sure")
+    peers = UserFactory.create_batch(5)
+    finished_attempts([(peer, [(first, "C", 20)]) for peer in peers])
+    assignment = set_assignment(
+        ann,
+        [first],
+        opens_at=NOW - datetime.timedelta(hours=1),
+        due_at=NOW + datetime.timedelta(days=2),
+    )
+    return quiz, first, assignment
+
+
+def test_every_figure_of_the_dashboard_holds_the_question_back_until_it_is_due(
+    ann, bank, history_then_assessed
+):
+    from questions.analytics import progress
+    from questions.learning import calibration, recall
+
+    quiz, first, assignment = history_then_assessed
+    after = assignment.due_at + datetime.timedelta(seconds=1)
+    for at, answered, correct in [(NOW, 5, 5), (after, 6, 5)]:
+        summary = progress.resident_summary(ann, withhold_at=at)
+        assert (summary["answered"], summary["correct"]) == (answered, correct)
+        [anatomy] = progress.topic_mastery(ann, withhold_at=at)
+        assert (anatomy["answered"], anatomy["correct"]) == (answered, correct)
+        sure = calibration.calibration(ann, withhold_at=at)[0]
+        assert (sure["answered"], sure["correct"]) == (answered, correct)
+        [point] = progress.score_trend(ann, withhold_at=at)
+        assert (point["correct"], point["total"]) == (correct, answered)
+    # Wrong while sure, the misses by month, the review schedule: the miss comes back after.
+    assert calibration.confident_misses(ann, withhold_at=NOW) == []
+    assert progress.miss_type_mix(ann, withhold_at=NOW) == []
+    [group] = calibration.confident_misses(ann, withhold_at=after)
+    assert [q["question_id"] for q in group["questions"]] == [first.pk]
+    assert progress.miss_type_mix(ann, withhold_at=after)[0]["misses"] == 1
+    assert recall.summary(ann, NOW)["scheduled"] == 0
+    assert recall.summary(ann, after)["scheduled"] == 1
+    # Educators' views hold nothing back.
+    assert progress.resident_summary(ann)["answered"] == 6
+    assert calibration.confident_misses(ann) != []
+
+
+def test_the_dashboard_page_and_the_quiz_list_hold_it_back(client, ann, history_then_assessed):
+    quiz, _, _ = history_then_assessed
+    client.force_login(ann)
+    response = client.get(reverse("questions:dashboard"))
+    assert response.context["summary"]["answered"] == 5
+    assert response.context["confident_misses"] == []
+    [recent] = response.context["recent_attempts"]
+    assert recent.shown == {"awaiting": False, "correct": 5, "total": 5, "held": 1}
+    assert "(1 held back)" in response.content.decode()
+    listing = " ".join(client.get(reverse("questions:attempt_list")).content.decode().split())
+    assert "5/5" in listing and "1 held back" in listing and "5/6" not in listing
+
+
+def test_percentile_ranks_the_resident_without_what_is_held_back(ann, history_then_assessed):
+    from questions.analytics import progress
+    from questions.models import ResidentProfile
+
+    ResidentProfile.objects.create(user=ann, training_year=2)
+    own = progress.resident_summary(ann, withhold_at=NOW)
+    ranked = progress.percentile_rank(ann, own=own)
+    assert ranked["peers"] == 1  # the peers have no training year: only ann ranks
+    assert own["answered"] == 5
+
+
+def test_peer_statistics_of_a_held_back_question_are_not_shown(ann, history_then_assessed):
+    from questions.analytics import pages
+
+    quiz, first, _ = history_then_assessed
+    context = pages.results_context(quiz, now=NOW)
+    [held_row] = [row for row in context["rows"] if row["item"].question_id == first.pk]
+    assert held_row["held_until"] and held_row["share_correct"] is None
+    [held_item] = [e for e in context["explained_items"] if e["item"].question_id == first.pk]
+    assert "choices" not in held_item and "residents" not in held_item
+    after = pages.results_context(quiz, now=NOW + datetime.timedelta(days=3))
+    [row] = [row for row in after["rows"] if row["item"].question_id == first.pk]
+    assert row["share_correct"] == 83  # five peers right, ann wrong
+
+
+@pytest.mark.parametrize("fmt", ["csv", "apkg"])
+def test_both_flashcard_formats_leave_the_held_back_miss_out(
+    client, ann, bank, history_then_assessed, fmt
+):
+    import io
+    import sqlite3
+    import tempfile
+    import zipfile
+
+    _, first, assignment = history_then_assessed
+    client.force_login(ann)
+
+    def exported() -> str:
+        body = client.get(reverse("questions:flashcards", args=[fmt])).content
+        if fmt == "csv":
+            return body.decode()
+        with zipfile.ZipFile(io.BytesIO(body)) as archive, tempfile.NamedTemporaryFile() as f:
+            f.write(archive.read("collection.anki2"))
+            f.flush()
+            with sqlite3.connect(f.name) as db:
+                return " ".join(row[0] for row in db.execute("select flds from notes"))
+
+    assert first.key not in exported()
+    Assignment.objects.filter(pk=assignment.pk).update(
+        opens_at=NOW - datetime.timedelta(days=3), due_at=timezone.now()
+    )
+    assert first.key in exported()
+
+
+def test_a_quick_quiz_on_a_topic_asks_no_more_than_practice_can_draw(client, ann, bank):
+    finished_attempts([(ann, [(q, "A", 30) for q in bank["questions"]])])  # a weak topic
+    set_assignment(
+        ann,
+        bank["questions"][:1],
+        opens_at=NOW - datetime.timedelta(hours=1),
+        due_at=NOW + datetime.timedelta(days=2),
+    )
+    assert drawing.held_back_by_topic(user=ann) == {bank["topic"].pk: 1}
+    client.force_login(ann)
+    [weakest] = client.get(reverse("questions:dashboard")).context["weakest"]
+    assert weakest["quiz_size"] == 5  # six in the topic, one held back
+    assert drawing.pool_counts(user=ann)["all"][bank["topic"].pk] == 5
+
+
+def test_the_review_due_count_matches_what_a_review_can_draw(ann, bank):
+    from questions.learning import recall
+
+    [quiz] = finished_attempts([(ann, [(q, "A", 30) for q in bank["questions"]])])
+    set_assignment(
+        ann,
+        bank["questions"][:2],
+        opens_at=NOW - datetime.timedelta(hours=1),
+        due_at=NOW + datetime.timedelta(days=20),
+    )
+    later = NOW + datetime.timedelta(days=10)  # every miss due again
+    due = recall.summary(ann, later)["due"]
+    assert due == 4
+    assert len(drawing.draw_questions(user=ann, count=due, pool="due", now=later)) == 4

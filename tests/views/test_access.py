@@ -24,6 +24,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django_tasks_db.models import DBTaskResult
 
 from questions.models import (
     Assignment,
@@ -35,8 +36,9 @@ from questions.models import (
     Question,
     SiteSetting,
 )
+from questions.notifications import unsubscribe
 from questions.people.roles import EDUCATORS_GROUP
-from questions.quizzes import assignments, engine, simulation, starting
+from questions.quizzes import assignments, control, engine, simulation, starting
 from tests.factories import PublishableQuestionFactory, TopicFactory, UserFactory
 
 DIAGRAM_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect/></svg>'
@@ -148,6 +150,35 @@ def _autocomplete(model_name: str, field_name: str) -> dict:
     return {"app_label": "questions", "model_name": model_name, "field_name": field_name}
 
 
+def _notice(w, key: str) -> list[int]:
+    """The owner's notification ``key`` (made on first use, before the request)."""
+    defaults = {"kind": "assignment_set", "title": "Hi", "url": "/quizzes/",
+                "created_at": timezone.now()}  # fmt: skip
+    return [w["owner"].notifications.get_or_create(key=key, defaults=defaults)[0].pk]
+
+
+CONTROLLED = COHORT_PAGE | {"educator": 302, "superuser": 302}
+
+
+def _edited_assignment(w) -> dict:
+    """The assignment as it is now, renamed: its dates as the cohort reads them."""
+    assignment = Assignment.objects.get(pk=w["assignment"].pk)
+    local = assignment.cohort.tzinfo
+    return {"title": "Week 1 renamed", "release": assignment.release,
+            "opens_at": f"{assignment.opens_at.astimezone(local):%Y-%m-%dT%H:%M}",
+            "due_at": f"{assignment.due_at.astimezone(local):%Y-%m-%dT%H:%M}"}  # fmt: skip
+
+
+def _admin_assignment(w) -> dict:
+    """The assignment's admin form as it is now (dates in the cohort's zone), renamed."""
+    assignment = Assignment.objects.get(pk=w["assignment"].pk)
+    opens, due = (d.astimezone(assignment.cohort.tzinfo)
+                  for d in (assignment.opens_at, assignment.due_at))  # fmt: skip
+    return {"title": "Week 1 (admin)", "release": assignment.release,
+            "opens_at_0": f"{opens:%Y-%m-%d}", "opens_at_1": f"{opens:%H:%M:%S}",
+            "due_at_0": f"{due:%Y-%m-%d}", "due_at_1": f"{due:%H:%M:%S}"}  # fmt: skip
+
+
 # Rows run in this order, in one world per role: a POST may change what a later row opens.
 SITE = [
     get("healthz", everyone(200)),
@@ -195,7 +226,8 @@ SITE = [
     get("questions:item_miss_type", everyone(405), lambda w: [w["finished"].pk, 1]),
     get("questions:flashcards", signed_in(200), lambda w: ["apkg"]),
     get("questions:flashcards", signed_in(200), lambda w: ["csv"]),
-    get("questions:assignment_start", everyone(405), lambda w: [w["assignment"].pk]),
+    # The start screen: the cohort's residents only (anyone else: as if it did not exist).
+    get("questions:assignment_start", owner_only(200), lambda w: [w["assignment"].pk]),
     get("questions:cohort_join", everyone(405)),
     # The answer and the flag before the finish: they need the attempt open.
     post("questions:attempt_answer", owner_only(302), lambda w: [w["open"].pk, 1],
@@ -239,6 +271,44 @@ SITE = [
          writes=SIGNED_IN),
     post("questions:assignment_new", COHORT_PAGE | {"educator": 302, "superuser": 302},
          lambda w: [w["cohort"].pk], _new_assignment, writes=["educator", "superuser"]),
+    # Controlling an assignment (quizzes.control): the cohort's educators only. Confirmation
+    # pages on GET; the POSTs in an order that each can still be done: edit, one resident's
+    # extension, an accommodation, release, close, archive, restore.
+    *(get(f"questions:assignment_{name}", COHORT_PAGE,
+          lambda w: [w["cohort"].pk, w["assignment"].pk])
+      for name in ("monitor", "edit", "preview", "close", "release", "archive", "unarchive")),
+    get("questions:assignment_resident", COHORT_PAGE,
+        lambda w: [w["cohort"].pk, w["assignment"].pk, w["owner"].pk]),
+    get("questions:cohort_accommodations", COHORT_PAGE, lambda w: [w["cohort"].pk]),
+    post("questions:assignment_edit", CONTROLLED, lambda w: [w["cohort"].pk, w["assignment"].pk],
+         _edited_assignment, writes=["educator", "superuser"]),
+    post("questions:assignment_resident", CONTROLLED,
+         lambda w: [w["cohort"].pk, w["assignment"].pk, w["owner"].pk],
+         lambda w: {"grant": "extension", "extra_minutes": "10", "note": "Night float"},
+         writes=["educator", "superuser"]),
+    post("questions:cohort_accommodations", CONTROLLED, lambda w: [w["cohort"].pk],
+         lambda w: {"resident": w["owner"].pk, "time_setting": "x2", "note": "Letter"},
+         writes=["educator", "superuser"]),
+    *(post(f"questions:assignment_{name}", CONTROLLED,
+           lambda w: [w["cohort"].pk, w["assignment"].pk], writes=["educator", "superuser"])
+      for name in ("release", "close", "archive", "unarchive")),
+    # The bell: one's own notifications only; another's is a 404.
+    get("questions:notification_list", signed_in(200)),
+    get("questions:notification_read", everyone(405), lambda w: _notice(w, "a")),
+    get("questions:notification_open", everyone(405), lambda w: _notice(w, "b")),
+    get("questions:notification_read_all", everyone(405)),
+    post("questions:notification_open", owner_only(302), lambda w: _notice(w, "a"),
+         writes=["owner"]),
+    post("questions:notification_read", owner_only(302), lambda w: _notice(w, "b"),
+         writes=["owner"]),
+    post("questions:notification_read_all", signed_in(302)),  # nothing is left unread
+    # Unsubscribing: the signed token is the credential, whoever opens it, signed in or not.
+    get("questions:notification_unsubscribe", everyone(200),
+        lambda w: [unsubscribe.token_for(w["owner"])]),
+    get("questions:notification_unsubscribe", everyone(400), lambda w: ["1:forged"]),
+    post("questions:notification_unsubscribe", everyone(400), lambda w: ["1:forged"]),
+    post("questions:notification_unsubscribe", everyone(200),
+         lambda w: [unsubscribe.token_for(w["owner"])], writes=ROLES),
 ]  # fmt: skip
 
 AUTH = [
@@ -292,13 +362,28 @@ ADMIN_MODELS = {
         lambda w: w["site_setting"], "view change", refused="add delete"
     ),
     "questions.cohort": AdminPolicy(lambda w: w["cohort"], "view add change", scoped=True),
-    # Made on the cohort page only (assignments.create_assignment draws and checks them).
+    # Made on the cohort page only (assignments.create_assignment draws and checks them);
+    # its educators change the title, dates and release (through quizzes.control).
     "questions.assignment": AdminPolicy(
-        lambda w: w["assignment"], "view", scoped=True, refused="add"
+        lambda w: w["assignment"], "view change", scoped=True, refused="add"
+    ),
+    # Made on the cohort pages through quizzes.control, which logs them: read here.
+    "questions.accommodation": AdminPolicy(
+        lambda w: w["accommodation"], "view", scoped=True, refused="add"
+    ),
+    "questions.assignmentgrant": AdminPolicy(
+        lambda w: w["grant"], "view", scoped=True, refused="add"
+    ),
+    "questions.cohortlogentry": AdminPolicy(
+        lambda w: w["log_entry"], "view", scoped=True, refused="add"
     ),
     # Reports come from residents' review pages only. They are about the bank: every
     # educator sees every report (the reporter is named only to their cohort's educators).
     "questions.errorreport": AdminPolicy(lambda w: w["report"], "view change", refused="add"),
+    # The task queue's jobs (django-tasks-db): read-only, for superusers (failed jobs' tracebacks).
+    "django_tasks_database.dbtaskresult": AdminPolicy(
+        lambda w: DBTaskResult.objects.earliest("enqueued_at"), refused="add delete"
+    ),
 }
 
 # Each standard page of a model: (the permission it needs, whether it opens one object).
@@ -389,13 +474,14 @@ ADMIN_WRITES = [
     post("admin:questions_question_restore", authors(302), _question_version, writes=EDITORS),
     post("admin:questions_cohort_add", authors(302),
          data=lambda w: {"name": "Delta", "program": "", "description": "",
-                         "join_code": "DELTA234"},
+                         "join_code": "DELTA234", "time_zone": "America/Chicago"},
          writes=EDITORS),
     # Another cohort's is missing to an educator, as on the cohort pages.
     post("admin:questions_cohort_change", authors(302) | {"educator_other": ADMIN_INDEX},
          lambda w: [w["cohort"].pk],
          lambda w: {"name": "Alpha renamed", "program": "", "description": "",
                     "educators": [w["educator"].pk], "join_code": w["cohort"].join_code,
+                    "time_zone": "America/New_York",
                     "residents": [w["owner"].pk]},
          writes=["educator", "superuser"]),
     post("admin:questions_errorreport_change", authors(302), lambda w: [w["report"].pk],
@@ -414,6 +500,9 @@ ADMIN_WRITES = [
                     "is_superuser": "on", "date_joined_0": "2026-01-05",
                     "date_joined_1": "09:00:00"},
          writes=["superuser"]),
+    # Another cohort's is missing to an educator; dates as the cohort reads them.
+    post("admin:questions_assignment_change", authors(302) | {"educator_other": ADMIN_INDEX},
+         lambda w: [w["assignment"].pk], _admin_assignment, writes=["educator", "superuser"]),
     post("admin:questions_assignment_delete", superuser_only(302),
          lambda w: [w["assignment"].pk], lambda w: {"post": "yes"}, writes=["superuser"]),
     post("admin:questions_cohort_delete", superuser_only(302),
@@ -489,6 +578,14 @@ def world():
         "access_failure_log": AccessFailureLog.objects.create(**login_record),
         "nobodys": 2**31 - 1,  # an id no object has
         "simulation": _simulation(owner),
+        # The educators' grants, each logged (control): read-only in the admin.
+        "accommodation": control.set_accommodation(
+            cohort=cohort, resident=owner, actor=educator, time_setting="x1.5", note="Letter"
+        ),
+        "grant": control.grant_extension(
+            assignment=assignment, resident=owner, actor=educator, extra_minutes=5
+        ),
+        "log_entry": cohort.log_entries.earliest("at"),
     }
 
 

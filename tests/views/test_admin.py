@@ -281,7 +281,8 @@ def test_an_educator_sees_and_manages_only_their_cohorts(educator_client, educat
 
     Cohort.objects.create(name="Someone else's")
     response = educator_client.post(
-        reverse("admin:questions_cohort_add"), {"name": "Mine", "program": "", "description": ""}
+        reverse("admin:questions_cohort_add"),
+        {"name": "Mine", "program": "", "description": "", "time_zone": "America/New_York"},
     )
     assert response.status_code == 302
     mine = Cohort.objects.get(name="Mine")

@@ -12,7 +12,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from questions.models import Assignment, Attempt, Cohort, ErrorReport, ResidentProfile
+from questions.models import (
+    Accommodation,
+    Assignment,
+    Attempt,
+    Cohort,
+    ErrorReport,
+    ResidentProfile,
+)
 from questions.models.simulations import MIN_BLOCK_SIZE
 from questions.quizzes import assignments, engine, simulation, starting
 from questions.quizzes import error_reports as reports
@@ -182,21 +189,32 @@ def test_the_dashboards_queries_do_not_grow_with_quizzes_in_progress(client, ann
 
 def test_times_are_mm_ss_at_the_residents_own_pace(client, ann, questions):
     ResidentProfile.objects.create(user=ann, time_setting=ResidentProfile.TimeSetting.EXTENDED_1_5)
-    finished_attempts([(ann, [(q, "C", 100) for q in questions[:2]])])
-    open_assignment(ann, questions[:2], time_limit_minutes=30)
+    # Practice on other questions than the assignment's, which it holds back from figures.
+    finished_attempts([(ann, [(q, "C", 100) for q in questions[2:4]])])
+    assignment = open_assignment(ann, questions[:2], time_limit_minutes=30)
     page = text(client.get(DASHBOARD))
     assert '<div class="fs-3 fw-semibold" id="avg-time">1:40</div>' in page
     assert "Your pace: 2:15, within pace" in page
-    assert "Timed, 45:00" in page  # the assignment's 30 minutes x 1.5
+    # The resident's own setting is for practice: the assignment's 30 minutes stand...
+    assert "Timed, 30:00" in page
+    # ...unless an educator grants an accommodation.
+    Accommodation.objects.create(
+        cohort=assignment.cohort, resident=ann, time_setting="x1.5", granted_at=timezone.now()
+    )
+    assert "Timed, 45:00" in text(client.get(DASHBOARD))
     assert not re.search(r"\d s\b", page)  # no "100 s" anywhere
 
 
-def test_an_untimed_resident_has_no_pace_and_no_clock_on_timed_assignments(client, ann, questions):
+def test_an_untimed_resident_has_no_pace_but_the_assignments_clock(client, ann, questions):
     ResidentProfile.objects.create(user=ann, time_setting=ResidentProfile.TimeSetting.UNTIMED)
-    open_assignment(ann, questions[:2])
+    assignment = open_assignment(ann, questions[:2])
     page = text(client.get(DASHBOARD))
     assert "Your time setting: untimed" in page
-    assert "Timed, untimed setting" in page
+    assert "Timed, 3:00" in page  # two questions at the standard pace
+    Accommodation.objects.create(
+        cohort=assignment.cohort, resident=ann, time_setting="untimed", granted_at=timezone.now()
+    )
+    assert "Timed, untimed (accommodation)" in text(client.get(DASHBOARD))
 
 
 # --- Discarding -------------------------------------------------------------------------------

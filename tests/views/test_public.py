@@ -46,7 +46,8 @@ class TestPreview:
         self, educator_client, django_assert_max_num_queries
     ):
         question = PublishableQuestionFactory(correct_letter="B")
-        with django_assert_max_num_queries(9):  # 4 for the question, 2 for permissions
+        # 4 for the question, 2 for permissions, 1 for the bell's unread count
+        with django_assert_max_num_queries(10):
             response = educator_client.get(self.url(question))
         page = response.content.decode()
         assert response.status_code == 200

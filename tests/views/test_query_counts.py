@@ -177,22 +177,26 @@ def _quiz_request(page: str, user, size: int) -> tuple[str, str, dict]:
 
 # Every request starts with 2: the session and the user; 2 more are the SAVEPOINT and
 # RELEASE around the engine's write. The target for the question page and answers is 8.
+# A page (not a POST answered by a redirect) counts the bell's unread notifications in the
+# navigation: one query.
+BELL = 1
 QUIZ_PAGES = {
     # the attempt with the profile, its items, move, credit the question left
-    "question_timed": 2 + 2 + 2 + 2,
-    "question_tutor": 2 + 2 + 1 + 2 + 2,  # + the review's references
+    "question_timed": 2 + 2 + 2 + 2 + BELL,
+    # + the review's references, + whether an open assignment holds the explanation back
+    "question_tutor": 2 + 2 + 1 + 2 + 2 + 1 + BELL,
     "answer_next": 2 + 2 + 1 + 2,  # lock the attempt, read the item, record the answer
     "answer_stay": 2 + 2 + 1 + 2,
     "flag": 2 + 2 + 1 + 2,
     "strike": 2 + 2 + 1 + 2,  # as the flag
     # the attempt with the profile, its items; leaving the question: move, credit it
-    "submit_screen": 2 + 2 + 2 + 2,
+    "submit_screen": 2 + 2 + 2 + 2 + BELL,
     # lock, items, score them, the attempt; lock the resident, mark first encounters;
     # review cards read and upserted (every unanswered question enters the schedule)
     "finish": 2 + 1 + 1 + 2 + 2 + 1 + 2 + 2,
     # attempt, items, choice shares, the questions' topics, the resident's pace, topics,
     # and which questions an open assignment holds back
-    "results": 2 + 7,
+    "results": 2 + 7 + BELL,
 }
 
 
@@ -288,15 +292,22 @@ def _world_url(world, page: str, resident) -> str:
 
 
 WORLD_PAGES = {
-    "dashboard": 23,  # 21, and the quizzes in progress at its top with their topics
-    "attempt_list": 5,  # + finishing any quiz whose time ran out (one query when none)
-    "cohort_list": 3,
-    "cohort_detail": 13,
+    # 21, and the quizzes in progress at its top with their topics; what is held back from
+    # the resident (the recent quizzes' results awaiting release and answers held back, the
+    # trend's answers held back, each topic's questions held back from practice) and each
+    # assignment's grant and accommodation for the resident
+    "dashboard": 29 + BELL,
+    # + finishing any quiz whose time ran out (one query when none), + the results awaiting
+    # release and the answers held back
+    "attempt_list": 7 + BELL,
+    "cohort_list": 3 + BELL,
+    "cohort_detail": 16,  # + the accommodations, the recent changes (and the bell)
     "cohort_export": 11,
-    "cohort_resident": 21,
-    "cohort_resident_attempt": 12,  # the results summary: + the viewer's text size, + the reports
-    "assignment_detail": 16,
-    "item_analysis": 10,
+    "cohort_resident": 23 + BELL,  # + each assignment's grant and accommodation for the resident
+    # the results summary: + the viewer's text size, + the reports
+    "cohort_resident_attempt": 12 + BELL,
+    "assignment_detail": 20,  # the monitor: + grants, accommodations; + last due, the log
+    "item_analysis": 10 + BELL,
     "question_changelist": 12,
 }
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from questions.analytics import pages
-from questions.models import Attempt, AttemptItem, Cohort, ResidentProfile
+from questions.models import Accommodation, Attempt, AttemptItem, Cohort, ResidentProfile
 from questions.quizzes import engine, starting
 from tests.factories import (
     PublishableQuestionFactory,
@@ -166,11 +166,15 @@ def test_the_pace_is_the_residents_own(ann_client, quiz, time_setting, shown):
     assert "exam pace" not in page
 
 
-def test_an_assignments_pace_is_its_time_limit_per_question_times_the_residents_own():
+def test_an_assignments_pace_is_its_time_limit_per_question_times_the_accommodation():
     questions = PublishableQuestionFactory.create_batch(4)
     cohort = Cohort.objects.create(name="Alpha")
     ann = UserFactory(username="ann")
-    ResidentProfile.objects.create(user=ann, time_setting="x1.5")
+    # The resident's own setting is for practice; an educator's accommodation applies here.
+    ResidentProfile.objects.create(user=ann, time_setting="x2")
+    Accommodation.objects.create(
+        cohort=cohort, resident=ann, time_setting="x1.5", granted_at=timezone.now()
+    )
     assignment = make_assignment(cohort, questions, time_limit_minutes=8)
     [attempt] = finished_attempts([(ann, [(q, "C", 30) for q in questions])], assignment=assignment)
     assert pages.own_pace_seconds(attempt) == 180  # 8 min / 4 questions x 1.5
