@@ -73,7 +73,8 @@ class ProfileForm(forms.ModelForm):
             "email_notifications",
         ]
         help_texts = {
-            "time_setting": "Timed quizzes allow 90 seconds a question times this setting.",
+            "time_setting": "Your practice quizzes allow 90 seconds a question times this "
+            "setting. Extended time on assignments is granted by your educators.",
             "has_strikeout": "Cross out choices you have ruled out (they stay selectable).",
             "has_highlighter": "Highlight words of a question's text.",
             "has_notes": "Write a note on a question; all of them are under My notes.",

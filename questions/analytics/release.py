@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime
 from typing import Any, cast
 
+from django.templatetags.tz import do_timezone
+
 from questions.analytics import progress
 from questions.learning import withholding
 from questions.models import Assignment, Attempt, pending_assessments
@@ -28,10 +30,15 @@ def held_back(
     if except_assignment is not None:
         pending = pending.exclude(assignment_id=except_assignment)
     held: dict[int, Any] = {}
-    for question_id, due_at, granted in pending.values_list(
-        "question_id", "assignment__due_at", "assignment__grants__due_at"
+    for question_id, due_at, granted, zone in pending.values_list(
+        "question_id",
+        "assignment__due_at",
+        "assignment__grants__due_at",
+        "assignment__cohort__time_zone",
     ):
-        latest = max(due_at, granted) if granted else due_at
+        # Shown in the cohort's zone: Django's own `timezone` filter, which marks the
+        # result so the template's date filter does not convert it back to the site's.
+        latest = do_timezone(max(due_at, granted) if granted else due_at, zone)
         held[question_id] = max(latest, held.get(question_id, latest))
     return held
 

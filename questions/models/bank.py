@@ -172,11 +172,12 @@ class Reference(models.Model):
 def pending_assessments(user, now) -> models.QuerySet:
     """The (assignment, question) rows of the assignments of ``user``'s cohorts whose
     questions are still being assessed at ``now``: what ``QuestionQuerySet.assessed_for``
-    holds back from practice and ``analytics.pages.held_back`` from the resident's results.
+    holds back from practice and ``analytics.release.held_back`` from the resident's results.
 
-    An assignment (not archived) assesses its questions until the last resident's due date
-    has passed (an extension granted to one resident included) and, when its results are
-    released by hand, until they are. ``user``: a user or an id. Rows may repeat (one per
+    An assignment assesses its questions until the last resident's due date has passed (an
+    extension granted to one resident included) and, when its results are released by
+    hand, until they are; archiving it changes neither, so its own results and the
+    practice pools agree. ``user``: a user or an id. Rows may repeat (one per
     grant); use it as a subquery."""
     manual = Q(assignment__release="manual") & (
         Q(assignment__released_at__isnull=True) | Q(assignment__released_at__gt=now)
@@ -184,7 +185,6 @@ def pending_assessments(user, now) -> models.QuerySet:
     return Question.assignments.through.objects.filter(
         Q(assignment__due_at__gt=now) | Q(assignment__grants__due_at__gt=now) | manual,
         assignment__cohort__residents=user,
-        assignment__archived_at__isnull=True,
     )
 
 
@@ -196,8 +196,8 @@ class QuestionQuerySet(models.QuerySet["Question"]):
         return self.filter(topics__in=topics).distinct()
 
     def assessed_for(self, user, now) -> QuestionQuerySet:
-        """The questions an assignment of ``user``'s cohorts assesses and that is not yet
-        due: set or open, its questions stay out of the resident's practice (their pools,
+        """The questions an assignment of ``user``'s cohorts is still assessing at ``now``
+        (``pending_assessments``): they stay out of the resident's practice (their pools,
         reviews and flashcards) until then, so that practice cannot show their keys."""
         return self.filter(pk__in=pending_assessments(user, now).values("question_id"))
 

@@ -284,8 +284,9 @@ def release_results(
 def archive_assignment(
     *, assignment: Assignment, actor: User, now: datetime.datetime | None = None
 ) -> None:
-    """Take the assignment off residents' lists: nobody can start or resume it, and its
-    questions are no longer held back. Attempts in progress are ended now. Results stay."""
+    """Take the assignment off residents' lists: nobody can start or resume it, and
+    attempts in progress are ended now. Results stay, and so do its release rules: its
+    questions are held back until its due date and release, as before."""
     now = _now(now)
     locked = _locked(assignment)
     if locked.archived_at is not None:

@@ -366,7 +366,7 @@ def start_block(
 ) -> Attempt:
     """Block ``block_number`` of an exam simulation: a timed practice attempt at the
     questions planned for it when the simulation was created, in the planned order (those
-    no longer published left out), started at ``started_at`` (the end of the break before
+    no longer published, or now held back by an assignment, left out), started at ``started_at`` (the end of the break before
     it, when the break ran out) with the simulation's pace: deadline = started_at +
     questions x ``simulation.seconds_per_question``.
 
@@ -375,7 +375,14 @@ def start_block(
     EngineError when none of the block's questions is in use any more."""
     rng = rng or random.SystemRandom()
     planned = simulation.block_question_ids(block_number)
-    published = Question.objects.published().with_bank_relations().in_bulk(planned)
+    # Planned before an assignment of the resident's cohorts took some of them: those stay
+    # held back, as from any practice, until it is over.
+    published = (
+        Question.objects.published()
+        .not_assessed_for(simulation.user, started_at)
+        .with_bank_relations()
+        .in_bulk(planned)
+    )
     questions = [published[pk] for pk in planned if pk in published]
     if not questions:
         raise EngineError(

@@ -364,3 +364,22 @@ def test_a_release_enqueues_its_notification_with_it_and_a_refused_one_none(assi
     with pytest.raises(ValidationError):
         control.release_results(assignment=assignment, actor=educator, now=at(11))
     assert len(queued(tasks.notify_results_released)) == 1
+
+
+def test_archiving_keeps_the_questions_held_back_until_due_and_released(
+    assignment, educator, residents
+):
+    from questions.models import Question
+
+    edit(assignment, educator, 1, release=Assignment.Release.MANUAL)
+    control.archive_assignment(assignment=assignment, actor=educator, now=at(10))
+    asked = set(assignment.questions.values_list("pk", flat=True))
+
+    def held(minute):
+        return set(
+            Question.objects.assessed_for(residents[0], at(minute)).values_list("pk", flat=True)
+        )
+
+    assert held(500) == asked  # past the due date, but not released
+    control.release_results(assignment=assignment, actor=educator, now=at(600))
+    assert held(601) == set()

@@ -163,6 +163,27 @@ def test_starting_block_one_makes_a_timed_practice_attempt_of_its_planned_questi
     assert current.remaining_seconds == 6 * 60 + 30
 
 
+def test_a_block_planned_before_an_assignment_leaves_out_what_it_now_assesses(bank, resident):
+    from questions.models import Assignment, Cohort
+
+    sim = create(resident)
+    cohort = Cohort.objects.create(name="Held")
+    cohort.residents.add(resident)
+    assessed = Question.objects.filter(pk__in=sim.question_ids[:2])
+    assignment = Assignment.objects.create(
+        cohort=cohort,
+        title="Set later",
+        question_count=2,
+        opens_at=at(minutes=1),
+        due_at=at(days=2),
+    )
+    assignment.questions.set(assessed)
+
+    block = start(sim, at(minutes=3), block_number=1)
+
+    assert [i.question_id for i in block.items.order_by("position")] == sim.question_ids[2:5]
+
+
 def test_a_double_click_on_start_starts_one_block(bank, resident):
     sim = create(resident)
     first = start(sim, T0, block_number=1)
