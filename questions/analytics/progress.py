@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime
 from typing import cast
 
-from django.conf import settings
 from django.db.models import (
     Avg,
     Count,
@@ -32,7 +31,7 @@ from questions.models import (
     ResidentProfile,
     Topic,
 )
-from questions.quizzes import grading
+from questions.quizzes import control
 
 
 def topics_with_published_counts():
@@ -329,37 +328,6 @@ def finished_percent(attempt) -> float | None:
     return percent(attempt.correct_count, attempt.question_count)
 
 
-def _own_clock_seconds(assignment: Assignment, accommodation, grant) -> int | None:
-    """``quizzes.control.assignment_clock_seconds`` from the rows already read (the
-    resident's accommodation in the cohort and grant on the assignment), for a list of
-    assignments in a fixed number of queries; tests hold the two equal."""
-    if assignment.mode != Attempt.Mode.TIMED:
-        return None
-    multiplier = accommodation.multiplier if accommodation else 1.0
-    if multiplier is None:
-        return None
-    if assignment.time_limit_minutes:
-        seconds = round(assignment.time_limit_minutes * 60 * multiplier)
-    else:
-        seconds = (
-            grading.time_limit_seconds(
-                question_count=assignment.question_count,
-                timed=True,
-                multiplier=multiplier,
-                seconds_per_question=settings.QUIZ_SECONDS_PER_QUESTION,
-            )
-            or 0
-        )
-    return seconds + (grant.extra_minutes * 60 if grant else 0)
-
-
-def _own_due_at(assignment: Assignment, grant) -> datetime.datetime:
-    """``quizzes.control.resident_due_at`` from the grant already read."""
-    if grant is not None and grant.due_at is not None and grant.due_at > assignment.due_at:
-        return grant.due_at
-    return assignment.due_at
-
-
 def resident_assignments(user, *, cohort=None, now: datetime.datetime | None = None) -> list[dict]:
     """Assignments of the user's cohorts (of ``cohort`` only, when given: its educators'
     view, archived ones included; the resident's own list leaves archived ones out),
@@ -409,7 +377,7 @@ def resident_assignments(user, *, cohort=None, now: datetime.datetime | None = N
         grant = grants.get(assignment.pk)
         mine = attempts.get(assignment.pk, [])
         attempt = mine[-1] if mine else None
-        due_at = _own_due_at(assignment, grant)
+        due_at = control.due_with(assignment, grant)
         allowed = 1 + (grant.extra_attempts if grant else 0)
         is_open = assignment.archived_at is None and assignment.opens_at <= now <= due_at
         released = cohort is not None or assignment.results_released(now)
@@ -428,8 +396,11 @@ def resident_assignments(user, *, cohort=None, now: datetime.datetime | None = N
                 "attempts": len(mine),
                 "allowed": allowed,
                 "due_at": due_at,
-                "own_seconds": _own_clock_seconds(
-                    assignment, accommodations.get(assignment.cohort_id), grant
+                "own_seconds": control.clock_seconds_with(
+                    assignment,
+                    accommodations.get(assignment.cohort_id),
+                    grant,
+                    question_count=assignment.question_count,
                 ),
                 "is_released": released,
                 "percent": finished_percent(attempt) if released else None,

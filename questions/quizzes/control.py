@@ -55,11 +55,11 @@ def _grant(assignment: Assignment, resident) -> AssignmentGrant | None:
 
 def resident_due_at(*, assignment: Assignment, resident) -> datetime.datetime:
     """The resident's due date: the assignment's, or a later one granted to them."""
-    grant = _grant(assignment, resident)
-    return _due_with(assignment, grant)
+    return due_with(assignment, _grant(assignment, resident))
 
 
-def _due_with(assignment: Assignment, grant: AssignmentGrant | None) -> datetime.datetime:
+def due_with(assignment: Assignment, grant: AssignmentGrant | None) -> datetime.datetime:
+    """``resident_due_at`` from the resident's grant already read (None: no grant)."""
     if grant is not None and grant.due_at is not None and grant.due_at > assignment.due_at:
         return grant.due_at
     return assignment.due_at
@@ -80,10 +80,27 @@ def assignment_clock_seconds(
 ) -> int | None:
     """The resident's clock on the assignment, in seconds, before the due date caps it:
     None for tutor mode or an untimed accommodation (only the due date then). The extra
-    minutes of a grant are included."""
+    minutes of a grant are included. Two queries."""
+    return clock_seconds_with(
+        assignment,
+        accommodation_for(cohort=assignment.cohort, resident=resident),
+        _grant(assignment, resident),
+        question_count=question_count,
+    )
+
+
+def clock_seconds_with(
+    assignment: Assignment,
+    accommodation: Accommodation | None,
+    grant: AssignmentGrant | None,
+    *,
+    question_count: int,
+) -> int | None:
+    """``assignment_clock_seconds`` from the rows already read (the resident's
+    accommodation in the assignment's cohort and grant on it, None for none), for pages
+    that list many assignments in a fixed number of queries. No query."""
     if assignment.mode != Attempt.Mode.TIMED:
         return None
-    accommodation = accommodation_for(cohort=assignment.cohort, resident=resident)
     multiplier = accommodation.multiplier if accommodation else 1.0
     if multiplier is None:
         return None
@@ -99,7 +116,6 @@ def assignment_clock_seconds(
             )
             or 0
         )
-    grant = _grant(assignment, resident)
     return seconds + (grant.extra_minutes * 60 if grant else 0)
 
 
@@ -140,7 +156,7 @@ def _follow(
     for attempt in attempts:
         if extra_seconds and attempt.clock_seconds is not None:
             attempt.clock_seconds += extra_seconds
-        due = _due_with(assignment, grants.get(attempt.user_id))
+        due = due_with(assignment, grants.get(attempt.user_id))
         deadline = due
         if attempt.clock_seconds is not None:
             deadline = min(

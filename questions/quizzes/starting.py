@@ -366,9 +366,10 @@ def start_block(
 ) -> Attempt:
     """Block ``block_number`` of an exam simulation: a timed practice attempt at the
     questions planned for it when the simulation was created, in the planned order (those
-    no longer published, or now held back by an assignment, left out), started at ``started_at`` (the end of the break before
-    it, when the break ran out) with the simulation's pace: deadline = started_at +
-    questions x ``simulation.seconds_per_question``.
+    no longer published, or now held back by an assignment, left out), started at
+    ``started_at`` (the end of the break before it, when the break ran out) with the
+    simulation's pace: deadline = started_at + questions x
+    ``simulation.seconds_per_question``.
 
     The caller (``quizzes.simulation``) holds the simulation's row lock; the database
     refuses a second attempt with the same block number (IntegrityError). Raises
