@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from questions.devtools import history_rows as history_gen
 from questions.models import (
+    Accommodation,
     Assignment,
     Attempt,
     AttemptItem,
@@ -26,7 +27,7 @@ from questions.models import (
     ResidentProfile,
 )
 from questions.notifications import fanout
-from questions.quizzes import assignments, engine, starting
+from questions.quizzes import assignments, control, engine, starting
 from questions.quizzes import error_reports as reports
 
 DEMO_COHORT = "Demo residency program"
@@ -34,6 +35,7 @@ SYNTHETIC_RESIDENTS = 24
 QUIZZES_EACH = 4
 QUIZ_SIZE = 10
 ASSIGNMENT_SIZE = 20
+WARM_UP_SIZE = 10
 
 
 def _take(attempt: Attempt, *, ability: float, start: datetime.datetime, rng: random.Random):
@@ -97,6 +99,32 @@ def seed_demo_activity(*, educator, resident, rng: random.Random | None = None) 
             )
             _take(attempt, ability=min(0.95, ability + 0.04 * number), start=start, rng=rng)
 
+    # A past assignment, its results released at its due date: the demo resident took it,
+    # so their dashboard has released results to open (and its notice under the bell).
+    warm_up = assignments.create_assignment(
+        cohort=cohort,
+        created_by=educator,
+        title="Week 0: anatomy warm-up",
+        kind=Assignment.Kind.RULE,
+        mode=Attempt.Mode.TIMED,
+        opens_at=now - datetime.timedelta(days=20),
+        due_at=now - datetime.timedelta(days=13),
+        question_count=WARM_UP_SIZE,
+        rng=rng,
+    )
+    for user, ability in [(resident, 0.6), *synthetic[:18]]:
+        start = now - datetime.timedelta(days=rng.randint(14, 19), hours=rng.randint(0, 8))
+        attempt = starting.start_assignment(user=user, assignment=warm_up, now=start, rng=rng)
+        _take(attempt, ability=ability, start=start, rng=rng)
+    # Educators' accommodations and one resident's extension, as the cohort pages show them.
+    control.set_accommodation(
+        cohort=cohort,
+        resident=synthetic[22][0],
+        actor=educator,
+        time_setting=Accommodation.TimeSetting.EXTENDED_1_5,
+        note="Disability services letter on file (demo)",
+        now=now - datetime.timedelta(days=11),
+    )
     assignment = assignments.create_assignment(
         cohort=cohort,
         created_by=educator,
@@ -112,9 +140,18 @@ def seed_demo_activity(*, educator, resident, rng: random.Random | None = None) 
         start = now - datetime.timedelta(days=rng.randint(1, 9), hours=rng.randint(0, 8))
         attempt = starting.start_assignment(user=user, assignment=assignment, now=start, rng=rng)
         _take(attempt, ability=ability, start=start, rng=rng)
+    control.grant_extension(
+        assignment=assignment,
+        resident=synthetic[23][0],
+        actor=educator,
+        due_at=assignment.due_at + datetime.timedelta(days=3),
+        note="On nights this week (demo)",
+        now=now,
+    )
     _seed_notifications(
         educator=educator, resident=resident, other=synthetic[0][0], assignment=assignment, now=now
     )
+    fanout.results_released(assignment_id=warm_up.pk, now=now)
     return True
 
 

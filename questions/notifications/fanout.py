@@ -52,9 +52,10 @@ def _live(assignment_id: int) -> Assignment | None:
 
 
 def assignment_set(*, assignment_id: int, now: datetime.datetime) -> int:
-    """A new assignment: every resident of its cohort."""
+    """A new assignment: every resident of its cohort (nobody, once it has closed: the job
+    ran late, or it was set for the record after the fact)."""
     assignment = _live(assignment_id)
-    if assignment is None:
+    if assignment is None or assignment.last_due_at <= now:
         return 0
     cohort = assignment.cohort
     opens = "" if assignment.opens_at <= now else f"Opens {_when(assignment.opens_at, cohort)}. "

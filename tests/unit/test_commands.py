@@ -138,6 +138,7 @@ def test_database_url_selects_postgresql_and_default_is_sqlite():
 @pytest.mark.slow
 def test_demo_activity_builds_a_cohort_with_dashboards_to_show():
     from django.contrib.auth import get_user_model
+    from django.utils import timezone
 
     from questions.devtools.demo import DEMO_COHORT, seed_demo_activity
     from questions.models import Cohort
@@ -152,9 +153,12 @@ def test_demo_activity_builds_a_cohort_with_dashboards_to_show():
     cohort = Cohort.objects.get(name=DEMO_COHORT)
     assert list(cohort.educators.all()) == [educator]
     assert cohort.residents.count() == 25
-    assignment = cohort.assignments.get()
-    assert assignment.attempts.filter(status="finished").count() == 22
-    assert get_user_model().objects.get(username="demo-r01").attempts.count() == 5
+    week_0, week_1 = cohort.assignments.order_by("due_at")
+    assert week_0.attempts.filter(status="finished").count() == 19  # the demo resident too
+    assert week_0.results_released(timezone.now())
+    assert week_1.attempts.filter(status="finished").count() == 22
+    assert cohort.accommodations.count() == 1 and week_1.grants.count() == 1
+    assert get_user_model().objects.get(username="demo-r01").attempts.count() == 6
 
 
 def test_expire_attempts_finishes_abandoned_quizzes_at_their_deadline(capsys):

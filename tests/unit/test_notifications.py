@@ -464,13 +464,14 @@ def test_the_demo_shows_notifications_to_the_demo_resident_and_educator(settings
     seed_demo_activity(educator=educator, resident=resident)
 
     assert {n.kind for n in resident.notifications.all()} == {
-        Kind.ASSIGNMENT_SET, Kind.REPORT_ANSWERED}  # fmt: skip
+        Kind.ASSIGNMENT_SET, Kind.REPORT_ANSWERED, Kind.RESULTS_RELEASED}  # fmt: skip
     assert [n.kind for n in educator.notifications.all()] == [Kind.DIGEST]
     demo_accounts = Notification.objects.filter(user__in=[educator, resident])
     assert {n.email_status for n in demo_accounts} == {Status.PENDING}  # example addresses
     # The synthetic residents have no address: under the bell only.
     told = Notification.objects.count()
-    assert told == 3 + 24
+    # Week 1 set (24 synthetic residents); Week 0's results (18 of them took it).
+    assert told == 4 + 24 + 18
     # The jobs the hooks enqueued, run by `make run`'s worker, tell nobody twice.
     run_queued()
     assert Notification.objects.count() == told
