@@ -73,7 +73,7 @@ def test_a_resident_opens_begins_finishes_and_sees_the_results_at_release(
     due = assignment.due_at.astimezone(NEW_YORK)
     assert f"{due:%H:%M} {due.tzname()}" in page.locator("#start-due").inner_text()
     assert page.locator("#start-attempts").inner_text() == "One attempt"
-    assert "at the due date" in page.locator("#start-results").inner_text()
+    assert "closed for everyone" in page.locator("#start-results").inner_text()
     assert not Attempt.objects.exists()  # opening it started nothing
 
     page.click("#begin")

@@ -75,7 +75,9 @@ def test_the_start_screen_says_everything_and_starts_nothing(client, ann, cohort
     assert "One attempt" in page
     local = assignment.due_at.astimezone(NEW_YORK)
     assert f"{local:%H:%M} {local.tzname()}" in page  # the cohort's time zone, named
-    assert "Your score and the explanations come at the due date" in page
+    assert (
+        "Your score and the explanations come when the assignment has closed for everyone" in page
+    )
     assert 'id="begin"' in page
     assert not Attempt.objects.exists()
 

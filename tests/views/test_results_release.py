@@ -93,7 +93,7 @@ def test_until_release_a_finished_resident_sees_only_that_they_finished(client, 
         page = " ".join(client.get(url).content.decode().split())
         assert shows_nothing_of_the_results(page, world), url
         assert "2 of 3" in page  # answered
-        assert "at the due date" in page
+        assert "when the assignment has closed for everyone" in page
     listing = client.get(reverse("questions:attempt_list")).content.decode()
     assert "Finished — results at release" in listing and "1/3" not in listing
     dashboard = client.get(reverse("questions:dashboard"))
