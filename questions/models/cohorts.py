@@ -187,7 +187,23 @@ class Assignment(models.Model):
         return self.released_at is not None and self.released_at <= now
 
 
-class Accommodation(models.Model):
+class Granted(models.Model):
+    """Who granted a record to a resident, and when (``quizzes.control`` sets both)."""
+
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    granted_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+
+class Accommodation(Granted):
     """Extended time an educator grants a resident of a cohort, for that cohort's timed
     assignments. A resident's own time setting applies to their practice only."""
 
@@ -206,14 +222,6 @@ class Accommodation(models.Model):
     note = models.CharField(
         max_length=300, help_text="Why, and on whose authority (kept with the grant)."
     )
-    granted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    granted_at = models.DateTimeField()
 
     class Meta:
         constraints = [
@@ -231,7 +239,7 @@ class Accommodation(models.Model):
         return self.MULTIPLIERS[self.time_setting]
 
 
-class AssignmentGrant(models.Model):
+class AssignmentGrant(Granted):
     """What an educator gives one resident on one assignment: a later due date of their
     own, and/or further attempts."""
 
@@ -247,14 +255,6 @@ class AssignmentGrant(models.Model):
     )
     extra_attempts = models.PositiveSmallIntegerField(default=0)
     note = models.CharField(max_length=300, blank=True)
-    granted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    granted_at = models.DateTimeField()
 
     class Meta:
         constraints = [
