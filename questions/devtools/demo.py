@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from questions.devtools import history_rows as history_gen
+from questions.learning import withholding
 from questions.models import (
     Accommodation,
     Assignment,
@@ -168,13 +169,14 @@ def _seed_notifications(*, educator, resident, other, assignment, now) -> None:
         AttemptItem.objects.filter(
             attempt__user=user, attempt__assignment__isnull=True, attempt__status="finished"
         )
+        .exclude(withholding.held_item(user, now))  # a report needs the key shown
         .order_by("attempt__started_at", "position")
         .first()
         for user in (resident, other)
     )
     assert decided is not None and waiting is not None  # both took practice quizzes above
     report = reports.report_problem(
-        user=resident, item=decided, kind=ErrorReport.Kind.UNCLEAR,
+        user=resident, item=decided, kind=ErrorReport.Kind.UNCLEAR, now=now,
         comment="Is the lead-in asking for the nerve or the level?",
     )  # fmt: skip
     reports.decide_report(
@@ -182,7 +184,7 @@ def _seed_notifications(*, educator, resident, other, assignment, now) -> None:
         reply="Good catch: the lead-in now names the level. Thank you.",
     )  # fmt: skip
     reports.report_problem(
-        user=other, item=waiting, kind=ErrorReport.Kind.TYPO, comment="“iliac cest”"
+        user=other, item=waiting, kind=ErrorReport.Kind.TYPO, comment="“iliac cest”", now=now
     )
     fanout.assignment_set(assignment_id=assignment.pk, now=now)
     fanout.report_answered(report_id=report.pk, now=now)

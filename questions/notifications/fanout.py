@@ -117,8 +117,9 @@ def due_soon(*, now: datetime.datetime) -> int:
 
 def results_released(*, assignment_id: int, now: datetime.datetime) -> int:
     """Results released: every resident who finished the assignment, to their results (the
-    latest finished attempt). Nobody while they are not released (a job run early)."""
-    assignment = _live(assignment_id)
+    latest finished attempt). Nobody while they are not released (a job run early). An
+    archived assignment's results are still theirs to read, so they are told too."""
+    assignment = Assignment.objects.filter(pk=assignment_id).select_related("cohort").first()
     if assignment is None or not assignment.results_released(now):
         return 0
     latest: dict[int, Attempt] = {}

@@ -146,11 +146,13 @@ def _follow(
     """Recompute the deadline of the assignment's attempts in progress (one resident's when
     given) from their clock and their due date; returns how many changed. Called with the
     assignment (and any grant) already saved, inside the caller's transaction."""
-    attempts = Attempt.objects.select_for_update().filter(
-        assignment=assignment, status=Attempt.Status.IN_PROGRESS
-    )
+    attempts = Attempt.objects.filter(assignment=assignment, status=Attempt.Status.IN_PROGRESS)
     if resident is not None:
         attempts = attempts.filter(user=resident)
+    # One whose time ran out before the change is over, as of its deadline: a change made
+    # afterwards gives it nothing back.
+    engine.expire_overdue(attempts, now=now)
+    attempts = attempts.select_for_update()
     grants = {g.resident_id: g for g in AssignmentGrant.objects.filter(assignment=assignment)}
     changed = 0
     for attempt in attempts:
@@ -170,6 +172,10 @@ def _follow(
             attempt.save(update_fields=["deadline_at", "time_limit_seconds", "clock_seconds"])
             changed += 1
     return changed
+
+
+def _same_minute(a: datetime.datetime, b: datetime.datetime) -> bool:
+    return a.replace(second=0, microsecond=0) == b.replace(second=0, microsecond=0)
 
 
 def _locked(assignment: Assignment) -> Assignment:
@@ -195,6 +201,10 @@ def edit_assignment(
     now = _now(now)
     locked = _locked(assignment)
     before = (locked.title, locked.opens_at, locked.due_at, locked.release)
+    # Forms post dates to the minute: the stored moment (an early close's seconds) stands
+    # for the same minute typed back.
+    opens_at = locked.opens_at if _same_minute(opens_at, locked.opens_at) else opens_at
+    due_at = locked.due_at if _same_minute(due_at, locked.due_at) else due_at
     if due_at != locked.due_at and due_at <= now:
         raise ValidationError(
             "The new due date has passed; to end the assignment now, close it.", code="due_past"
@@ -367,7 +377,8 @@ def grant_extension(
     """Give one resident a later due date of their own and/or extra minutes on their clock.
     An attempt of theirs in progress follows at once: its deadline moves by the extra
     minutes and up to the new due date. Raises ValidationError (nothing saved): neither
-    given, a due date not after the assignment's and in the future, minutes out of 1-600."""
+    given, a due date not after the assignment's and in the future, minutes out of 1-600,
+    a later due date once results released at the due date or by hand are out."""
     now = _now(now)
     locked = _locked(assignment)
     _check_resident(locked, resident)
@@ -377,6 +388,16 @@ def grant_extension(
         raise ValidationError(
             "The resident's due date must be after the assignment's and in the future.",
             code="due_not_later",
+        )
+    if (
+        due_at is not None
+        and locked.release != Assignment.Release.IMMEDIATELY
+        and locked.results_released(now)
+    ):
+        raise ValidationError(
+            "The results are released: a later due date now would let this resident answer "
+            "after classmates have seen the key.",
+            code="released",
         )
     if extra_minutes < 0 or extra_minutes > 600:
         raise ValidationError("Extra minutes must be between 1 and 600.", code="minutes")
@@ -425,13 +446,21 @@ def grant_attempt(
     note: str = "",
     now: datetime.datetime | None = None,
 ) -> AssignmentGrant:
-    """Allow one resident one more attempt. Raises ValidationError when they have not used
-    the attempts they have (nothing to add yet) or the assignment is archived."""
+    """Allow one resident one more attempt (an attempt lost to a fire alarm, a crash). Raises
+    ValidationError when they have not used the attempts they have (nothing to add yet),
+    when the results are released (they may have seen the key: released immediately, that
+    is as soon as they finished) or the assignment is archived."""
     now = _now(now)
     locked = _locked(assignment)
     _check_resident(locked, resident)
     if locked.archived_at is not None:
         raise ValidationError("This assignment is archived.", code="archived")
+    if locked.results_released(now):
+        raise ValidationError(
+            "The results are released, so this resident may have seen the key: another "
+            "attempt would not measure anything. Set a new assignment instead.",
+            code="released",
+        )
     grant, _ = AssignmentGrant.objects.select_for_update().get_or_create(
         assignment=locked, resident=resident, defaults={"granted_at": now, "granted_by": actor}
     )

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from questions.learning import withholding
 from questions.models import AttemptItem, ErrorReport
 from questions.notifications import events
 
@@ -24,13 +25,31 @@ class ReportRefused(Exception):
 
 
 @transaction.atomic
-def report_problem(*, user, item: AttemptItem, kind: str, comment: str) -> ErrorReport:
+def report_problem(
+    *,
+    user,
+    item: AttemptItem,
+    kind: str,
+    comment: str,
+    now: datetime.datetime | None = None,
+) -> ErrorReport:
     """Record ``user``'s report on the question of ``item`` (their own, locked item).
-    Raises ReportRefused."""
+    Not while its key is held back from them (an assignment's results not yet released,
+    or a question an assignment of their cohorts is assessing): the educator's decision
+    on "the marked answer is wrong" would tell them the key. Raises ReportRefused."""
     if item.attempt.user_id != user.pk:
         raise ReportRefused("You can only report questions from your own quizzes.")
     if not item.is_locked:
         raise ReportRefused("Report a problem once your answer is final, from its review.")
+    held = AttemptItem.objects.filter(pk=item.pk).filter(
+        withholding.held_item(user, now or timezone.now())
+    )
+    if held.exists():
+        raise ReportRefused(
+            "Report a problem with this question once the assignment's results are "
+            "released: until then its key is not shown, and the answer to a report "
+            "would show it."
+        )
     report = ErrorReport(
         question_id=item.question_id,
         attempt_item=item,

@@ -314,6 +314,11 @@ def start_assignment(
     rng = rng or random.SystemRandom()
     if not assignment.cohort.residents.filter(pk=user.pk).exists():
         raise NotInCohort
+    # The assignment as it stands, locked: an educator's close or archive either commits
+    # first (and is seen here) or waits for this attempt and then moves it too.
+    assignment = (
+        Assignment.objects.select_for_update().select_related("cohort").get(pk=assignment.pk)
+    )
     # One start at a time per resident: a second tab waits here, then finds this attempt.
     list(get_user_model().objects.select_for_update().filter(pk=user.pk).values("pk"))
     mine = list(Attempt.objects.filter(assignment=assignment, user=user).order_by("attempt_number"))

@@ -331,8 +331,8 @@ ACTIONS = {
     "archive": (
         "Archive",
         "The assignment leaves residents' lists: nobody can start or resume it, attempts in "
-        "progress end now, and its questions are no longer held back from practice. Results "
-        "are kept, and you can restore it.",
+        "progress end now. Results are kept, and so are its release rules: its questions stay "
+        "held back from practice until its due date and release. You can restore it.",
         "Archive",
         control.archive_assignment,
     ),

@@ -144,7 +144,9 @@ def test_demo_activity_builds_a_cohort_with_dashboards_to_show():
     from questions.models import Cohort
     from tests.factories import PublishableQuestionFactory, UserFactory
 
-    PublishableQuestionFactory.create_batch(20)
+    PublishableQuestionFactory.create_batch(
+        40
+    )  # the open assignment holds 20 back; reports need others
     educator, resident = UserFactory(is_staff=True), UserFactory()
 
     assert seed_demo_activity(educator=educator, resident=resident) is True

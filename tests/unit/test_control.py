@@ -383,3 +383,74 @@ def test_archiving_keeps_the_questions_held_back_until_due_and_released(
     assert held(500) == asked  # past the due date, but not released
     control.release_results(assignment=assignment, actor=educator, now=at(600))
     assert held(601) == set()
+
+
+def test_no_error_report_on_a_question_whose_key_is_still_held_back(
+    assignment, educator, residents
+):
+    """A decision on "the key is wrong, it is B" would tell the resident the key."""
+    from questions.quizzes import error_reports
+
+    attempt = start(residents[0], assignment, 1)
+    engine.finish_attempt(attempt=attempt, now=at(5))  # finished, results at the due date
+    item = attempt.items.first()
+    with pytest.raises(error_reports.ReportRefused, match="released"):
+        error_reports.report_problem(
+            user=residents[0], item=item, kind="wrong_key", comment="It is B", now=at(6)
+        )
+    report = error_reports.report_problem(
+        user=residents[0], item=item, kind="wrong_key", comment="It is B", now=at(121)
+    )
+    assert report.pk
+
+
+def test_closing_after_an_attempt_ran_out_leaves_it_ended_at_its_own_deadline(
+    assignment, educator, residents
+):
+    ran_out = start(residents[0], assignment, 10)  # 60-minute clock: ends at 70, unread
+    control.close_assignment(assignment=assignment, actor=educator, now=at(100))
+    ran_out.refresh_from_db()
+    assert ran_out.is_finished and ran_out.finished_at == at(70)
+
+
+def test_extending_does_not_revive_a_tutor_attempt_whose_due_date_passed(cohort, educator):
+    PublishableQuestionFactory.create_batch(2)
+    resident = UserFactory()
+    cohort.residents.add(resident)
+    tutor = assignments.create_assignment(
+        cohort=cohort, created_by=educator, title="Tutor", kind=Assignment.Kind.RULE,
+        mode=Attempt.Mode.TUTOR, opens_at=at(0), due_at=at(120), question_count=2,
+    )  # fmt: skip
+    attempt = start(resident, tutor, 10)
+    edit(tutor, educator, 200, due_at=at(600))
+    attempt.refresh_from_db()
+    assert attempt.is_finished and attempt.finished_at == at(120)
+
+
+def test_an_edit_that_types_back_a_closed_due_date_to_the_minute_changes_only_the_title(
+    assignment, educator
+):
+    control.close_assignment(
+        assignment=assignment, actor=educator, now=at(30) + datetime.timedelta(seconds=17)
+    )
+    edit(assignment, educator, 40, title="Week 1 (closed)", due_at=at(30))
+    assignment.refresh_from_db()
+    assert assignment.title == "Week 1 (closed)"
+    assert assignment.due_at == at(30) + datetime.timedelta(seconds=17)
+
+
+def test_no_further_attempt_or_later_due_date_once_results_are_out(assignment, educator, residents):
+    first = start(residents[0], assignment, 1)
+    engine.finish_attempt(attempt=first, now=at(5))
+    control.release_results(assignment=assignment, actor=educator, now=at(6))
+    with pytest.raises(ValidationError) as caught:
+        control.grant_attempt(
+            assignment=assignment, resident=residents[0], actor=educator, now=at(7)
+        )
+    assert caught.value.code == "released"
+    with pytest.raises(ValidationError) as caught:
+        control.grant_extension(
+            assignment=assignment, resident=residents[1], actor=educator, due_at=at(300),
+            now=at(7),
+        )  # fmt: skip
+    assert caught.value.code == "released"

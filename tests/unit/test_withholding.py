@@ -202,6 +202,30 @@ def test_a_past_result_hides_the_key_of_a_question_an_open_assignment_asks(
     assert summary.count("✓</span> Correct") == 5
 
 
+def test_no_report_form_on_a_held_back_question_and_a_posted_report_is_refused(
+    client, answered_then_assessed
+):
+    """An educator's answer to "the key is wrong" would give the key away."""
+    from questions.models import ErrorReport
+
+    quiz, position, _, _ = answered_then_assessed
+    report_url = reverse("questions:error_report_new", args=[quiz.pk, position])
+    for page in (
+        client.get(reverse("questions:attempt_result_item", args=[quiz.pk, position])),
+        client.get(reverse("questions:attempt_results_all", args=[quiz.pk])),
+    ):
+        assert report_url not in page.content.decode()
+    other = 1 if position != 1 else 2
+    other_page = client.get(reverse("questions:attempt_result_item", args=[quiz.pk, other]))
+    assert reverse("questions:error_report_new", args=[quiz.pk, other]) in (
+        other_page.content.decode()
+    )
+
+    client.post(report_url, {"kind": "wrong_key", "comment": "It is B"})
+
+    assert not ErrorReport.objects.exists()
+
+
 def test_the_key_comes_back_once_the_assignment_is_due_and_educators_always_see_it(
     client, answered_then_assessed
 ):
