@@ -12,8 +12,9 @@ cron entry; and every job is safe to run twice anyway.
 The jobs: reminders of assignments due within 24 hours (every 15 minutes), the outbox
 sweep for e-mails whose retry came (every minute), ``expire_attempts`` (every minute),
 the educators' daily digest (once a day, from DIGEST_HOUR in settings.COHORT_TIME_ZONE),
-the release notice of each at-due assignment once its last due date has passed, and the
-pruning of old job records (daily).
+the release notice of each at-due assignment once its last due date has passed, the
+pruning of old job records (daily), and running again a job whose worker died mid-job
+(every 15 minutes).
 
 This module sits above ``quizzes`` (it runs the engine's expiry); the notification jobs
 themselves are in ``questions.notifications.tasks``.
@@ -47,6 +48,9 @@ DIGEST_HOUR = 7  # local time of the site's default cohort time zone
 # may be down for a while, but not forever re-read the whole history.
 RELEASE_LOOKBACK = datetime.timedelta(days=30)
 JOB_HISTORY_KEPT = datetime.timedelta(days=14)
+# A job still RUNNING this long after it started lost its worker (killed, its host gone):
+# every job here takes seconds, and each is safe to run twice.
+STALLED_AFTER = datetime.timedelta(minutes=30)
 
 
 @task()
@@ -66,6 +70,33 @@ def prune_job_history() -> dict[str, int]:
     jobs, _ = DBTaskResult.objects.finished().filter(finished_at__lt=before).delete()
     runs, _ = ScheduledRun.objects.filter(enqueued_at__lt=before).delete()
     return {"jobs": jobs, "runs": runs}
+
+
+@task()
+@retried(attempts=3)
+def recover_stalled_jobs() -> dict[str, int]:
+    """Run again the jobs whose worker stopped mid-job (RUNNING for STALLED_AFTER): each is
+    marked failed, with the reason, and enqueued anew with its arguments, so a notification
+    whose job died with its worker is still made (once: notifications are unique per
+    person and event, e-mails are claimed under a row lock)."""
+    before = timezone.now() - STALLED_AFTER
+    recovered = 0
+    for pk in (
+        DBTaskResult.objects.running().filter(started_at__lt=before).values_list("pk", flat=True)
+    ):
+        with transaction.atomic():
+            job = (
+                DBTaskResult.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, status="RUNNING")
+                .first()
+            )
+            if job is None:  # another scheduler's sweep has it
+                continue
+            job.set_failed(RuntimeError("its worker stopped mid-job; enqueued again"))
+            job.task.enqueue(*job.args_kwargs["args"], **job.args_kwargs["kwargs"])
+            logger.warning("Job %s (%s) stalled; enqueued again", pk, job.task_path)
+            recovered += 1
+    return {"recovered": recovered}
 
 
 # --- Slots -------------------------------------------------------------------------------
@@ -120,6 +151,7 @@ PERIODIC = (
         lambda slot: notification_tasks.send_daily_digest.enqueue(slot.date().isoformat()),
     ),
     Periodic("prune_job_history", daily_from(3), lambda slot: prune_job_history.enqueue()),
+    Periodic("recover_stalled_jobs", every(15), lambda slot: recover_stalled_jobs.enqueue()),
 )
 
 
@@ -140,11 +172,7 @@ def _released_at_due(now: datetime.datetime) -> list[tuple[int, datetime.datetim
     own, or a later one granted) has passed within RELEASE_LOOKBACK. One query."""
     since = now - RELEASE_LOOKBACK
     candidates = (
-        Assignment.objects.filter(
-            release=Assignment.Release.AT_DUE,
-            archived_at__isnull=True,
-            due_at__lte=now,
-        )
+        Assignment.objects.filter(release=Assignment.Release.AT_DUE, due_at__lte=now)
         # Either date recent; the maximum below is then over every grant that matters.
         .filter(Q(due_at__gte=since) | Q(grants__due_at__gte=since))
         .annotate(latest_grant=Max("grants__due_at"))

@@ -122,13 +122,13 @@ def _enqueued_names():
 @pytest.mark.django_db
 def test_a_tick_enqueues_each_periodic_job_once_a_slot():
     assert jobs.tick(now=T0) == ["due_reminders", "expire_attempts", "daily_digest",
-                                 "prune_job_history"]  # fmt: skip
+                                 "prune_job_history", "recover_stalled_jobs"]  # fmt: skip
     # Another tick in the same minute (a second scheduler, a slow cron run): nothing.
     assert jobs.tick(now=T0 + datetime.timedelta(seconds=30)) == []
     # The next minute: the per-minute jobs only; the next quarter hour: the reminders too.
     assert jobs.tick(now=T0 + datetime.timedelta(minutes=1)) == ["expire_attempts"]
     assert jobs.tick(now=T0 + datetime.timedelta(minutes=15)) == [
-        "due_reminders", "expire_attempts"]  # fmt: skip
+        "due_reminders", "expire_attempts", "recover_stalled_jobs"]  # fmt: skip
     assert len(queued(tasks.notify_due_soon)) == 2
     assert len(queued(jobs.expire_attempts)) == 3
     [digest] = queued(tasks.send_daily_digest)
@@ -277,3 +277,37 @@ def test_the_whole_path_a_tick_the_worker_and_an_email(settings):
     [reminder] = Notification.objects.filter(user=resident)
     assert reminder.kind == "assignment_due" and reminder.email_status == "sent"
     assert [m.to for m in mail.outbox] == [["r@example.org"]]
+
+
+@pytest.mark.django_db
+def test_a_job_whose_worker_died_mid_job_is_run_again_and_tells_nobody_twice():
+    """The worker claimed "results released" and was killed: the row stays RUNNING. The
+    sweep marks it failed and enqueues it anew; the notifications are made once."""
+    cohort = Cohort.objects.create(name="Sweep")
+    resident = UserFactory()
+    cohort.residents.add(resident)
+    PublishableQuestionFactory.create_batch(2)
+    now = timezone.now()
+    assignment = assignments.create_assignment(
+        cohort=cohort, created_by=UserFactory(is_staff=True), title="Gone", kind="rule",
+        mode="tutor", opens_at=now - datetime.timedelta(days=2),
+        due_at=now - datetime.timedelta(days=1), question_count=2,
+        release=Assignment.Release.IMMEDIATELY,
+    )  # fmt: skip
+    attempt = starting.start_assignment(
+        user=resident, assignment=assignment, now=now - datetime.timedelta(days=1, hours=1)
+    )
+    engine.finish_attempt(attempt=attempt, now=now - datetime.timedelta(days=1, minutes=30))
+    DBTaskResult.objects.all().delete()
+    died = tasks.notify_results_released.enqueue(assignment.pk)
+    DBTaskResult.objects.filter(pk=died.id).update(
+        status="RUNNING", started_at=now - datetime.timedelta(hours=1)
+    )
+
+    assert jobs.recover_stalled_jobs.call() == {"recovered": 1}
+    assert jobs.recover_stalled_jobs.call() == {"recovered": 0}
+    run_queued()
+    run_queued()
+
+    assert DBTaskResult.objects.get(pk=died.id).status == "FAILED"
+    assert Notification.objects.filter(user=resident, kind="results_released").count() == 1
