@@ -408,7 +408,11 @@ def dashboard_context(user, *, cohort: Cohort | None = None) -> dict[str, Any]:
         for row in progress.weakest_topics(mastery)
     ]
     recent = list(attempts[:5] if own else attempts)
-    release.show_scores(user, recent, now=withhold_at)
+    assignment_rows = progress.resident_assignments(user, cohort=cohort, now=now)
+    # One pass for the recent quizzes and the assignments' finished attempts: their scores
+    # leave out the answers another assignment still holds back.
+    finished = [row["attempt"] for row in assignment_rows if row["state"] == "finished"]
+    release.show_scores(user, recent + finished, now=withhold_at)
     return {
         "subject": user,
         # The resident's own quizzes in progress, first on their dashboard (not shown to
@@ -430,7 +434,7 @@ def dashboard_context(user, *, cohort: Cohort | None = None) -> dict[str, Any]:
         "min_peers": progress.MIN_PEERS_FOR_PERCENTILE,
         # Each with the resident's own due date and clock (the educators' accommodation and
         # grants; never the resident's own practice setting).
-        "assignments": progress.resident_assignments(user, cohort=cohort, now=now),
+        "assignments": assignment_rows,
         "recall": recall_summary,
         "recall_quiz_size": min(recall.RECALL_QUIZ_SIZE, recall_summary["due"])
         if recall_summary

@@ -516,3 +516,35 @@ def test_the_review_due_count_matches_what_a_review_can_draw(ann, bank):
     due = recall.summary(ann, later)["due"]
     assert due == 4
     assert len(drawing.draw_questions(user=ann, count=due, pool="due", now=later)) == 4
+
+
+def test_a_released_assignments_dashboard_score_leaves_out_what_another_still_holds(
+    client, bank, ann
+):
+    from tests.factories import shown_letter
+
+    week_0 = set_assignment(
+        ann, bank["questions"][:2], opens_at=NOW - datetime.timedelta(days=3),
+        due_at=NOW - datetime.timedelta(days=1),
+    )  # fmt: skip
+    attempt = starting.start_assignment(
+        user=ann, assignment=week_0, now=NOW - datetime.timedelta(days=2)
+    )
+    for item in attempt.items.all():
+        engine.answer(
+            attempt=attempt, position=item.position, letter=shown_letter(item),
+            now=NOW - datetime.timedelta(days=2),
+        )  # fmt: skip
+    engine.finish_attempt(attempt=attempt, now=NOW - datetime.timedelta(days=2))
+    week_1 = assignments.create_assignment(
+        cohort=week_0.cohort, created_by=None, title="Week 1 again", kind="fixed",
+        mode="timed", opens_at=NOW - datetime.timedelta(hours=1),
+        due_at=NOW + datetime.timedelta(days=2), questions=bank["questions"][:1],
+    )  # fmt: skip
+    client.force_login(ann)
+
+    page = " ".join(client.get(reverse("questions:dashboard")).content.decode().split())
+
+    assert "Finished: 1/1" in page and "(1 held back)" in page
+    assert "Finished: 2/2" not in page
+    assert week_1.pk
