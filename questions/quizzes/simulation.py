@@ -391,15 +391,18 @@ def end_break(
 
 @dataclass(frozen=True)
 class BlockRow:
-    """One block on the summary: its attempt, its clock and the time it took."""
+    """One block on the summary: its attempt, its score as the resident may see it, and
+    the time it took."""
 
     attempt: Attempt
     time_used_seconds: int
+    correct: int
+    total: int
+    held: int = 0  # answers left out: an assignment set since still assesses them
 
     @property
     def percent(self) -> float:
-        count = self.attempt.question_count
-        return round(100 * (self.attempt.correct_count or 0) / count, 1) if count else 0.0
+        return round(100 * self.correct / self.total, 1) if self.total else 0.0
 
 
 @dataclass(frozen=True)
@@ -410,27 +413,38 @@ class Summary:
     correct: int
     total: int
     time_used_seconds: int
+    held: int = 0
 
     @property
     def percent(self) -> float:
         return round(100 * self.correct / self.total, 1) if self.total else 0.0
 
 
-def summary(state: SimulationState) -> Summary:
-    """Each finished block's score and time (from its start to its end), and the totals."""
-    rows = [
-        BlockRow(
-            attempt=block,
-            time_used_seconds=int((block.finished_at - block.started_at).total_seconds()),
+def summary(state: SimulationState, *, held: dict[int, dict[str, int]] | None = None) -> Summary:
+    """Each finished block's score and time (from its start to its end), and the totals.
+    ``held``: per block attempt, the answers held back from the resident and how many of
+    them were right (``analytics.progress.held_scores``), taken out of the scores."""
+    held = held or {}
+    rows = []
+    for block in state.blocks:
+        if block.finished_at is None:
+            continue
+        out = held.get(block.pk, {"held": 0, "correct": 0})
+        rows.append(
+            BlockRow(
+                attempt=block,
+                time_used_seconds=int((block.finished_at - block.started_at).total_seconds()),
+                correct=(block.correct_count or 0) - out["correct"],
+                total=block.question_count - out["held"],
+                held=out["held"],
+            )
         )
-        for block in state.blocks
-        if block.finished_at is not None
-    ]
     return Summary(
         rows=rows,
-        correct=sum(row.attempt.correct_count or 0 for row in rows),
-        total=sum(row.attempt.question_count for row in rows),
+        correct=sum(row.correct for row in rows),
+        total=sum(row.total for row in rows),
         time_used_seconds=sum(row.time_used_seconds for row in rows),
+        held=sum(row.held for row in rows),
     )
 
 

@@ -11,9 +11,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from questions.analytics import progress
 from questions.forms import SimulationBuilderForm
 from questions.middleware import retry_safe
 from questions.models import ExamSimulation
@@ -84,7 +86,16 @@ def simulation_detail(request, pk: int):
         return render(
             request,
             "questions/simulation_summary.html",
-            {"state": state, "summary": simulations.summary(state)},
+            {
+                "state": state,
+                # Answers an assignment set since still assesses leave the scores.
+                "summary": simulations.summary(
+                    state,
+                    held=progress.held_scores(
+                        request.user, [block.pk for block in state.blocks], timezone.now()
+                    ),
+                ),
+            },
         )
     return render(request, "questions/simulation_start.html", {"state": state})
 

@@ -382,6 +382,46 @@ def test_the_summary_adds_up_each_blocks_score(bank, resident):
     assert (figures.correct, figures.total, figures.percent) == (3, 10, 30.0)
 
 
+def test_the_summary_leaves_out_answers_an_assignment_set_since_assesses(bank, resident):
+    from questions.analytics import progress
+    from questions.models import Assignment, Cohort
+
+    sim = create(resident, block_count=2)
+    one = start(sim, T0)
+    right = list(one.items.order_by("position")[:3])
+    for item in right:
+        key = next(c["letter"] for c in item.shown["choices"] if c["is_correct"])
+        engine.answer(attempt=one, position=item.position, letter=key, now=at(minutes=1))
+    submit(one, at(minutes=2))
+    submit(simulation.end_break(simulation=sim, user=resident, now=at(minutes=3)), at(minutes=4))
+    cohort = Cohort.objects.create(name="Set since")
+    cohort.residents.add(resident)
+    assignment = Assignment.objects.create(
+        cohort=cohort, title="Now", question_count=1, opens_at=at(minutes=10),
+        due_at=at(days=3650),  # still open when the page below is read, by the real clock
+    )  # fmt: skip
+    assignment.questions.set([right[0].question])
+    current = state(sim, at(minutes=20))
+    held = progress.held_scores(resident, [b.pk for b in current.blocks], at(minutes=20))
+
+    figures = simulation.summary(current, held=held)
+
+    assert [(row.correct, row.total, row.held) for row in figures.rows] == [(2, 4, 1), (0, 5, 0)]
+    assert (figures.correct, figures.total, figures.held) == (2, 9, 1)
+    page = " ".join(
+        simulation_page(resident, sim).split()
+    )  # the resident's own summary page says so too
+    assert "Leaves out 1 answer" in page
+
+
+def simulation_page(resident, sim):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(resident)
+    return client.get(reverse("questions:simulation_detail", args=[sim.pk])).content.decode()
+
+
 def test_nothing_starts_once_the_simulation_is_over(bank, resident):
     sim = create(resident, block_count=2)
     state(sim, T0)
