@@ -454,3 +454,17 @@ def test_no_further_attempt_or_later_due_date_once_results_are_out(assignment, e
             now=at(7),
         )  # fmt: skip
     assert caught.value.code == "released"
+
+
+def test_a_start_on_a_page_read_before_an_early_close_ends_by_the_close(
+    assignment, educator, residents
+):
+    """The start screen was read while the assignment was open; the educator closed it
+    before Begin: the start goes by the assignment as it now stands (re-read under its row
+    lock, which also makes a close wait for a start in flight, and then move it)."""
+    read_before = Assignment.objects.get(pk=assignment.pk)
+    control.close_assignment(assignment=assignment, actor=educator, now=at(30))
+
+    with pytest.raises(errors.AssignmentNotOpen, match="closed"):
+        starting.start_assignment(user=residents[0], assignment=read_before, now=at(31))
+    assert not Attempt.objects.exists()
