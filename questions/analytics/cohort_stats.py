@@ -22,6 +22,7 @@ from questions.models import (
     CohortLogEntry,
     Question,
 )
+from questions.quizzes import control
 
 
 def cohort_miss_type_mix(cohort, *, table: list[dict]) -> dict:
@@ -129,17 +130,6 @@ def cohort_topic_grid(cohort) -> dict[int, dict[int, dict]]:
     return grid
 
 
-def assignment_progress(assignment) -> list[dict]:
-    """Each resident of the assignment's cohort with their attempt (None if not started):
-    ``{"user", "attempt", "percent"}``, by username. Two queries."""
-    attempts = {a.user_id: a for a in Attempt.objects.filter(assignment=assignment)}
-    rows = []
-    for user in assignment.cohort.residents.order_by("username"):
-        attempt = attempts.get(user.pk)
-        rows.append({"user": user, "attempt": attempt, "percent": finished_percent(attempt)})
-    return rows
-
-
 def accommodations_by_resident(cohort) -> dict[int, Accommodation]:
     """The educators' time accommodations in ``cohort``: ``{resident_id: Accommodation}``
     (no entry: standard time). One query."""
@@ -169,9 +159,7 @@ def assignment_monitor(assignment, *, now: datetime.datetime) -> list[dict]:
         mine = attempts.get(user.pk, [])
         latest = mine[-1] if mine else None
         grant = grants.get(user.pk)
-        due = assignment.due_at
-        if grant is not None and grant.due_at is not None and grant.due_at > due:
-            due = grant.due_at
+        due = control.due_with(assignment, grant)
         state = "not_started"
         seconds_left = None
         if latest is not None and latest.is_finished:

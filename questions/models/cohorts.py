@@ -79,6 +79,10 @@ class Cohort(models.Model):
     def tzinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
 
+    def local_text(self, moment: datetime.datetime) -> str:
+        """A moment as the cohort reads it: '9 Mar 2026, 23:59 EDT'."""
+        return f"{moment.astimezone(self.tzinfo):%-d %b %Y, %H:%M %Z}"
+
     def clean(self):
         super().clean()
         # Keep the code in the form residents' typing is matched against.

@@ -44,11 +44,6 @@ def _now(now: datetime.datetime | None) -> datetime.datetime:
     return now or timezone.now()
 
 
-def local(moment: datetime.datetime, cohort: Cohort) -> str:
-    """A moment as the cohort reads it: '9 Mar 2026, 23:59 EDT'."""
-    return f"{moment.astimezone(cohort.tzinfo):%-d %b %Y, %H:%M %Z}"
-
-
 def _grant(assignment: Assignment, resident) -> AssignmentGrant | None:
     return AssignmentGrant.objects.filter(assignment=assignment, resident=resident).first()
 
@@ -216,12 +211,13 @@ def edit_assignment(
     locked.save(update_fields=["title", "opens_at", "due_at", "release"])
     changed = _follow(locked, now) if due_at != before[2] else 0
     parts = []
+    zone_text = locked.cohort.local_text
     if title != before[0]:
         parts.append(f"title “{before[0]}” → “{title}”")
     if opens_at != before[1]:
-        parts.append(f"opens {local(before[1], locked.cohort)} → {local(opens_at, locked.cohort)}")
+        parts.append(f"opens {zone_text(before[1])} → {zone_text(opens_at)}")
     if due_at != before[2]:
-        parts.append(f"due {local(before[2], locked.cohort)} → {local(due_at, locked.cohort)}")
+        parts.append(f"due {zone_text(before[2])} → {zone_text(due_at)}")
     if release != before[3]:
         parts.append(
             f"results released: {Assignment.Release(before[3]).label.lower()} → "
@@ -272,7 +268,7 @@ def close_assignment(
         assignment=locked,
         actor=actor,
         action=CohortLogEntry.Action.CLOSED,
-        summary=f"closed early (was due {local(old_due, locked.cohort)}); "
+        summary=f"closed early (was due {locked.cohort.local_text(old_due)}); "
         f"{ended} attempt(s) in progress ended",
         now=now,
     )
@@ -358,8 +354,8 @@ def unarchive_assignment(
     assignment.refresh_from_db()
 
 
-def _check_resident(assignment: Assignment, resident) -> None:
-    if not assignment.cohort.residents.filter(pk=resident.pk).exists():
+def _check_resident(cohort: Cohort, resident) -> None:
+    if not cohort.residents.filter(pk=resident.pk).exists():
         raise ValidationError("This resident is not in the cohort.", code="not_in_cohort")
 
 
@@ -381,7 +377,7 @@ def grant_extension(
     a later due date once results released at the due date or by hand are out."""
     now = _now(now)
     locked = _locked(assignment)
-    _check_resident(locked, resident)
+    _check_resident(locked.cohort, resident)
     if due_at is None and not extra_minutes:
         raise ValidationError("Give a later due date, extra minutes, or both.", code="empty")
     if due_at is not None and (due_at <= locked.due_at or due_at <= now):
@@ -419,7 +415,7 @@ def grant_extension(
     changed = _follow(locked, now, resident=resident, extra_seconds=extra_minutes * 60)
     parts = []
     if due_at is not None:
-        parts.append(f"due {local(due_at, locked.cohort)}")
+        parts.append(f"due {locked.cohort.local_text(due_at)}")
     if extra_minutes:
         parts.append(f"{extra_minutes} extra minute(s)")
     if changed:
@@ -452,7 +448,7 @@ def grant_attempt(
     is as soon as they finished) or the assignment is archived."""
     now = _now(now)
     locked = _locked(assignment)
-    _check_resident(locked, resident)
+    _check_resident(locked.cohort, resident)
     if locked.archived_at is not None:
         raise ValidationError("This assignment is archived.", code="archived")
     if locked.results_released(now):
@@ -503,8 +499,7 @@ def set_accommodation(
     keep their deadline (an extension changes that). A grant needs a note. Raises
     ValidationError (nothing saved)."""
     now = _now(now)
-    if not cohort.residents.filter(pk=resident.pk).exists():
-        raise ValidationError("This resident is not in the cohort.", code="not_in_cohort")
+    _check_resident(cohort, resident)
     current = Accommodation.objects.select_for_update().filter(cohort=cohort, resident=resident)
     existing = current.first()
     if not time_setting:

@@ -67,15 +67,13 @@ class AssignmentNotOpen(EngineError):
         *,
         due_at: datetime.datetime | None = None,
     ) -> None:
-        zone = assignment.cohort.tzinfo
         due_at = due_at or assignment.due_at
         if assignment.archived_at is not None:
             super().__init__(f"“{assignment.title}” is no longer available.")
             return
         opens = now < assignment.opens_at
-        at = (assignment.opens_at if opens else due_at).astimezone(zone)
-        when = "opens" if opens else "closed"
-        super().__init__(f"“{assignment.title}” {when} {at:%-d %b %Y, %H:%M %Z}.")
+        at = assignment.cohort.local_text(assignment.opens_at if opens else due_at)
+        super().__init__(f"“{assignment.title}” {'opens' if opens else 'closed'} {at}.")
 
 
 class NotInCohort(EngineError):
