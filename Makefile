@@ -62,7 +62,6 @@ check-lock: $(UV_STAMP)
 setup: export DJANGO_DEBUG ?= true
 setup: $(RUNTIME_STAMP)
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py createcachetable
 	$(PY) manage.py load_bank
 	$(PY) manage.py validate_bank
 	$(PY) manage.py create_demo_accounts

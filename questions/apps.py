@@ -8,6 +8,14 @@ def _ensure_roles(sender, **kwargs):
     ensure_educators_group()
 
 
+def _ensure_cache_tables(sender, using="default", **kwargs):
+    """The database cache tables (import staging; rate limits without Redis): created by
+    every migrate, so no deployment step can forget them. Existing tables are left alone."""
+    from django.core.management import call_command
+
+    call_command("createcachetable", database=using, verbosity=0)
+
+
 class QuestionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "questions"
@@ -17,3 +25,6 @@ class QuestionsConfig(AppConfig):
         # After every migrate (including the test database's), so the group's permissions
         # exist once their content types do.
         post_migrate.connect(_ensure_roles, sender=self, dispatch_uid="questions_ensure_roles")
+        post_migrate.connect(
+            _ensure_cache_tables, sender=self, dispatch_uid="questions_ensure_cache_tables"
+        )

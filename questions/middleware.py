@@ -5,6 +5,7 @@ import logging
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpResponse
 from django.template.loader import render_to_string
+from django.utils.cache import add_never_cache_headers, has_vary_header
 
 logger = logging.getLogger(__name__)
 
@@ -108,3 +109,21 @@ class ReconnectOnDroppedConnection:
             logger.warning("Database still unreachable for %s %s", request.method, request.path)
             return unavailable(request)
         return response
+
+
+def no_store_personal_pages(get_response):
+    """``Cache-Control: no-store`` on every response whose content depended on who asked.
+
+    A page that read the session (anything signed in: a score, a cohort's CSV, a question's
+    key in the preview) must not be kept by a browser's back-forward cache on a shared ward
+    computer, nor by any proxy between. Django marks such responses ``Vary: Cookie``; this
+    middleware sits outside SessionMiddleware to see that mark. A response that chose its
+    own caching (a versioned diagram, a static file) is left as it is."""
+
+    def middleware(request):
+        response = get_response(request)
+        if not response.has_header("Cache-Control") and has_vary_header(response, "Cookie"):
+            add_never_cache_headers(response)
+        return response
+
+    return middleware

@@ -15,5 +15,10 @@ max_requests = 2000
 max_requests_jitter = 200
 accesslog = "-"
 errorlog = "-"
+# The combined format plus the time taken and the request id (the X-Request-ID the site sent
+# back), so an access line can be matched to the site's own log lines for the request.
+access_log_format = (
+    '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms id=%({x-request-id}o)s'
+)
 # The proxy or load balancer in front, whose X-Forwarded-* headers are trusted.
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")

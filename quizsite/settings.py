@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "simple_history",
     "django_htmx",
+    "django_guid",
     "bootstrap",
     "axes",
     "django_tasks",
@@ -63,8 +64,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every log line of the request, the other middleware's included, has it.
+    "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside the session middleware, whose Vary: Cookie marks a page as someone's own.
+    "questions.middleware.no_store_personal_pages",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -115,19 +120,48 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 REDIS_URL = env.str("REDIS_URL", default="")
+# Seconds to wait for Redis before treating it as away (a host that vanished, not one that
+# refuses, which fails at once).
+REDIS_TIMEOUT = env.float("REDIS_TIMEOUT_SECONDS", default=0.5)
 # "staging" keeps an import file between the admin's check and its confirm: it must be
-# shared by every worker, so without Redis it is a database table (`createcachetable`).
+# shared by every worker and outlive a Redis restart, so it is always a database table.
+# "ratelimit" counts requests for the rate limits (questions/people/limits.py): Redis when
+# there is one, else a database table, shared by every worker either way.
+# (`createcachetable` creates both tables.)
+_STAGING_CACHE = {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                  "LOCATION": "questions_import_staging"}  # fmt: skip
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL},
-              "staging": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL, "KEY_PREFIX": "staging"}}  # fmt: skip
-    # Sessions live in Redis, backed by the database, so a Redis restart logs nobody out.
+    # django-redis with IGNORE_EXCEPTIONS: while Redis is away every cache read is a miss
+    # and every write is dropped (logged), so pages, logins and quizzes keep working on the
+    # database alone; /healthz/ says "degraded". The rate limits then let requests through.
+    _REDIS_CACHE = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": {
+            "IGNORE_EXCEPTIONS": True,
+            "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT,
+            "SOCKET_TIMEOUT": REDIS_TIMEOUT,
+        },
+    }
+    CACHES = {
+        "default": _REDIS_CACHE,
+        "ratelimit": {**_REDIS_CACHE, "KEY_PREFIX": "ratelimit"},
+        "staging": _STAGING_CACHE,
+    }
+    # Sessions live in Redis, backed by the database: a Redis restart logs nobody out, and
+    # while Redis is away sessions are read from and written to the database alone.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    DJANGO_REDIS_LOGGER = "questions.redis"
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-              "staging": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
-                          "LOCATION": "questions_import_staging"}}  # fmt: skip
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "ratelimit": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "questions_ratelimit",
+        },  # fmt: skip
+        "staging": _STAGING_CACHE,
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -193,15 +227,62 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# The site's own warnings (a request run again after the database dropped its connection)
-# go to stderr, which gunicorn writes to its log; Django's loggers keep their defaults.
+# --- Logs, request ids and error reports ------------------------------------------------------
+# Every request carries an id (django-guid): the proxy's X-Request-ID when it is a valid UUID
+# (HAProxy and nginx can make one), else a new one; it is sent back in X-Request-ID, printed
+# on the 500 page, and written in every log line, so a resident's report can be found.
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "VALIDATE_GUID": True,
+    "RETURN_HEADER": True,
+    "EXPOSE_HEADER": False,
+}
+# Everything goes to stderr, which gunicorn (or systemd, or the container) keeps: the site's
+# own messages from INFO, Django's from WARNING, a 500 at ERROR with its traceback.
+# DJANGO_LOG_FORMAT=json writes one JSON object a line for a log collector.
+LOG_FORMAT = env.str("DJANGO_LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {"questions": {"handlers": ["stderr"], "level": "INFO"}},
+    "filters": {"request_id": {"()": "questions.observability.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        },
+    },
+    "root": {"handlers": ["stderr"], "level": "WARNING"},
+    "loggers": {
+        "questions": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        # Replaces Django's default (debug-only console, mail to ADMINS, which is unset).
+        "django": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+        # runserver's request lines (development) keep their own format.
+        "django.server": {"level": "INFO"},
+        "django_guid": {"level": "WARNING"},
+    },
 }
+# Optional: errors to Sentry (or a Sentry-compatible service such as GlitchTip) with the
+# request id as a tag. Off unless SENTRY_DSN is set; no personal data is sent.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from questions.observability import init_sentry
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
 
 # --- E-mail: password reset ------------------------------------------------------------------
 # EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.org:587 (django-environ's email URL).

@@ -9,6 +9,9 @@ from django.views.static import serve
 from questions.middleware import retry_safe
 from questions.views import accounts, public
 
+# The 500 page shows the request id (Django's own would render the template without it).
+handler500 = public.server_error
+
 admin.site.site_header = "Cluneal nerve board review: authoring"
 admin.site.site_title = "Board review authoring"
 admin.site.index_title = "Question bank"

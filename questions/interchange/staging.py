@@ -5,9 +5,9 @@ that the confirm form carries, for ``STAGED_SECONDS``. A staged file belongs to 
 who checked it, is used once, and is replaced by the same user's next check (as one
 pending import per user). An unknown, expired, used or another user's token finds nothing.
 
-The cache is the ``staging`` alias, shared by every process that serves the admin: Redis
-when ``REDIS_URL`` is set, else a database table (``manage.py createcachetable``), so the
-confirm finds the file whichever worker ran the check.
+The cache is the ``staging`` alias, shared by every process that serves the admin: a
+database table (made by every ``migrate``), with or without Redis, so the confirm finds the
+file whichever worker ran the check, and a Redis restart in between loses nothing.
 """
 
 from __future__ import annotations

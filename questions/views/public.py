@@ -1,14 +1,15 @@
 """Pages anyone may read: the bank's overview, its reference list, its diagrams, and the
 health check."""
 
-from django.db import DatabaseError, connection
 from django.db.models import Count, Q
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from questions import health, observability
 from questions.analytics import progress
 from questions.models import Diagram, Question, Reference
 
@@ -57,11 +58,16 @@ def diagram_svg(request, slug: str):
 
 @never_cache
 def healthz(request):
-    """For the load balancer: 200 when this app host can query the database, else 503."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except DatabaseError:
-        return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok"})
+    """For the load balancer and monitoring: the database and Redis, each reported. 200 when
+    the database answers ("ok", or "degraded" while Redis is away: the host still serves
+    everything, so it stays in the pool); 503 when it does not."""
+    report = health.site_status()
+    return JsonResponse(report, status=503 if report["status"] == "unavailable" else 200)
+
+
+def server_error(request):
+    """The 500 page (``handler500``), with the request's id so that a resident's report can
+    be matched to the traceback in the logs. Rendered without a request context: nothing on
+    it may query the database, which may be what failed."""
+    page = render_to_string("500.html", {"request_id": observability.current_request_id()})
+    return HttpResponse(page, status=500)

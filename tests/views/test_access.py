@@ -621,6 +621,11 @@ def visit(world, role) -> Client:
     return client
 
 
+# Responses that are the same for everyone (versioned, cached on purpose). Every other page a
+# signed-in user gets carries Cache-Control: no-store: it shows their data, or a key.
+SHARED_CACHE_OK = {"questions:diagram_svg", "admin:jsi18n"}
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_every_url_gives_each_role_exactly_what_it_should(world, role):
     wrong = []
@@ -633,6 +638,13 @@ def test_every_url_gives_each_role_exactly_what_it_should(world, role):
             wrong.append(
                 f"{row.method.upper()} {url}: {outcome(response)}, expected {row.expected[role]}"
             )
+        if (
+            role != "anon"
+            and response.status_code == 200
+            and row.name not in SHARED_CACHE_OK
+            and "no-store" not in response.get("Cache-Control", "")
+        ):
+            wrong.append(f"{row.method.upper()} {url}: may be stored by a browser or a proxy")
         if before is not None and (database_rows() != before) != (role in row.writes):
             said = "changed the database" if role not in row.writes else "changed nothing"
             wrong.append(f"POST {url} {said}")

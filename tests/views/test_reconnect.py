@@ -160,3 +160,54 @@ def test_only_a_lost_connection_counts_as_lost(cause, lost):
     error = OperationalError(str(cause))
     error.__cause__ = cause
     assert middleware._connection_lost(error) is lost
+
+
+@pytest.fixture
+def database_down():
+    """Call it to stop the database for this process: every new connection goes to a port
+    nothing listens on, as while a primary is away and no replica has taken over yet."""
+
+    real = {key: connection.settings_dict[key] for key in ("HOST", "PORT", "OPTIONS")}
+
+    def stop():
+        connection.close()
+        options = {**real["OPTIONS"], "connect_timeout": 2}
+        connection.settings_dict.update(HOST="127.0.0.1", PORT="1", OPTIONS=options)
+
+    def restart():
+        connection.close()
+        connection.settings_dict.update(real)
+
+    stop.restart = restart
+    yield stop
+    restart()
+
+
+def test_while_the_database_is_down_pages_get_a_503_with_retry_after(
+    resident_client, database_down
+):
+    database_down()
+    for url in (reverse("questions:dashboard"), reverse("healthz")):
+        response = resident_client.get(url)
+        assert response.status_code == 503, url
+    assert response.json()["database"] == "unreachable"
+    page = resident_client.get(reverse("questions:dashboard"))
+    assert page["Retry-After"] == "2"
+    assert "lost its database connection" in page.content.decode()
+
+
+def test_an_answer_sent_while_the_database_is_down_gets_a_503_and_is_not_half_saved(
+    resident_client, attempt, database_down
+):
+    database_down()
+    url = reverse("questions:attempt_answer", args=[attempt.pk, 1])
+    response = resident_client.post(url, {"letter": "B", "go": "next"})
+    assert response.status_code == 503
+    assert response["Retry-After"] == "2"
+
+    database_down.restart()
+    item = AttemptItem.objects.get(attempt=attempt, position=1)
+    assert not item.selected_letter  # nothing half-written: the page says to send it again
+    again = resident_client.post(url, {"letter": "B", "go": "next"})
+    assert again.status_code == 302
+    assert AttemptItem.objects.get(attempt=attempt, position=1).selected_letter == "B"

@@ -46,7 +46,7 @@ from questions.models import (
 from questions.quizzes import assignments, control, engine, starting
 from questions.quizzes import error_reports as reports
 from questions.quizzes import simulation as simulations
-from questions.views import public
+from questions import health
 from tests.factories import PublishableQuestionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -1031,7 +1031,7 @@ def test_sign_up_applies_the_password_validators(client):
 def test_health_check_reports_the_database(client):
     response = client.get(reverse("healthz"))
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "redis": "not configured"}
     assert "no-store" in response["Cache-Control"]  # no proxy keeps an old answer
 
 
@@ -1053,10 +1053,14 @@ def unreachable_database(tmp_path):
 def test_health_check_answers_503_when_the_database_is_unreachable(
     client, monkeypatch, unreachable_database
 ):
-    monkeypatch.setattr(public, "connection", unreachable_database)
+    monkeypatch.setattr(health, "connection", unreachable_database)
     response = client.get(reverse("healthz"))
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "unreachable"}
+    assert response.json() == {
+        "status": "unavailable",
+        "database": "unreachable",
+        "redis": "not configured",
+    }
     assert "no-store" in response["Cache-Control"]
 
 
@@ -1089,7 +1093,7 @@ def redis_settings(settings, monkeypatch, redis_db):
     """The cache and session settings that quizsite/settings.py derives from REDIS_URL."""
     monkeypatch.setenv("REDIS_URL", REDIS_URL)
     derived = runpy.run_path(str(ROOT / "quizsite" / "settings.py"))
-    assert derived["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert derived["CACHES"]["default"]["BACKEND"] == "django_redis.cache.RedisCache"
     assert derived["SESSION_ENGINE"] == "django.contrib.sessions.backends.cached_db"
     settings.CACHES = derived["CACHES"]
     settings.SESSION_ENGINE = derived["SESSION_ENGINE"]

@@ -1,0 +1,151 @@
+"""Redis away: with REDIS_URL set, the cache treats Redis errors as misses and sessions fall
+back to the database (quizsite/settings.py), so logins and quizzes keep working and the
+health check says "degraded". Tested against a redis-server of the test's own, on its own
+port, that the test stops and starts again; the machine's Redis is never touched."""
+
+import runpy
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+
+from questions.models import Attempt, AttemptItem
+from tests.factories import PublishableQuestionFactory, UserFactory
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_SERVER = shutil.which("redis-server")
+PASSWORD = "a-long-test-password"  # the factories' password
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(REDIS_SERVER is None, reason="needs redis-server (Debian's redis)"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class OwnRedis:
+    """A redis-server with no persistence, bound to 127.0.0.1 on a port of its own."""
+
+    def __init__(self, directory: Path):
+        self.port = _free_port()
+        self.directory = directory
+        self.process: subprocess.Popen | None = None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        for _ in range(100):  # bounded: 5 s
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def keys(self) -> list[bytes]:
+        return redis.Redis(port=self.port).keys("*")
+
+
+@pytest.fixture
+def own_redis(tmp_path, settings, monkeypatch):
+    server = OwnRedis(tmp_path)
+    server.start()
+    monkeypatch.setenv("REDIS_URL", server.url)
+    derived = runpy.run_path(str(ROOT / "quizsite" / "settings.py"))
+    settings.REDIS_URL = derived["REDIS_URL"]
+    settings.CACHES = derived["CACHES"]
+    settings.SESSION_ENGINE = derived["SESSION_ENGINE"]
+    yield server
+    server.stop()
+
+
+def _log_in(username: str) -> Client:
+    client = Client()  # a new client, so the session middleware reads the engine in use
+    response = client.post(reverse("login"), {"username": username, "password": PASSWORD})
+    assert response.status_code == 302, response.content[:500]
+    return client
+
+
+def _start_and_answer(client: Client) -> Attempt:
+    page = client.get(reverse("questions:attempt_new"))
+    assert page.status_code == 200
+    token = page.context["form"]["start_token"].value()
+    form = {"pool": "all", "question_count": 2, "mode": "timed", "start_token": token}
+    started = client.post(reverse("questions:attempt_new"), form)
+    assert started.status_code == 302
+    attempt = Attempt.objects.get(start_token=token)
+    question = client.get(started.url)
+    assert question.status_code == 200
+    answer = client.post(
+        reverse("questions:attempt_answer", args=[attempt.pk, 1]), {"letter": "B", "go": "next"}
+    )
+    assert answer.status_code == 302
+    assert AttemptItem.objects.get(attempt=attempt, position=1).selected_letter == "B"
+    return attempt
+
+
+def test_the_health_check_reports_redis_beside_the_database(own_redis, client):
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "redis": "ok"}
+
+
+def test_with_redis_down_logins_and_quizzes_keep_working_and_health_says_degraded(own_redis):
+    UserFactory(username="ann")
+    PublishableQuestionFactory.create_batch(3)
+    own_redis.stop()
+
+    health = Client().get(reverse("healthz"))
+    assert health.status_code == 200  # the host stays in the load balancer's pool
+    assert health.json() == {"status": "degraded", "database": "ok", "redis": "unreachable"}
+
+    client = _log_in("ann")
+    assert client.get(reverse("questions:dashboard")).status_code == 200
+    _start_and_answer(client)
+    assert cache.get("anything") is None  # a miss, not an error
+    cache.set("anything", 1)  # dropped, not an error
+
+
+def test_a_session_made_while_redis_was_down_survives_its_return_and_vice_versa(own_redis):
+    UserFactory(username="ann")
+    UserFactory(username="bob")
+    PublishableQuestionFactory.create_batch(3)
+    before = _log_in("ann")  # while Redis is up: the session is in Redis and the database
+    assert own_redis.keys() != []
+
+    own_redis.stop()
+    during = _log_in("bob")  # while Redis is down: the database alone
+    for client, name in ((before, "ann"), (during, "bob")):
+        page = client.get(reverse("questions:dashboard"))
+        assert page.status_code == 200
+        assert page.wsgi_request.user.username == name
+
+    own_redis.start()  # back, and empty
+    assert Client().get(reverse("healthz")).json()["status"] == "ok"
+    for client, name in ((before, "ann"), (during, "bob")):
+        page = client.get(reverse("questions:dashboard"))
+        assert page.wsgi_request.user.username == name
+    _start_and_answer(during)
