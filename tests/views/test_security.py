@@ -33,6 +33,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from questions import health
 from questions.interchange import transfer
 from questions.models import (
     Assignment,
@@ -46,7 +47,6 @@ from questions.models import (
 from questions.quizzes import assignments, control, engine, starting
 from questions.quizzes import error_reports as reports
 from questions.quizzes import simulation as simulations
-from questions import health
 from tests.factories import PublishableQuestionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
