@@ -141,6 +141,9 @@ if REDIS_URL:
             "IGNORE_EXCEPTIONS": True,
             "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT,
             "SOCKET_TIMEOUT": REDIS_TIMEOUT,
+            # After a failure, Redis is not tried again for a few seconds: one request waits
+            # out the timeout, the others miss at once (questions/redis_breaker.py).
+            "REDIS_CLIENT_CLASS": "questions.redis_breaker.BreakerRedis",
         },
     }
     CACHES = {
@@ -151,8 +154,8 @@ if REDIS_URL:
     # Sessions live in Redis, backed by the database: a Redis restart logs nobody out, and
     # while Redis is away sessions are read from and written to the database alone.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
-    DJANGO_REDIS_LOGGER = "questions.redis"
+    # The breaker logs Redis going and coming back, once each; not a traceback a command.
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False
 else:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},

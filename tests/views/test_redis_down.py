@@ -3,8 +3,11 @@ back to the database (quizsite/settings.py), so logins and quizzes keep working 
 health check says "degraded". Tested against a redis-server of the test's own, on its own
 port, that the test stops and starts again; the machine's Redis is never touched."""
 
+import logging
+import os
 import runpy
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -16,6 +19,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
+from questions import redis_breaker
 from questions.models import Attempt, AttemptItem
 from tests.factories import PublishableQuestionFactory, UserFactory
 
@@ -65,8 +69,37 @@ class OwnRedis:
             self.process.wait(timeout=10)
             self.process = None
 
+    def hang(self) -> None:
+        """Accept connections but answer nothing, as a Redis host that vanished."""
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.kill(self.process.pid, signal.SIGCONT)
+
     def keys(self) -> list[bytes]:
         return redis.Redis(port=self.port).keys("*")
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def breaker(monkeypatch):
+    """The process's circuit breaker, new for each test, on a clock the test moves."""
+    clock = Clock()
+    fresh = redis_breaker.Breaker(redis_breaker.COOLDOWN_SECONDS, clock=clock)
+    fresh.clock_now = clock
+    monkeypatch.setattr(redis_breaker, "BREAKER", fresh)
+    return fresh
+
+
+def after_the_cooldown(breaker) -> None:
+    breaker.clock_now.now += redis_breaker.COOLDOWN_SECONDS + 0.1
 
 
 @pytest.fixture
@@ -144,8 +177,32 @@ def test_a_session_made_while_redis_was_down_survives_its_return_and_vice_versa(
         assert page.wsgi_request.user.username == name
 
     own_redis.start()  # back, and empty
+    after_the_cooldown(redis_breaker.BREAKER)
     assert Client().get(reverse("healthz")).json()["status"] == "ok"
     for client, name in ((before, "ann"), (during, "bob")):
         page = client.get(reverse("questions:dashboard"))
         assert page.wsgi_request.user.username == name
     _start_and_answer(during)
+
+
+def test_while_redis_hangs_one_command_waits_for_the_timeout_and_the_rest_miss_at_once(
+    own_redis, breaker, caplog
+):
+    caplog.set_level(logging.INFO, logger="questions.redis")
+    cache.set("kept", 1)
+    own_redis.hang()
+    try:
+        assert [cache.get("kept") for _ in range(10)] == [None] * 10
+        assert breaker.is_open
+        assert breaker.refused == 9  # only the first waited for the socket timeout
+        assert Client().get(reverse("healthz")).json()["redis"] == "unreachable"
+    finally:
+        own_redis.resume()
+    assert cache.get("kept") is None  # still within the cooldown: not tried
+    after_the_cooldown(breaker)
+    assert cache.get("kept") == 1  # tried again, answered: closed
+    assert not breaker.is_open
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 2, messages  # one line when it went, one when it came back
+    assert messages[0].startswith("Redis unreachable")
+    assert messages[1].startswith("Redis reachable again")
