@@ -118,6 +118,18 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
 # A persistent connection that the database dropped is noticed and replaced, not used.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Optional: a PostgreSQL streaming replica for the statistics pages (questions/replica.py):
+# views marked @reads_from_replica read this app's models from it while it is at most
+# REPLICA_MAX_LAG_SECONDS behind, and from the primary otherwise.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=30)
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    # A replica that vanished from the network must not hold a statistics page for minutes.
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    DATABASE_ROUTERS = ["questions.replica.ReplicaRouter"]
 
 REDIS_URL = env.str("REDIS_URL", default="")
 # Seconds to wait for Redis before treating it as away (a host that vanished, not one that

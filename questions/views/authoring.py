@@ -10,6 +10,7 @@ from questions.authoring import item_writing, rules
 from questions.authoring.citations import explanation_context
 from questions.models import Question
 from questions.quizzes import engine
+from questions.replica import reads_from_replica
 
 
 @staff_member_required
@@ -60,6 +61,7 @@ def question_preview(request, pk: int):
 @never_cache
 @staff_member_required
 @permission_required("questions.view_question", raise_exception=True)
+@reads_from_replica
 def item_analysis(request):
     """Every question that residents have answered, flagged items first, then by key."""
     engine.expire_overdue()  # abandoned quizzes count once their time is up

@@ -32,6 +32,7 @@ from questions.interchange.spreadsheets import csv_safe
 from questions.models import Assignment, Attempt
 from questions.people import membership
 from questions.quizzes import assignments, control, drawing, engine
+from questions.replica import reads_from_replica
 
 
 def _staff_only(request):
@@ -70,6 +71,7 @@ def cohort_list(request):
 
 @never_cache
 @login_required
+@reads_from_replica
 def cohort_detail(request, pk: int):
     cohort = _cohort_for(request, pk)
     table, topics = pages.cohort_figures(cohort)
