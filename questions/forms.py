@@ -102,8 +102,9 @@ MAX_ID = 2**63 - 1
 def is_database_id(text: str) -> bool:
     """Whether posted text is a whole number in the database's id range. Checked before
     any query: SQLite raises OverflowError on a larger integer instead of finding nothing,
-    and int() itself refuses strings of over 4,300 digits (hence the length test first)."""
-    return text.isdigit() and len(text) <= 19 and int(text) <= MAX_ID
+    and int() itself refuses strings of over 4,300 digits (hence the length test first).
+    ASCII only: "²" and "٣" are digits to str.isdigit, and int() refuses the first."""
+    return text.isascii() and text.isdigit() and len(text) <= 19 and int(text) <= MAX_ID
 
 
 class IdChoiceField(forms.ModelMultipleChoiceField):

@@ -1,13 +1,39 @@
-"""Middleware: htmx-boosted pages, and requests that lose their database connection."""
+"""Middleware: query strings holding a NUL, htmx-boosted pages, and requests that lose
+their database connection."""
 
 import logging
 
+from django.core.exceptions import SuspiciousOperation
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers, has_vary_header
 
 logger = logging.getLogger(__name__)
+
+
+class NulInRequest(SuspiciousOperation):
+    """A query string holding a NUL character (``%00``)."""
+
+
+def refuse_nul_in_query(get_response):
+    """Answer 400 to a request with a NUL in a key or value of its query string. No link or
+    form of the site makes one, and PostgreSQL refuses NUL in a text parameter: the admin's
+    change lists pass any filter value (``?stem__contains=%00``) straight to a query, which
+    then failed with a 500. Raised as a SuspiciousOperation, Django answers with its 400
+    page and logs it to ``django.security.NulInRequest``. Left alone: the path (its
+    converters take no NUL where an id or slug is expected) and posted forms, whose fields
+    refuse NUL with a message saying what to fix (ProhibitNullCharactersValidator)."""
+
+    def middleware(request):
+        if any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for key, values in request.GET.lists()
+        ):
+            raise NulInRequest(f"NUL character in the query string of {request.path!r}")
+        return get_response(request)
+
+    return middleware
 
 
 def htmx_push_url(get_response):

@@ -10,7 +10,12 @@ from django_guid.context import guid
 if TYPE_CHECKING:
     from sentry_sdk.types import Event
 
-NO_REQUEST = "-"  # a line written outside a request: start-up, the job worker, a command
+NO_REQUEST = "-"
+SECURITY_PROBES = (
+    "django.security.NulInRequest",
+    "django.security.DisallowedModelAdminLookup",
+    "django.security.DisallowedHost",
+)  # a line written outside a request: start-up, the job worker, a command
 
 
 class RequestIdFilter(logging.Filter):
@@ -36,7 +41,13 @@ def init_sentry(*, dsn: str, environment: str, traces_sample_rate: float) -> Non
     """Send unhandled errors (and ERROR log records) to Sentry, each tagged with its request
     id. ``send_default_pii`` stays off: no user names, addresses or cookies leave the site."""
     import sentry_sdk
+    from sentry_sdk.integrations.logging import ignore_logger
 
+    # Refused requests (a NUL in a query, a filter the admin does not allow, a wrong Host)
+    # are logged here at ERROR by Django as security events; they are probes, not errors
+    # of the site, and would otherwise each be a Sentry event.
+    for name in SECURITY_PROBES:
+        ignore_logger(name)
     sentry_sdk.init(
         dsn=dsn,
         environment=environment,

@@ -67,6 +67,7 @@ MIDDLEWARE = [
     # First, so that every log line of the request, the other middleware's included, has it.
     "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
+    "questions.middleware.refuse_nul_in_query",  # 400 for ?x=%00 (PostgreSQL refuses NUL)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outside the session middleware, whose Vary: Cookie marks a page as someone's own.
     "questions.middleware.no_store_personal_pages",
@@ -171,10 +172,13 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        # Room for the counters of a busy day: past MAX_ENTRIES the table culls live
+        # counters (Django's default is 300), which would only loosen the limits.
         "ratelimit": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "questions_ratelimit",
-        },  # fmt: skip
+            "OPTIONS": {"MAX_ENTRIES": 20000},
+        },
         "staging": _STAGING_CACHE,
     }
 
@@ -362,6 +366,12 @@ QUIZ_SECONDS_PER_QUESTION = env.int("QUIZ_SECONDS_PER_QUESTION", default=90)
 # A published question is due for re-review this many months after its last review.
 QUESTION_REVIEW_MONTHS = env.int("QUESTION_REVIEW_MONTHS", default=24)
 
+# Question and choice images: the most pixels (width x height) an upload may decode to,
+# read from its header (questions/authoring/images.py). 25 megapixels takes any camera's or
+# scanner's picture (a 6000 x 4000 photo is 24), yet bounds what a phone decodes to about
+# 100 MB; a few kilobytes of PNG can otherwise decode to hundreds of megapixels.
+QUESTION_IMAGE_MAX_PIXELS = env.int("QUESTION_IMAGE_MAX_PIXELS", default=25_000_000)
+
 # The question bank on disk that `manage.py load_bank` reads.
 QUESTION_BANK_DIR = BASE_DIR / "fixtures"
 
@@ -374,3 +384,71 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+
+# --- Rate limits -----------------------------------------------------------------------------
+# questions/people/limits.py. Counted in the "ratelimit" cache above: Redis when REDIS_URL is
+# set (shared by every app host), else a database table. Never a per-process cache (locmem):
+# each worker would count alone. With Redis away the cache fails open: every limit lets
+# requests through rather than refusing everyone (logins and quizzes go on; only abuse is
+# unlimited until Redis is back; /healthz/ says "degraded" meanwhile).
+RATELIMIT_USE_CACHE = "ratelimit"
+RATELIMIT_FAIL_OPEN = True
+# RATE_LIMITS_ENABLED=false turns every limit off (a load test at machine speed, say).
+RATELIMIT_ENABLE = env.bool("RATE_LIMITS_ENABLED", default=True)
+
+
+def _rate(name: str, default: str) -> str:
+    """A rate from the environment: "<count>/<period>", the period s, m, h or d with an
+    optional number before it ("20/10m": 20 in ten minutes); empty turns the limit off."""
+    value = env.str(name, default=default).strip()
+    if not value:
+        return value
+    count, _, period = value.partition("/")
+    multiple, unit = period[:-1], period[-1:]
+    if not (
+        value.isascii()  # ASCII digits only: django-ratelimit reads them with a regex
+        and count.isdigit()
+        and unit in ("s", "m", "h", "d")
+        and (not multiple or (multiple.isdigit() and int(multiple) > 0))
+    ):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a rate: write it as a count, '/', and a period of "
+            "s, m, h or d with an optional number before it (e.g. '20/10m'), or leave it "
+            "empty for no limit."
+        )
+    return value
+
+
+# Each default, for a residency program whose whole cohort (about 150 residents) may sit
+# behind one hospital NAT address and log in within minutes before an exam:
+# Sign-ups sent from one client address (POSTs, valid or not): the whole cohort signing up
+# in the same hour from the hospital, most getting a form error or two on the way.
+RATE_LIMIT_SIGNUP_PER_ADDRESS = _rate("RATE_LIMIT_SIGNUP_PER_ADDRESS", "300/h")
+# Failed logins from one client address (a login django-axes refuses unchecked is not
+# counted; successful ones never are): every resident of a 150-strong cohort can mistype
+# once in the same ten minutes; an attacker trying a new username each time (axes locks only
+# a username and address pair) gets 200 password checks, ~100 s of CPU, per ten minutes.
+RATE_LIMIT_LOGIN_PER_ADDRESS = _rate("RATE_LIMIT_LOGIN_PER_ADDRESS", "200/10m")
+# Failed logins for one typed username from any address, in axes' 15-minute cool-off: a
+# resident who forgot their password is locked by axes after 5 at one address long before
+# this; guessing one account from many addresses is held to 20 tries, and locking someone
+# out this way needs at least 5 addresses (axes stops each after its 5th failure).
+RATE_LIMIT_LOGIN_PER_USERNAME = _rate("RATE_LIMIT_LOGIN_PER_USERNAME", "20/15m")
+# Reset e-mails to one typed address, whoever asks: a mail that went to spam can be asked
+# for again twice; nobody can flood an inbox (at most 3 an hour).
+RATE_LIMIT_PASSWORD_RESET_PER_EMAIL = _rate("RATE_LIMIT_PASSWORD_RESET_PER_EMAIL", "3/h")
+# Reset requests from one client address: a fifth of the cohort forgetting their password
+# on the morning of an exam, at the hospital.
+RATE_LIMIT_PASSWORD_RESET_PER_ADDRESS = _rate("RATE_LIMIT_PASSWORD_RESET_PER_ADDRESS", "30/h")
+# Error reports from one account (each notifies the educators): more than a reviewer finds
+# in an hour even in a bad batch of questions, and bounds the notifications one account sends.
+RATE_LIMIT_ERROR_REPORT_PER_ACCOUNT = _rate("RATE_LIMIT_ERROR_REPORT_PER_ACCOUNT", "20/h")
+# Quiz starts from one account: the builder, the exam simulation builder and an assignment's
+# Begin (a block of a simulation is not counted: its questions were drawn with it; a start
+# sent again with its token, which resumes, counts once). One every 30 s for ten minutes is
+# faster than anyone reads and answers even a one-question quiz; a script stops at 20 and then
+# starts 2 a minute at most (the issue's account started 40 in 8 s).
+RATE_LIMIT_QUIZ_START_PER_ACCOUNT = _rate("RATE_LIMIT_QUIZ_START_PER_ACCOUNT", "20/10m")
+# Question imports from one account (each check of a file and each import count): an
+# educator fixing a file's problems one by one checks it again a dozen times in an hour.
+RATE_LIMIT_IMPORT_PER_ACCOUNT = _rate("RATE_LIMIT_IMPORT_PER_ACCOUNT", "30/h")

@@ -3,6 +3,7 @@
 import contextlib
 import os
 import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,12 @@ def _empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(settings):
+    """Every test counts its requests against the rate limits (questions/people/limits.py)
+    from zero: its counters get a key prefix of their own. Clearing the "ratelimit" cache
+    would not do: without Redis it is a database table, which a test without database access
+    may not touch, and which a live-server test's commits would carry over to the next."""
+    settings.RATELIMIT_CACHE_PREFIX = f"rl:{uuid.uuid4().hex}:"

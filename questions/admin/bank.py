@@ -7,7 +7,7 @@ from django.db.models import Count, F
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from questions.admin.mixins import CheckedActionsMixin
+from questions.admin.mixins import CheckedActionsMixin, HistoryIdsMixin
 from questions.models import (
     Diagram,
     Reference,
@@ -38,7 +38,7 @@ class ReferenceAdminForm(forms.ModelForm):
 
 
 @admin.register(Reference)
-class ReferenceAdmin(CheckedActionsMixin, SimpleHistoryAdmin):
+class ReferenceAdmin(HistoryIdsMixin, CheckedActionsMixin, SimpleHistoryAdmin):
     form = ReferenceAdminForm
     list_display = ["key", "authors", "title", "journal", "year", "is_verified", "citation_count"]
     list_filter = ["kind", "is_verified"]
@@ -107,7 +107,7 @@ class DiagramAdminForm(forms.ModelForm):
 
 
 @admin.register(Diagram)
-class DiagramAdmin(CheckedActionsMixin, SimpleHistoryAdmin):
+class DiagramAdmin(HistoryIdsMixin, CheckedActionsMixin, SimpleHistoryAdmin):
     form = DiagramAdminForm
     list_display = ["slug", "title", "question_count", "credit"]
     search_fields = ["slug", "title", "alt", "source_note"]

@@ -8,11 +8,19 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from questions.admin.mixins import CheckedActionsMixin
+from questions.forms import is_database_id
 from questions.models import (
     Cohort,
     ErrorReport,
 )
+from questions.people import membership
 from questions.quizzes import error_reports as reports
+
+# The reporter lookups a filter by person may take: one id (``?reporter=7``), or a list
+# (``?reporter__in=7,8``). Anything else on the reporter (ranges, isnull, names) groups
+# reports by people the educator may not see named.
+ONE_ID = ("", "exact", "id", "id__exact", "pk", "pk__exact")
+ID_LIST = ("in", "id__in", "pk__in")
 
 
 class ErrorReportForm(forms.ModelForm):
@@ -75,6 +83,42 @@ class ErrorReportAdmin(CheckedActionsMixin, admin.ModelAdmin):
             user_id=OuterRef("reporter_id"), cohort__educators=request.user
         )
         return queryset.annotate(reporter_visible=Exists(followed))
+
+    def lookup_allowed(self, lookup, value, request=None):
+        """Filtering by reporter groups a resident's reports even while their name is hidden:
+        an educator may filter by the residents of their own cohorts only (a superuser, by
+        anyone). A refused lookup is Django's 400 (DisallowedModelAdminLookup), for an
+        account outside the cohorts and a missing one alike, so it confirms nothing. The
+        attempt item is refused too: its id belongs to one resident's quiz."""
+        if request is None or request.user.is_superuser:
+            return super().lookup_allowed(lookup, value, request)
+        field, _, rest = lookup.partition("__")
+        if field in ("attempt_item", "attempt_item_id"):
+            return False
+        if field in ("reporter", "reporter_id"):
+            if rest in ONE_ID:
+                ids = [value]
+            elif rest in ID_LIST:
+                ids = value.split(",")
+            else:
+                return False
+            return self._follows_all(request.user, ids)
+        return super().lookup_allowed(lookup, value, request)
+
+    @staticmethod
+    def _follows_all(user, ids: list[str]) -> bool:
+        """Whether every id is a resident of a cohort ``user`` follows."""
+        if not ids or not all(is_database_id(i) for i in ids):
+            return False
+        followed = (
+            Cohort.residents.through.objects.filter(
+                user_id__in=ids, cohort__in=membership.cohorts_for(user)
+            )
+            .values("user_id")
+            .distinct()
+            .count()
+        )
+        return followed == len({int(i) for i in ids})
 
     def get_search_fields(self, request):
         if request.user.is_superuser:

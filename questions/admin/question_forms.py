@@ -1,6 +1,6 @@
 """The question admin's forms: the question, its choice and citation inlines (positioned,
-checked by the authoring rules before anything is saved), the import form and the list
-filters."""
+checked by the authoring rules before anything is saved), their image field, the import
+form and the list filters."""
 
 from typing import Any, cast
 
@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from questions.admin.mixins import UnixNewlinesMixin
-from questions.authoring import rules, workflow
+from questions.authoring import images, rules, workflow
 from questions.interchange import transfer
 from questions.models import (
     CHOICE_LETTERS,
@@ -23,6 +23,17 @@ from questions.models import (
 
 def _errors(problems: list[rules.Problem]) -> ValidationError:
     return ValidationError([ValidationError(p.message, code=p.code) for p in problems])
+
+
+class LimitedImageField(forms.ImageField):
+    """An image refused first when it would decode to more pixels than
+    ``QUESTION_IMAGE_MAX_PIXELS``, read from its header before Django's own check opens it
+    (which calls an image past Pillow's limit "not a valid image")."""
+
+    def to_python(self, data):
+        if data not in self.empty_values and hasattr(data, "read"):
+            images.check_pixels(data, max_pixels=settings.QUESTION_IMAGE_MAX_PIXELS)
+        return super().to_python(data)
 
 
 class PositionedForm(UnixNewlinesMixin, forms.ModelForm):
@@ -93,6 +104,7 @@ class ChoiceForm(PositionedForm):
     class Meta:
         model = Choice
         fields = ["text", "is_correct", "rationale", "image", "image_alt", "image_credit"]
+        field_classes = {"image": LimitedImageField}
         widgets = {
             "text": forms.Textarea(attrs={"rows": 2, "cols": 40}),
             "rationale": forms.Textarea(attrs={"rows": 2, "cols": 60}),
@@ -201,6 +213,7 @@ class QuestionAdminForm(UnixNewlinesMixin, forms.ModelForm):
             "key", "difficulty", "topics", "stem", "lead_in", "image", "image_alt",
             "image_credit", "stem_diagram", "objective", "explanation", "explanation_diagram",
         ]  # fmt: skip
+        field_classes = {"image": LimitedImageField}
         widgets = {"lead_in": forms.TextInput(attrs={"size": 100})}
 
     def clean(self):

@@ -9,10 +9,17 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from questions.admin.mixins import CheckedActionsMixin, SafeIdsMixin
+from questions.admin.mixins import (
+    CheckedActionsMixin,
+    HistoryIdsMixin,
+    SafeIdsMixin,
+    StoredImagesMixin,
+    require_ids,
+)
 from questions.admin.question_forms import (
     ChoiceInline,
     CitationInline,
@@ -30,10 +37,13 @@ from questions.models import (
     Reference,
     Topic,
 )
+from questions.people import limits as rate_limits
 
 
 @admin.register(Question)
-class QuestionAdmin(SafeIdsMixin, CheckedActionsMixin, SimpleHistoryAdmin):
+class QuestionAdmin(
+    StoredImagesMixin, HistoryIdsMixin, SafeIdsMixin, CheckedActionsMixin, SimpleHistoryAdmin
+):
     form = QuestionAdminForm
     inlines = [ChoiceInline, CitationInline]
     list_display = [
@@ -247,6 +257,7 @@ class QuestionAdmin(SafeIdsMixin, CheckedActionsMixin, SimpleHistoryAdmin):
         """simple-history's own version page saves the old row back on POST, status and
         review date included, past ``workflow.change_status`` (no second reader, no log): lead
         to the restore page, which sends a restored question back to review."""
+        require_ids(object_id, version_id)  # the restore page's URL takes whole numbers only
         return redirect("admin:questions_question_restore", object_id, version_id)
 
     def _export(self, queryset, fmt: str):
@@ -269,6 +280,7 @@ class QuestionAdmin(SafeIdsMixin, CheckedActionsMixin, SimpleHistoryAdmin):
     def export_moodle(self, request, queryset):
         return self._export(queryset, "moodle")
 
+    @method_decorator(rate_limits.rate_limited(rate_limits.IMPORT_PER_ACCOUNT))
     def import_view(self, request):
         """Upload a file and see what it would do (a dry run); then import it, from the copy
         staged under a token in the confirm form (so a large file is not posted back).

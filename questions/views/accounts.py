@@ -8,12 +8,16 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.decorators import method_decorator
 
 from questions.forms import ProfileForm, SignUpForm
+from questions.middleware import retry_safe
 from questions.models import SiteSetting
 from questions.people import accounts
+from questions.people import limits as rate_limits
 
 
+@rate_limits.rate_limited(rate_limits.SIGNUP_PER_ADDRESS)
 def signup(request):
     if request.user.is_authenticated:
         # A second account would replace the session's: log out first to make one.
@@ -49,10 +53,26 @@ def profile(request):
     return render(request, "questions/profile.html", {"form": form})
 
 
+# Django's login view, limited before the password is checked; only failed logins count. A
+# login sent again after a dropped database connection logs in once (retry_safe).
+log_in = retry_safe(
+    rate_limits.rate_limited(
+        rate_limits.LOGIN_PER_ADDRESS,
+        rate_limits.LOGIN_PER_USERNAME,
+        count_if=rate_limits.failed_login,
+    )(auth_views.LoginView.as_view())
+)
+
+
 class PasswordResetView(auth_views.PasswordResetView):
     """Django's reset by e-mail, when the site can send mail (settings.EMAIL_URL); otherwise
     a page that says whom to ask, and nothing is sent."""
 
+    @method_decorator(
+        rate_limits.rate_limited(
+            rate_limits.PASSWORD_RESET_PER_EMAIL, rate_limits.PASSWORD_RESET_PER_ADDRESS
+        )
+    )
     def dispatch(self, request, *args, **kwargs):
         if not settings.PASSWORD_RESET_BY_EMAIL:
             return render(request, "registration/password_reset_unavailable.html")

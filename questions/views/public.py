@@ -71,3 +71,10 @@ def server_error(request):
     it may query the database, which may be what failed."""
     page = render_to_string("500.html", {"request_id": observability.current_request_id()})
     return HttpResponse(page, status=500)
+
+
+def bad_request(request, exception):
+    """The 400 page (``handler400``): a request refused before any view (a NUL in the query
+    string, a filter the admin does not allow), with its id as on the 500 page."""
+    page = render_to_string("400.html", {"request_id": observability.current_request_id()})
+    return HttpResponse(page, status=400)

@@ -20,6 +20,7 @@ from questions.models import (
     Attempt,
     ErrorReport,
 )
+from questions.people import limits as rate_limits
 from questions.people import membership
 from questions.quizzes import drawing, engine, errors, starting
 from questions.quizzes import error_reports as reports
@@ -50,6 +51,7 @@ def _builder_config(selection: dict) -> starting.QuizConfig:
 @retry_safe
 @never_cache
 @login_required
+@rate_limits.rate_limited(rate_limits.QUIZ_START_PER_ACCOUNT, once_per=rate_limits.start_token)
 def attempt_new(request):
     """The quiz builder. Its labels say how many questions each pool and topic holds for
     the resident, its text their pace and the block's time (``starting.preview``); with
@@ -187,6 +189,7 @@ def dashboard(request):
 
 @require_POST
 @login_required
+@rate_limits.rate_limited(rate_limits.ERROR_REPORT_PER_ACCOUNT)
 def error_report_new(request, pk: int, position: int):
     """A resident reports a problem with a question they have answered."""
     attempt = get_object_or_404(Attempt, pk=pk, user=request.user)
@@ -243,6 +246,7 @@ def cohort_join(request):
 @never_cache
 @require_http_methods(["GET", "POST"])
 @login_required
+@rate_limits.rate_limited(rate_limits.QUIZ_START_PER_ACCOUNT)
 def assignment_start(request, pk: int):
     """An assignment of one of the resident's cohorts. GET: its start screen (what it
     asks, the resident's own time and due date, the attempts allowed, when the results

@@ -19,6 +19,7 @@ from questions.analytics import progress
 from questions.forms import SimulationBuilderForm
 from questions.middleware import retry_safe
 from questions.models import ExamSimulation
+from questions.people import limits as rate_limits
 from questions.quizzes import drawing, errors
 from questions.quizzes import simulation as simulations
 
@@ -26,6 +27,7 @@ from questions.quizzes import simulation as simulations
 @retry_safe
 @never_cache
 @login_required
+@rate_limits.rate_limited(rate_limits.QUIZ_START_PER_ACCOUNT, once_per=rate_limits.start_token)
 def simulation_new(request):
     form = SimulationBuilderForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():

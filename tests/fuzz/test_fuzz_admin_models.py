@@ -55,6 +55,7 @@ from tests.fuzz.helpers import (
     fuzz_settings,
     junk_text,
     junk_value,
+    no_nul_text,
     odd_ids,
     post_data,
     posted,
@@ -1289,6 +1290,9 @@ def test_a_malformed_reset_link_says_it_is_invalid_and_changes_nothing(
     with rolled_back():
         outcome = send(client_for(), method, url, body)
         assert not outcome.changed, f"wrote to {sorted(outcome.changed)}"
+        if method == "get" and any("\x00" in value for value in posted_list(junk)):
+            assert outcome.status == 400  # a NUL in the query string: questions.middleware
+            return
         event("valid link" if valid else "invalid link")
         if valid:  # the token moves to the session, out of the address bar
             assert outcome.status == 302
@@ -1371,7 +1375,8 @@ def test_log_out_by_post_ends_the_session_and_never_redirects_off_site(world, wh
 
 
 @fuzz_settings(10)
-@given(params=st.dictionaries(st.sampled_from(["next", "x"]), junk_text, max_size=2))
+# (A NUL in a query string is a 400 before any view: tests/views/test_admin_hardening.py.)
+@given(params=st.dictionaries(st.sampled_from(["next", "x"]), no_nul_text, max_size=2))
 def test_log_out_by_get_is_refused_and_keeps_the_session(world, params):
     with rolled_back():
         client = client_for(world.resident)

@@ -201,6 +201,6 @@ def test_redis_url_puts_cache_and_sessions_in_redis():
         text=True,
     )
     assert result.stdout.split() == [
-        "django.core.cache.backends.redis.RedisCache",
+        "django_redis.cache.RedisCache",
         "django.contrib.sessions.backends.cached_db",
     ]

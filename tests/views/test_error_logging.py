@@ -33,6 +33,8 @@ def broken():
     raise RuntimeError("the topic list failed")
 
 progress.topics_with_published_counts = broken
+# A probe first: refused with a 400 and logged as a security event, but not sent to Sentry.
+assert Client().get("/?q=%00", secure=True).status_code == 400
 response = Client(raise_request_exception=False).get(
     "/", secure=True, headers={"X-Request-ID": sys.argv[1]}
 )
@@ -70,7 +72,7 @@ def test_a_500_writes_its_traceback_and_request_id_to_stderr(tmp_path):
     status, echoed = stdout.split("\n", 1)[0].split()
     assert (status, echoed) == ("500", request_id)
     assert request_id in stdout  # on the page, for the resident to quote
-    error_lines = [line for line in stderr.splitlines() if " ERROR " in line]
+    error_lines = [line for line in stderr.splitlines() if " ERROR " in line and "request:" in line]
     assert error_lines, stderr
     assert f"[{request_id}] django.request: Internal Server Error: /" in error_lines[0]
     assert "Traceback (most recent call last)" in stderr
@@ -81,7 +83,11 @@ def test_json_logs_carry_the_traceback_and_request_id(tmp_path):
     request_id, _, stderr = run_failing_request(tmp_path, DJANGO_LOG_FORMAT="json")
     records = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
     errors = [record for record in records if record["level"] == "ERROR"]
-    assert len(errors) == 1, stderr
+    assert [error["logger"] for error in errors] == [
+        "django.security.NulInRequest",  # the probe
+        "django.request",
+    ], stderr
+    errors = errors[1:]
     assert errors[0]["request_id"] == request_id
     assert errors[0]["logger"] == "django.request"
     assert "RuntimeError: the topic list failed" in errors[0]["exc_info"]
@@ -124,7 +130,7 @@ def test_with_sentry_dsn_the_error_reaches_sentry_tagged_with_the_request_id(tmp
         for line in body.decode(errors="replace").splitlines()
         if line.startswith("{") and '"exception"' in line
     ]
-    assert events, _Collector.bodies
+    assert len(events) == 1, events  # the 500; not the probe's 400
     event = events[0]
     assert event["tags"]["request_id"] == request_id
     assert event["exception"]["values"][-1]["type"] == "RuntimeError"
@@ -134,3 +140,12 @@ def test_with_sentry_dsn_the_error_reaches_sentry_tagged_with_the_request_id(tmp
 def test_without_sentry_dsn_nothing_is_sent(tmp_path):
     _, _, stderr = run_failing_request(tmp_path)
     assert "sentry" not in stderr.lower()
+
+
+def test_a_refused_request_gets_the_400_page_with_its_request_id(client):
+    request_id = uuid.uuid4().hex
+    response = client.get("/quizzes/?topic=%00", headers={"X-Request-ID": request_id})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "The site could not read that request" in page
+    assert request_id in page
