@@ -30,7 +30,7 @@ REQ_HEADER := \
 UV_EXPORT := $(UV) export --locked --no-default-groups --no-emit-project --format requirements-txt --no-header --quiet
 
 .PHONY: run test test-fast venv lint format typecheck importlint check-migrations setup clean \
-	bench bench-short bench-stats loadtest lock check-lock
+	bench bench-short bench-stats loadtest loadtest-cluster loadtest-cluster-short haproxy lock check-lock
 
 $(UV_STAMP):
 	test -x $(TOOLS)/bin/python || $(PYTHON_BIN) -m venv $(TOOLS)
@@ -111,6 +111,22 @@ bench-stats: $(DEV_STAMP)
 # connections dropped once; fails on any lost answer or 5xx outside the faults (loadtest/).
 loadtest: $(DEV_STAMP)
 	$(PY) loadtest/run.py
+
+# 150 residents for 3 min through HAProxy to three app hosts, each gunicorn in a network
+# namespace of its own, sharing PostgreSQL and a Redis of the test's own: one host killed and
+# brought back, Redis stopped and restarted, the database connections dropped, the load
+# balancer reloaded. Needs root, haproxy and redis-server (loadtest/README.md).
+loadtest-cluster: $(DEV_STAMP) haproxy
+	$(PY) loadtest/cluster.py
+
+# The same faults in 75 s (CI).
+loadtest-cluster-short: $(DEV_STAMP) haproxy
+	$(PY) loadtest/cluster.py --duration 75
+
+# Debian's HAProxy for the cluster load test, installed when missing (needs root).
+haproxy:
+	@test -x /usr/sbin/haproxy || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; }
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .

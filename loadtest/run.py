@@ -47,72 +47,84 @@ DB_NAME = re.compile(r"^loadtest[a-z0-9_]{0,40}$")  # never anything but our own
 MAX_RETRIES = 3  # as in locustfile.py
 
 
-def env_default(name: str, default):
-    return os.environ.get(f"LOADTEST_{name}", default)
+def env_default(name: str, default, prefix: str = "LOADTEST_"):
+    return os.environ.get(f"{prefix}{name}", default)
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--users", type=int, default=int(env_default("USERS", 100)))
+def add_run_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    prefix: str = "LOADTEST_",
+    users: int = 100,
+    duration: float = 60,
+    db: str = "loadtest",
+    workers: int = 4,
+    workers_help: str = "gunicorn workers",
+    faults_help: str = "kill a gunicorn worker at 1/3 of the run, drop the DB connections at 2/3",
+    report: Path = HERE / "report.json",
+) -> None:
+    """The options every load run has (this one, loadtest/cluster.py); each also reads the
+    environment variable ``prefix`` + its name in capitals (LOADTEST_USERS...)."""
+
+    def env(name, default):
+        return env_default(name, default, prefix)
+
+    parser.add_argument("--users", type=int, default=int(env("USERS", users)))
     parser.add_argument(
         "--spawn-rate",
         type=float,
-        default=env_default("SPAWN_RATE", None),
+        default=env("SPAWN_RATE", None),
         help="users started a second (default: all within ~5 s)",
     )
     parser.add_argument(
-        "--duration", type=float, default=float(env_default("DURATION", 60)), help="seconds"
+        "--duration", type=float, default=float(env("DURATION", duration)), help="seconds"
     )
     parser.add_argument(
         "--faults",
         action=argparse.BooleanOptionalAction,
-        default=env_default("FAULTS", "true").lower() in ("1", "true", "yes", "on"),
-        help="kill a gunicorn worker at 1/3 of the run, drop the DB connections at 2/3",
+        default=env("FAULTS", "true").lower() in ("1", "true", "yes", "on"),
+        help=faults_help,
     )
     parser.add_argument(
         "--fault-window",
         type=float,
-        default=float(env_default("FAULT_WINDOW", 5)),
+        default=float(env("FAULT_WINDOW", 5)),
         help="seconds after a fault during which requests without a response are expected",
     )
-    parser.add_argument("--workers", type=int, default=int(env_default("WORKERS", 4)))
-    parser.add_argument("--db", default=env_default("DB", "loadtest"))
+    parser.add_argument(
+        "--workers", type=int, default=int(env("WORKERS", workers)), help=workers_help
+    )
+    parser.add_argument("--db", default=env("DB", db))
     parser.add_argument(
         "--pg-url",
-        default=env_default("PG_URL", "postgres://postgres@127.0.0.1:5432"),
+        default=env("PG_URL", "postgres://postgres@127.0.0.1:5432"),
         help="PostgreSQL server (no database name); the run creates and drops --db there",
     )
     parser.add_argument(
         "--form-logins",
         type=int,
-        default=env_default("FORM_LOGINS", None),
+        default=env("FORM_LOGINS", None),
         help="residents who log in through /accounts/login/ (default 5); the others start "
         "with a session created server-side",
     )
-    parser.add_argument("--questions", type=int, default=int(env_default("QUESTIONS", 10)))
+    parser.add_argument("--questions", type=int, default=int(env("QUESTIONS", 10)))
     parser.add_argument(
         "--conn-max-age",
         type=int,
-        default=int(env_default("CONN_MAX_AGE", 60)),
+        default=int(env("CONN_MAX_AGE", 60)),
         help="DJANGO_CONN_MAX_AGE for the server (default 60, as docs/deploy.md advises; "
         "0 opens a connection per request)",
     )
-    parser.add_argument(
-        "--redis-url",
-        default=env_default("REDIS_URL", None),
-        help="REDIS_URL for the server (default: unset, the site's default)",
-    )
-    parser.add_argument(
-        "--report", type=Path, default=Path(env_default("REPORT", HERE / "report.json"))
-    )
+    parser.add_argument("--report", type=Path, default=Path(env("REPORT", report)))
     parser.add_argument(
         "--keep-artifacts",
         action="store_true",
         help="keep the scratch directory (logs, journals); it is kept anyway on failure",
     )
-    args = parser.parse_args(argv)
+
+
+def finish_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Check the options of add_run_arguments and fill in the derived defaults."""
     if not DB_NAME.match(args.db):
         parser.error(f"--db must match {DB_NAME.pattern}: the run drops that database")
     if args.users < 1 or args.duration < 3 or args.workers < 1:
@@ -121,6 +133,20 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.spawn_rate = max(5.0, args.users / 5)
     args.spawn_rate = float(args.spawn_rate)
     args.form_logins = min(args.users, 5 if args.form_logins is None else int(args.form_logins))
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_run_arguments(parser)
+    parser.add_argument(
+        "--redis-url",
+        default=env_default("REDIS_URL", None),
+        help="REDIS_URL for the server (default: unset, the site's default)",
+    )
+    args = parser.parse_args(argv)
+    finish_args(parser, args)
     return args
 
 
@@ -154,8 +180,10 @@ def children(pid: int) -> list[int]:
     return sorted(found)
 
 
-def http_get(port: int, path: str, cookie: str = "", timeout: float = 10.0) -> int:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+def http_get(
+    port: int, path: str, cookie: str = "", timeout: float = 10.0, address: str = "127.0.0.1"
+) -> int:
+    conn = http.client.HTTPConnection(address, port, timeout=timeout)
     try:
         conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
         response = conn.getresponse()
@@ -170,6 +198,90 @@ def tail(path: Path, lines: int = 30) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return ""
+
+
+def gunicorn_argv(bind: str, workers: int) -> list[str]:
+    """gunicorn with production's configuration (through loadtest/gunicorn_conf.py), to run
+    with ``python``; a short graceful timeout so that a stop does not hold the run up."""
+    return [
+        "-m",
+        "gunicorn",
+        "quizsite.wsgi",
+        "--config",
+        str(HERE / "gunicorn_conf.py"),
+        "--workers",
+        str(workers),
+        "--bind",
+        bind,
+        "--chdir",
+        str(ROOT),
+        "--timeout",
+        "30",
+        "--graceful-timeout",
+        "5",
+        "--no-control-socket",
+    ]
+
+
+def wait_until_serving(
+    proc: subprocess.Popen, port: int, log: Path, address: str = "127.0.0.1", limit: float = 60
+) -> None:
+    """Until gunicorn answers GET / with 200 (HarnessError if it exits or ``limit`` s pass)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise HarnessError(f"gunicorn exited:\n{tail(log)}")
+        try:
+            if http_get(port, "/", timeout=5, address=address) == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise HarnessError(f"gunicorn never answered GET / with 200:\n{tail(log)}")
+
+
+def summarize_server_log(text: str) -> dict:
+    """What gunicorn's log (access log, errors, the site's warnings) says went wrong."""
+    lines = text.splitlines()
+    exceptions, paths = Counter(), Counter()
+    for i, line in enumerate(lines):
+        # The site's own log format (quizsite/settings.py LOGGING): "... ERROR [<request
+        # id>] django.request: Internal Server Error: /path/".
+        match = re.search(r" ERROR \[[^\]]*\] django\.request: (.*)", line)
+        if match:
+            paths[match.group(1)] += 1
+        if line.startswith("Traceback (most recent call last):"):
+            for j in range(i + 1, len(lines)):
+                if lines[j] and not lines[j].startswith((" ", "\t")):
+                    # Only the last exception of a chain ("During handling of the above
+                    # exception..." / "The above exception was the direct cause...").
+                    after = " ".join(lines[j + 1 : j + 3])
+                    if "above exception" not in after:
+                        exceptions[lines[j][:300]] += 1
+                    break
+    return {
+        "request_errors": dict(paths.most_common(20)),
+        "exceptions": dict(exceptions.most_common(20)),
+        # questions.middleware: a request whose connection the database dropped
+        "run_again_on_a_new_connection": text.count("Database connection lost; running"),
+        "answered_503": text.count("Database connection lost during")
+        + text.count("Database still unreachable"),
+        "worker_timeouts": text.count("WORKER TIMEOUT"),
+        "deadlocks": text.lower().count("deadlock detected"),
+    }
+
+
+def verification_problems(answers: dict) -> list[str]:
+    """The failures Harness.verify_answers can find, as the report's problem lines."""
+    problems = []
+    if answers["acknowledged"] == 0:
+        problems.append("no answer was acknowledged: the scenario did not run")
+    if answers["lost"]:
+        problems.append(f"{answers['lost']} acknowledged answers lost")
+    if answers["quiz_start_mismatches"]:
+        n = answers["quiz_start_mismatches"]
+        problems.append(f"{n} quiz starts did not map to exactly the attempt the client saw")
+    return problems
 
 
 class Harness:
@@ -260,15 +372,17 @@ class Harness:
                 return json.loads(line)["prepare"]
         return {}
 
-    def _spawn(self, log_name: str, argv: list[str]) -> subprocess.Popen:
-        """Start a child in its own session (so it can be killed with its children), its
-        output to ``log_name`` in the scratch directory. The child keeps the file open; the
-        harness closes its own copy at once."""
+    def _spawn(
+        self, log_name: str, argv: list[str], *, prefix: tuple = (PYTHON,), env=None
+    ) -> subprocess.Popen:
+        """Start ``prefix + argv`` (by default Python) in its own session (so it can be killed
+        with its children), its output to ``log_name`` in the scratch directory. The child
+        keeps the file open; the harness closes its own copy at once."""
         with (self.out / log_name).open("w") as log:
             return subprocess.Popen(
-                [PYTHON, *argv],
+                [*prefix, *argv],
                 cwd=ROOT,
-                env=self.env,
+                env=self.env if env is None else env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -276,39 +390,9 @@ class Harness:
 
     def start_gunicorn(self) -> None:
         self.gunicorn = self._spawn(
-            "gunicorn.log",
-            [
-                "-m",
-                "gunicorn",
-                "quizsite.wsgi",
-                "--config",
-                str(HERE / "gunicorn_conf.py"),
-                "--workers",
-                str(self.args.workers),
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--chdir",
-                str(ROOT),
-                "--timeout",
-                "30",
-                "--graceful-timeout",
-                "5",
-                "--no-control-socket",
-            ],
+            "gunicorn.log", gunicorn_argv(f"127.0.0.1:{self.port}", self.args.workers)
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.gunicorn.poll() is not None:
-                raise HarnessError(f"gunicorn exited:\n{tail(self.out / 'gunicorn.log')}")
-            try:
-                if http_get(self.port, "/", timeout=5) == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.3)
-        raise HarnessError(
-            f"gunicorn never answered GET / with 200:\n{tail(self.out / 'gunicorn.log')}"
-        )
+        wait_until_serving(self.gunicorn, self.port, self.out / "gunicorn.log")
 
     # --- the run ------------------------------------------------------------------------------
 
@@ -353,10 +437,7 @@ class Harness:
                 raise HarnessError(f"locust did not start:\n{tail(self.out / 'locust.log')}")
             else:
                 time.sleep(0.1)
-        plan = []
-        if a.faults:
-            plan = [(a.duration / 3, self.kill_worker), (2 * a.duration / 3, self.drop_db)]
-        for offset, action in plan:
+        for offset, action in self.fault_plan():
             while time.time() < self.t_start + offset and self.locust.poll() is None:
                 time.sleep(0.05)
             if self.locust.poll() is None:
@@ -367,6 +448,13 @@ class Harness:
             raise HarnessError(f"locust overran:\n{tail(self.out / 'locust.log')}") from exc
         self.t_end = time.time()
         return code
+
+    def fault_plan(self) -> list[tuple[float, object]]:
+        """(seconds after Locust's start, the action) in order."""
+        a = self.args
+        if not a.faults:
+            return []
+        return [(a.duration / 3, self.kill_worker), (2 * a.duration / 3, self.drop_db)]
 
     def kill_worker(self) -> None:
         workers = children(self.gunicorn.pid)
@@ -567,32 +655,7 @@ class Harness:
         return json.loads(summaries[0].read_text()) if summaries else {}
 
     def gunicorn_log(self) -> dict:
-        text = (self.out / "gunicorn.log").read_text(errors="replace")
-        lines = text.splitlines()
-        exceptions, paths = Counter(), Counter()
-        for i, line in enumerate(lines):
-            match = re.search(r"django\.request ERROR: (.*)", line)
-            if match:
-                paths[match.group(1)] += 1
-            if line.startswith("Traceback (most recent call last):"):
-                for j in range(i + 1, len(lines)):
-                    if lines[j] and not lines[j].startswith((" ", "\t")):
-                        # Only the last exception of a chain ("During handling of the above
-                        # exception..." / "The above exception was the direct cause...").
-                        after = " ".join(lines[j + 1 : j + 3])
-                        if "above exception" not in after:
-                            exceptions[lines[j][:300]] += 1
-                        break
-        return {
-            "request_errors": dict(paths.most_common(20)),
-            "exceptions": dict(exceptions.most_common(20)),
-            # questions.middleware: a request whose connection the database dropped
-            "run_again_on_a_new_connection": text.count("Database connection lost; running"),
-            "answered_503": text.count("Database connection lost during")
-            + text.count("Database still unreachable"),
-            "worker_timeouts": text.count("WORKER TIMEOUT"),
-            "deadlocks": text.lower().count("deadlock detected"),
-        }
+        return summarize_server_log((self.out / "gunicorn.log").read_text(errors="replace"))
 
     # --- cleanup ------------------------------------------------------------------------------
 
@@ -682,13 +745,7 @@ def execute(h: Harness) -> dict:
     problems = report["problems"]
     if locust_code != 0:
         problems.append(f"locust exited with {locust_code} (see locust.log)")
-    if answers["acknowledged"] == 0:
-        problems.append("no answer was acknowledged: the scenario did not run")
-    if answers["lost"]:
-        problems.append(f"{answers['lost']} acknowledged answers lost")
-    if answers["quiz_start_mismatches"]:
-        n = answers["quiz_start_mismatches"]
-        problems.append(f"{n} quiz starts did not map to exactly the attempt the client saw")
+    problems += verification_problems(answers)
     if errors["5xx_total"]:
         problems.append(f"{errors['5xx_total']} 5xx responses (none are allowed, faults or not)")
     if errors["no_response_outside_fault_windows"]:

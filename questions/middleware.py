@@ -80,8 +80,23 @@ def _connection_lost(exception) -> bool:
     the client library itself: the socket closed, or the server refused the connection."""
     if connection.vendor != "postgresql":
         return False  # SQLite's errors ("database is locked") are not about a connection
-    state = getattr(exception.__cause__, "sqlstate", None)
+    driver_error = exception.__cause__ if _is_djangos(exception) else exception
+    state = getattr(driver_error, "sqlstate", None)
     return state is None or state.startswith(LOST_CONNECTION_STATES)
+
+
+def _is_djangos(exception) -> bool:
+    return isinstance(exception, (OperationalError, InterfaceError))
+
+
+def _is_connection_error(exception) -> bool:
+    """Django's OperationalError or InterfaceError, or the driver's own: a server-side
+    cursor's ``close()`` (the end of a ``QuerySet.iterator()``) is not wrapped by Django, so
+    a connection lost just before it raises psycopg's error as it is."""
+    driver = connection.Database  # type: ignore[attr-defined]  # the DB-API module in use
+    return _is_djangos(exception) or isinstance(
+        exception, (driver.OperationalError, driver.InterfaceError)
+    )
 
 
 def unavailable(request) -> HttpResponse:
@@ -111,7 +126,7 @@ class ReconnectOnDroppedConnection:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if not isinstance(exception, (OperationalError, InterfaceError)):
+        if not _is_connection_error(exception):
             return None
         if connection.in_atomic_block or not _connection_lost(exception):
             return None
@@ -128,8 +143,12 @@ class ReconnectOnDroppedConnection:
             response = match.func(request, *match.args, **match.kwargs)
             if callable(getattr(response, "render", None)):
                 response = response.render()
-        except (OperationalError, InterfaceError) as again:
-            if connection.in_atomic_block or not _connection_lost(again):
+        except Exception as again:
+            if (
+                not _is_connection_error(again)
+                or connection.in_atomic_block
+                or not _connection_lost(again)
+            ):
                 raise
             connection.close()
             logger.warning("Database still unreachable for %s %s", request.method, request.path)
