@@ -28,3 +28,9 @@ class QuestionsConfig(AppConfig):
         post_migrate.connect(
             _ensure_cache_tables, sender=self, dispatch_uid="questions_ensure_cache_tables"
         )
+        from django.contrib.auth.signals import user_logged_in
+
+        from questions.people.limits import mark_logged_in
+
+        # The login limits count every login that did not log someone in.
+        user_logged_in.connect(mark_logged_in, dispatch_uid="questions_rate_limit_logins")

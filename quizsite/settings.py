@@ -164,9 +164,10 @@ if REDIS_URL:
         "ratelimit": {**_REDIS_CACHE, "KEY_PREFIX": "ratelimit"},
         "staging": _STAGING_CACHE,
     }
-    # Sessions live in Redis, backed by the database: a Redis restart logs nobody out, and
-    # while Redis is away sessions are read from and written to the database alone.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    # Sessions stay in the database (Django's default), not in Redis: every app host reads
+    # them, a Redis restart logs nobody out, and a log-out while Redis cannot be reached is
+    # not undone when it answers again (a cached copy would outlive the deleted row). One
+    # primary-key read a request, beside the user's.
     # The breaker logs Redis going and coming back, once each; not a traceback a command.
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False
 else:
@@ -286,8 +287,8 @@ LOGGING = {
         "questions": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
         # Replaces Django's default (debug-only console, mail to ADMINS, which is unset).
         "django": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
-        # runserver's request lines (development) keep their own format.
-        "django.server": {"level": "INFO"},
+        # runserver's request lines (development), 200s included, with their request id.
+        "django.server": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
         "django_guid": {"level": "WARNING"},
     },
 }

@@ -1,4 +1,5 @@
-"""The site setting, and the user and group admins re-registered with the id safety mixin."""
+"""The site setting, the user and group admins re-registered with the id safety mixin, and
+the admin's login page under the login rate limits."""
 
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
@@ -8,6 +9,12 @@ from questions.admin.mixins import SafeIdsMixin
 from questions.models import (
     SiteSetting,
 )
+from questions.people import limits
+
+# The admin's login page checks any account's password, staff or not: under the site's login
+# limits, or it would be the way around them. (Set before quizsite/urls.py builds the
+# admin's URLs, which take the site's ``login``.)
+admin.site.login = limits.login_limits(admin.site.login)  # type: ignore[method-assign]
 
 # Django's own user and group admins, with the same range check on their multiple selects.
 admin.site.unregister(User)

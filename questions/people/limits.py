@@ -27,18 +27,19 @@ moment may be counted as one, which on a single host only makes a limit a little
 from __future__ import annotations
 
 import functools
-import hashlib
 import ipaddress
 import math
+import unicodedata
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_ratelimit.core import get_usage
 
+from questions.models import Attempt, ExamSimulation
 from questions.people.roles import login_client_ip, login_username
 
 # IPv6 clients are counted by their /64: a single home or phone network holds a whole /64,
@@ -80,8 +81,10 @@ def account(request: HttpRequest) -> str:
 
 
 def typed_username(request: HttpRequest) -> str:
-    """The username typed in the login form, as django-axes records it."""
-    return login_username(request, None).strip()
+    """The username typed in the login form, normalised as Django's login form normalises it
+    (NFKC) before looking the account up: "ａｎｎ" in fullwidth letters logs in as "ann", so it
+    is counted as "ann"."""
+    return unicodedata.normalize("NFKC", login_username(request, None)).strip()
 
 
 def typed_email(request: HttpRequest) -> str:
@@ -145,45 +148,56 @@ def _usage(request: HttpRequest, limit: Limit, *, increment: bool) -> Usage | No
     return Usage(usage["count"], usage["limit"], max(1, usage["time_left"]))
 
 
-def _first_time(request: HttpRequest, once_per: Callable[[HttpRequest], str] | None) -> bool:
-    """False when the request repeats a ``once_per`` value (a start token) that the same
-    account sent to the same page within a day: a double click, counted once."""
-    token = once_per(request) if once_per else ""
-    if not token:
-        return True
-    prefix = getattr(settings, "RATELIMIT_CACHE_PREFIX", "rl:")
-    who = f"{request.user.pk}:{request.path}:{token}".encode()
-    key = f"{prefix}once:{hashlib.sha256(who).hexdigest()}"
-    # add() is False when the key exists: this token was counted already. With Redis away it
-    # is None, and the request is checked without being counted (the limits fail open anyway).
-    return bool(caches[settings.RATELIMIT_USE_CACHE].add(key, 1, timeout=24 * 60 * 60))
+def resumes(model: type[Attempt] | type[ExamSimulation]) -> Callable[[HttpRequest], bool]:
+    """Whether a start carries a token that already started one of this account's ``model``
+    rows: sent again (a double click, a retry after a lost answer), it resumes that one and
+    starts nothing, so it is checked but not counted. Only a token the database holds counts
+    as seen: a malformed one, or one of a start that was refused, starts a new quiz and is
+    counted like any other."""
+
+    def check(request: HttpRequest) -> bool:
+        try:
+            token = uuid.UUID(request.POST.get("start_token", ""))
+        except ValueError:
+            return False
+        return model.objects.filter(user=request.user, start_token=token).exists()  # type: ignore[misc]
+
+    return check
 
 
-def start_token(request: HttpRequest) -> str:
-    """A builder form's start token: sent again, it resumes the quiz it started."""
-    return request.POST.get("start_token", "")
+RESUMES_QUIZ = resumes(Attempt)
+RESUMES_SIMULATION = resumes(ExamSimulation)
+
+
+def mark_logged_in(sender, request: HttpRequest | None = None, **kwargs) -> None:
+    """``user_logged_in`` receiver (connected in apps.py): this request logged someone in."""
+    if request is not None:
+        request._logged_in_now = True  # type: ignore[attr-defined]
 
 
 def failed_login(request: HttpRequest, response: HttpResponse) -> bool:
-    """A login that checked a password and failed. A login django-axes refused without
-    checking (the username locked at this address) costs nothing and is not counted, so one
-    address cannot use axes' lockout to run up a username's count."""
-    return not request.user.is_authenticated and not getattr(request, "axes_locked_out", False)
+    """A login that checked a password and failed: anything but the redirect of a login that
+    succeeded (being signed in already proves nothing: an account may try other accounts'
+    passwords). A login django-axes refused without checking (the username locked at this
+    address) costs nothing and is not counted, so one address cannot use axes' lockout to
+    run up a username's count."""
+    logged_in = response.status_code == 302 and getattr(request, "_logged_in_now", False)
+    return not logged_in and not getattr(request, "axes_locked_out", False)
 
 
 def rate_limited(
     *limits: Limit,
     methods: tuple[str, ...] = ("POST",),
     count_if: Callable[[HttpRequest, HttpResponse], bool] | None = None,
-    once_per: Callable[[HttpRequest], str] | None = None,
+    repeat_if: Callable[[HttpRequest], bool] | None = None,
 ):
     """Decorate a view (inside ``login_required`` for the per-account limits): refuse a
     request in ``methods`` with a 429 when any of ``limits`` is used up, before the view runs.
 
     Each request counts against every limit, before the view runs (atomic in Redis), or,
     with ``count_if``, after it and only when ``count_if(request, response)`` holds (failed
-    logins: concurrent failures may then pass a limit by the number of workers). With
-    ``once_per``, a request repeating a value already counted is checked but not counted."""
+    logins: concurrent failures may then pass a limit by the number of workers). A request
+    for which ``repeat_if`` holds (a start that resumes) is checked but not counted."""
 
     def decorator(view):
         @functools.wraps(view)
@@ -191,7 +205,7 @@ def rate_limited(
             # A view run again on a new database connection was checked and counted before.
             if request.method not in methods or getattr(request, "_rate_limits_counted", False):
                 return view(request, *args, **kwargs)
-            counted_now = count_if is None and _first_time(request, once_per)
+            counted_now = count_if is None and not (repeat_if and repeat_if(request))
             if counted_now:
                 request._rate_limits_counted = True
             # Counted after the view: refused when counting it would pass the limit. Counted
@@ -211,6 +225,11 @@ def rate_limited(
         return wrapped
 
     return decorator
+
+
+# Every login page (the site's and the admin's): limited before the password is checked, and
+# only failed logins count.
+login_limits = rate_limited(LOGIN_PER_ADDRESS, LOGIN_PER_USERNAME, count_if=failed_login)
 
 
 def in_words(seconds: int) -> str:

@@ -55,13 +55,7 @@ def profile(request):
 
 # Django's login view, limited before the password is checked; only failed logins count. A
 # login sent again after a dropped database connection logs in once (retry_safe).
-log_in = retry_safe(
-    rate_limits.rate_limited(
-        rate_limits.LOGIN_PER_ADDRESS,
-        rate_limits.LOGIN_PER_USERNAME,
-        count_if=rate_limits.failed_login,
-    )(auth_views.LoginView.as_view())
-)
+log_in = retry_safe(rate_limits.login_limits(auth_views.LoginView.as_view()))
 
 
 class PasswordResetView(auth_views.PasswordResetView):

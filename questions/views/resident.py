@@ -51,7 +51,7 @@ def _builder_config(selection: dict) -> starting.QuizConfig:
 @retry_safe
 @never_cache
 @login_required
-@rate_limits.rate_limited(rate_limits.QUIZ_START_PER_ACCOUNT, once_per=rate_limits.start_token)
+@rate_limits.rate_limited(rate_limits.QUIZ_START_PER_ACCOUNT, repeat_if=rate_limits.RESUMES_QUIZ)
 def attempt_new(request):
     """The quiz builder. Its labels say how many questions each pool and topic holds for
     the resident, its text their pace and the block's time (``starting.preview``); with

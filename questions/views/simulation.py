@@ -27,7 +27,9 @@ from questions.quizzes import simulation as simulations
 @retry_safe
 @never_cache
 @login_required
-@rate_limits.rate_limited(rate_limits.QUIZ_START_PER_ACCOUNT, once_per=rate_limits.start_token)
+@rate_limits.rate_limited(
+    rate_limits.QUIZ_START_PER_ACCOUNT, repeat_if=rate_limits.RESUMES_SIMULATION
+)
 def simulation_new(request):
     form = SimulationBuilderForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():

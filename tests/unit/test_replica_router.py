@@ -8,7 +8,7 @@ from django.db import transaction
 from django.test import RequestFactory
 
 from questions import replica
-from questions.models import Attempt, Question
+from questions.models import Attempt, Cohort, Question
 
 # Not inside a test transaction: the router sends reads inside one to the primary.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -65,3 +65,17 @@ def test_without_a_replica_the_mark_changes_nothing():
         return router.db_for_read(Question), request.replica_lag
 
     assert view(RequestFactory().get("/")) == (None, None)
+
+
+def test_who_may_see_a_cohort_is_always_read_from_the_primary(settings, monkeypatch):
+    """An educator just removed from a cohort must not see it for the replica's lag, nor one
+    just added get a 404: the cohort and its members decide who sees what."""
+    settings.DATABASES = {**settings.DATABASES, "replica": settings.DATABASES["default"]}
+    monkeypatch.setattr(replica, "replica_lag_seconds", lambda: 0.0)
+    models = (Cohort, Cohort.educators.through, Cohort.residents.through, Attempt)
+
+    @replica.reads_from_replica
+    def view(request):
+        return [router.db_for_read(model) for model in models]
+
+    assert view(RequestFactory().get("/")) == [None, None, None, "replica"]

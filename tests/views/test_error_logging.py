@@ -38,9 +38,14 @@ assert Client().get("/?q=%00", secure=True).status_code == 400
 response = Client(raise_request_exception=False).get(
     "/", secure=True, headers={"X-Request-ID": sys.argv[1]}
 )
-print(response.status_code, response.headers.get("X-Request-ID"), flush=True)
-print(response.content.decode(), flush=True)
 import sentry_sdk
+print(
+    response.status_code,
+    response.headers.get("X-Request-ID"),
+    "sentry-on" if sentry_sdk.get_client().is_active() else "sentry-off",
+    flush=True,
+)
+print(response.content.decode(), flush=True)
 sentry_sdk.flush(timeout=5)
 """
 
@@ -69,8 +74,8 @@ def run_failing_request(tmp_path: Path, **environment: str) -> tuple[str, str, s
 
 def test_a_500_writes_its_traceback_and_request_id_to_stderr(tmp_path):
     request_id, stdout, stderr = run_failing_request(tmp_path)
-    status, echoed = stdout.split("\n", 1)[0].split()
-    assert (status, echoed) == ("500", request_id)
+    status, echoed, sentry = stdout.split("\n", 1)[0].split()
+    assert (status, echoed, sentry) == ("500", request_id, "sentry-off")
     assert request_id in stdout  # on the page, for the resident to quote
     error_lines = [line for line in stderr.splitlines() if " ERROR " in line and "request:" in line]
     assert error_lines, stderr
@@ -137,9 +142,11 @@ def test_with_sentry_dsn_the_error_reaches_sentry_tagged_with_the_request_id(tmp
     assert "user" not in event or "username" not in event.get("user", {})  # no personal data
 
 
-def test_without_sentry_dsn_nothing_is_sent(tmp_path):
-    _, _, stderr = run_failing_request(tmp_path)
-    assert "sentry" not in stderr.lower()
+def test_without_sentry_dsn_sentry_is_not_started(tmp_path):
+    _, stdout, _ = run_failing_request(tmp_path)
+    assert stdout.split("\n", 1)[0].split()[2] == "sentry-off"
+    _, stdout, _ = run_failing_request(tmp_path, SENTRY_DSN="http://key@127.0.0.1:9/1")
+    assert stdout.split("\n", 1)[0].split()[2] == "sentry-on"  # the check can tell
 
 
 def test_a_refused_request_gets_the_400_page_with_its_request_id(client):
@@ -149,3 +156,13 @@ def test_a_refused_request_gets_the_400_page_with_its_request_id(client):
     page = response.content.decode()
     assert "The site could not read that request" in page
     assert request_id in page
+
+
+def test_runservers_request_lines_are_still_written():
+    """Configuring the "django" logger resets its children: runserver's "django.server"
+    lost its handler, and `make run` printed no request line below a warning."""
+    import logging
+
+    server = logging.getLogger("django.server")
+    assert server.isEnabledFor(logging.INFO)
+    assert server.handlers and not server.propagate

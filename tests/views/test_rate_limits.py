@@ -12,9 +12,11 @@ hospital address)."""
 import json
 import re
 import runpy
+import time
 import uuid
 from pathlib import Path
 
+import django_ratelimit.core
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth import SESSION_KEY, get_user_model
@@ -496,3 +498,71 @@ def test_a_cache_that_cannot_count_lets_requests_through_unless_told_otherwise(
     if not fail_open:
         assert response["Retry-After"] == "60"
         assert not User.objects.filter(username="ann").exists()
+
+
+# --- Ways around the limits that a review found --------------------------------------------
+
+
+def test_a_malformed_start_token_sent_again_and_again_is_counted_each_time(client, settings, bank):
+    """The form drops a token that is not a UUID and starts a new quiz: such a start is no
+    repeat, and counts."""
+    settings.RATE_LIMIT_QUIZ_START_PER_ACCOUNT = "2/10m"
+    ann = UserFactory(username="ann")
+    client.force_login(ann)
+    codes = [client.post(BUILDER, QUIZ | {"start_token": "x"}).status_code for _ in range(5)]
+    assert codes == [302, 302, 429, 429, 429]
+    assert Attempt.objects.filter(user=ann).count() == 2
+
+
+def test_tokens_of_refused_starts_are_counted_when_sent_again_later(
+    client, settings, bank, monkeypatch
+):
+    """A start refused past the limit started nothing: its token, sent again in the next
+    window, starts a quiz and is counted, not waved through as a repeat."""
+    settings.RATE_LIMIT_QUIZ_START_PER_ACCOUNT = "2/10m"
+    ann = UserFactory(username="ann")
+    client.force_login(ann)
+    now = time.time()
+    monkeypatch.setattr(django_ratelimit.core.time, "time", lambda: now)
+    assert [start(client).status_code for _ in range(2)] == [302, 302]
+    refused = [str(uuid.uuid4()) for _ in range(4)]
+    assert [start(client, token).status_code for token in refused] == [429] * 4
+    monkeypatch.setattr(django_ratelimit.core.time, "time", lambda: now + 601)  # next window
+    assert [start(client, token).status_code for token in refused] == [302, 302, 429, 429]
+    assert Attempt.objects.filter(user=ann).count() == 4
+
+
+def test_the_admins_login_page_is_limited_like_the_sites(client, settings):
+    settings.RATE_LIMIT_LOGIN_PER_ADDRESS = "2/10m"
+    attempts = [
+        client.post("/admin/login/", {"username": f"u{i}", "password": "nope"}).status_code
+        for i in range(3)
+    ]
+    assert attempts == [200, 200, 429]
+    assert client.post(reverse("login"), {"username": "v", "password": "x"}).status_code == 429
+
+
+def test_look_alike_usernames_count_as_the_account_they_log_in_to(client, settings):
+    """The login form normalises a username (NFKC) before it looks the account up:
+    fullwidth "ａｎｎ" logs in as "ann", so it counts as "ann"."""
+    settings.RATE_LIMIT_LOGIN_PER_USERNAME = "2/15m"
+    settings.AXES_FAILURE_LIMIT = 1000
+    UserFactory(username="ann")
+    codes = [
+        client.post(reverse("login"), {"username": typed, "password": "wrong"}).status_code
+        for typed in ("ann", "ａnn", "ａｎｎ")
+    ]
+    assert codes == [200, 200, 429]
+
+
+def test_failed_logins_of_someone_already_signed_in_are_counted(client, settings):
+    """Signed in, a wrong password for another account leaves the session signed in: it is
+    still a failed login."""
+    settings.RATE_LIMIT_LOGIN_PER_ADDRESS = "2/10m"
+    client.force_login(UserFactory(username="mallory"))
+    UserFactory(username="ann")
+    codes = [
+        client.post(reverse("login"), {"username": "ann", "password": f"guess{i}"}).status_code
+        for i in range(3)
+    ]
+    assert codes == [200, 200, 429]

@@ -6,8 +6,11 @@ touched; then, in a fresh interpreter with DATABASE_URL and DATABASE_REPLICA_URL
 them, it migrates, writes a cohort's results on the primary, and checks that:
 - the cohort page and the item analysis read the questions' tables from the replica, say so
   with the lag, and still read the session and the user from the primary;
+- the cohort itself (who may see it) is read from the primary;
 - with replay paused and the replica further behind than REPLICA_MAX_LAG_SECONDS, the pages
   read from the primary and say nothing of a replica;
+- with the standby no longer streaming from the primary (however caught up it looks), the
+  same;
 - with the replica stopped, the pages are still served, from the primary.
 Needs root (the servers run as the postgres user) and PostgreSQL's server binaries; runs in
 the PostgreSQL pass of the suite only."""
