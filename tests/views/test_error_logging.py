@@ -5,13 +5,14 @@ a server starts them (debug off, logging configured from the environment)."""
 
 import gzip
 import json
-import os
 import subprocess
 import sys
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+
+from tests.processes import site_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,18 +53,7 @@ sentry_sdk.flush(timeout=5)
 
 def run_failing_request(tmp_path: Path, **environment: str) -> tuple[str, str, str]:
     request_id = uuid.uuid4().hex
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "SENTRY_", "DATABASE_URL", "REDIS_URL"))
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="quizsite.settings",
-        DJANGO_SECRET_KEY="a-production-like-secret-key-for-this-test-only",
-        DJANGO_ALLOWED_HOSTS="testserver",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'unused.sqlite3'}",
-        **environment,
-    )
+    env = site_env(DATABASE_URL=f"sqlite:///{tmp_path / 'unused.sqlite3'}", **environment)
     child = subprocess.run(
         [sys.executable, "-c", CHILD, request_id],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,

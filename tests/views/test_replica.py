@@ -19,7 +19,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,8 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+
+from tests.processes import free_port, site_env
 
 ROOT = Path(__file__).resolve().parents[2]
 BINARIES = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
@@ -42,19 +43,13 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class Pair:
     """A primary and its hot standby, each listening on a Unix socket in ``directory``."""
 
     def __init__(self, directory: Path):
         self.directory = directory
-        self.primary_port = _free_port()
-        self.standby_port = _free_port()
+        self.primary_port = free_port()
+        self.standby_port = free_port()
 
     def _as_postgres(self, *command: str) -> None:
         subprocess.run(
@@ -115,15 +110,7 @@ def test_statistics_pages_read_from_the_replica_and_state_its_lag(pair):
         host=str(pair.directory), port=pair.primary_port, user="postgres", autocommit=True
     ) as admin:
         admin.execute("CREATE DATABASE quizsite")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "DATABASE_", "REDIS_URL", "REPLICA_"))
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="quizsite.settings",
-        DJANGO_SECRET_KEY="a-secret-key-for-this-test-only",
-        DJANGO_ALLOWED_HOSTS="testserver",
+    env = site_env(
         DJANGO_SECURE_SSL_REDIRECT="false",
         DATABASE_URL=pair.url(pair.primary_port),
         DATABASE_REPLICA_URL=pair.url(pair.standby_port),
