@@ -119,6 +119,19 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
 # A persistent connection that the database dropped is noticed and replaced, not used.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# SQLite (make run's default) set up for a web server, where several requests write at once:
+# - IMMEDIATE transactions take the write lock when they begin: the default (deferred) reads
+#   first and then fails at once with "database is locked" when it must write while another
+#   request holds the lock; an immediate one waits for it instead, up to the busy timeout;
+# - WAL lets pages be read while an answer is written, and synchronous=NORMAL is WAL's
+#   usual pairing (durable up to the last checkpoint across a power cut, never corrupt);
+# - a 20 s busy timeout: a write waits its turn rather than fail.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        transaction_mode="IMMEDIATE",
+        timeout=20,
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    )
 # Optional: a PostgreSQL streaming replica for the statistics pages (questions/replica.py):
 # views marked @reads_from_replica read this app's models from it while it is at most
 # REPLICA_MAX_LAG_SECONDS behind, and from the primary otherwise.
