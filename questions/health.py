@@ -1,9 +1,9 @@
 """What an app host can reach of the parts it shares with the others: the database and Redis.
 
 Each check answers "ok", "unreachable", or (Redis only) "not configured". The database is
-required: without it the host can serve nothing but its error pages. Redis is not: its
-cache treats errors as misses and sessions fall back to the database (settings.CACHES), so
-a host without Redis is *degraded*, slower but whole, and should stay in the pool."""
+required: without it the host can serve nothing but its error pages. Redis is not: the
+cache treats its errors as misses and the sessions are in the database (settings.CACHES),
+so a host without Redis is *degraded*, slower but whole, and should stay in the pool."""
 
 from django.conf import settings
 from django.db import DatabaseError, connection

@@ -10,12 +10,12 @@ from django_guid.context import guid
 if TYPE_CHECKING:
     from sentry_sdk.types import Event
 
-NO_REQUEST = "-"
+NO_REQUEST = "-"  # a line written outside a request: start-up, the job worker, a command
 SECURITY_PROBES = (
     "django.security.NulInRequest",
     "django.security.DisallowedModelAdminLookup",
     "django.security.DisallowedHost",
-)  # a line written outside a request: start-up, the job worker, a command
+)
 
 
 class RequestIdFilter(logging.Filter):

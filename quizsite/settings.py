@@ -153,12 +153,12 @@ REDIS_TIMEOUT = env.float("REDIS_TIMEOUT_SECONDS", default=0.5)
 # shared by every worker and outlive a Redis restart, so it is always a database table.
 # "ratelimit" counts requests for the rate limits (questions/people/limits.py): Redis when
 # there is one, else a database table, shared by every worker either way.
-# (`createcachetable` creates both tables.)
+# (Every `migrate` creates both tables: questions/apps.py.)
 _STAGING_CACHE = {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
                   "LOCATION": "questions_import_staging"}  # fmt: skip
 if REDIS_URL:
     # django-redis with IGNORE_EXCEPTIONS: while Redis is away every cache read is a miss
-    # and every write is dropped (logged), so pages, logins and quizzes keep working on the
+    # and every write is dropped, so pages, logins and quizzes keep working on the
     # database alone; /healthz/ says "degraded". The rate limits then let requests through.
     _REDIS_CACHE = {
         "BACKEND": "django_redis.cache.RedisCache",

@@ -1,6 +1,7 @@
 """Shared fixtures; the markers given by directory; the Hypothesis profiles."""
 
 import contextlib
+import json
 import os
 import tempfile
 import uuid
@@ -9,14 +10,17 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import override_settings
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
+from questions.interchange import transfer
+from questions.models import Question
 from questions.people.roles import EDUCATORS_GROUP
-from tests.factories import UserFactory
+from tests.factories import PublishableQuestionFactory, UserFactory
 
 TESTS = Path(__file__).resolve().parent
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")  # gw0, gw1, ... under pytest -n
@@ -117,6 +121,16 @@ def educator(db):
 @pytest.fixture
 def resident(db):
     return UserFactory(username="resident1")
+
+
+@pytest.fixture
+def json_bank_upload(db):
+    """A one-question bank file in the JSON export format, as an educator uploads it to the
+    admin's import page (a copy of a published question under a new key)."""
+    source = PublishableQuestionFactory()
+    data = json.loads(transfer.export_questions(Question.objects.filter(pk=source.pk), "json"))
+    data["questions"][0]["key"] = "imported-question"
+    return SimpleUploadedFile("bank.json", json.dumps(data).encode(), "application/json")
 
 
 @pytest.fixture

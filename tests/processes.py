@@ -3,6 +3,11 @@ Python that starts the site's settings afresh, as a server would."""
 
 import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # The variables a child must not inherit from the test run: the child's settings come from
 # what the test gives it, and nothing else.
@@ -27,3 +32,12 @@ def site_env(**variables: str) -> dict[str, str]:
     )
     env.update(variables)
     return env
+
+
+def run_python(*arguments: str, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
+    """``python <arguments>`` in the project's directory with ``env`` (see ``site_env``): its
+    exit status, stdout and stderr, as text."""
+    return subprocess.run(
+        [sys.executable, *arguments],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip

@@ -181,7 +181,7 @@ def failed_login(request: HttpRequest, response: HttpResponse) -> bool:
     passwords). A login django-axes refused without checking (the username locked at this
     address) costs nothing and is not counted, so one address cannot use axes' lockout to
     run up a username's count."""
-    logged_in = response.status_code == 302 and getattr(request, "_logged_in_now", False)
+    logged_in = getattr(request, "_logged_in_now", False)
     return not logged_in and not getattr(request, "axes_locked_out", False)
 
 

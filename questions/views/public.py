@@ -65,16 +65,20 @@ def healthz(request):
     return JsonResponse(report, status=503 if report["status"] == "unavailable" else 200)
 
 
+def _error_page(status: int) -> HttpResponse:
+    """``<status>.html`` with the request's id, so that a resident's report can be matched to
+    the log lines. Rendered without a request context: nothing on it may query the
+    database, which may be what failed."""
+    context = {"request_id": observability.current_request_id()}
+    return HttpResponse(render_to_string(f"{status}.html", context), status=status)
+
+
 def server_error(request):
-    """The 500 page (``handler500``), with the request's id so that a resident's report can
-    be matched to the traceback in the logs. Rendered without a request context: nothing on
-    it may query the database, which may be what failed."""
-    page = render_to_string("500.html", {"request_id": observability.current_request_id()})
-    return HttpResponse(page, status=500)
+    """The 500 page (``handler500``)."""
+    return _error_page(500)
 
 
 def bad_request(request, exception):
     """The 400 page (``handler400``): a request refused before any view (a NUL in the query
-    string, a filter the admin does not allow), with its id as on the 500 page."""
-    page = render_to_string("400.html", {"request_id": observability.current_request_id()})
-    return HttpResponse(page, status=400)
+    string, a filter the admin does not allow)."""
+    return _error_page(400)

@@ -3,26 +3,19 @@ once wait their turn instead of failing with "database is locked". Run against a
 file in a fresh interpreter (the test database is in memory, shared in one process)."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.processes import site_env
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.processes import run_python, site_env
 
 pytestmark = pytest.mark.slow
 
 
 def test_residents_answering_at_once_on_sqlite_all_get_their_answers_saved(tmp_path):
-    child = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("sqlite_writers.py"))],
-        cwd=ROOT,
+    child = run_python(
+        str(Path(__file__).with_name("sqlite_writers.py")),
         env=site_env(DATABASE_URL=f"sqlite:///{tmp_path / 'busy.sqlite3'}"),
-        capture_output=True,
-        text=True,
         timeout=300,
     )
     assert child.returncode == 0, child.stderr[-3000:]
@@ -39,13 +32,8 @@ def test_sqlite_runs_with_immediate_transactions_wal_and_a_busy_timeout(tmp_path
         "cur.execute('PRAGMA busy_timeout').fetchone()[0], "
         "cur.execute('PRAGMA synchronous').fetchone()[0])"
     )
-    child = subprocess.run(
-        [sys.executable, "-c", check],
-        cwd=ROOT,
-        env=site_env(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}"),
-        capture_output=True,
-        text=True,
-        timeout=60,
+    child = run_python(
+        "-c", check, env=site_env(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}"), timeout=60
     )
     assert child.returncode == 0, child.stderr[-2000:]
     # IMMEDIATE; WAL; 20 s; synchronous NORMAL is 1

@@ -5,13 +5,11 @@ import json
 
 import pytest
 from django.core.cache import caches
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from questions.interchange import transfer
 from questions.models import Question
-from tests.factories import PublishableQuestionFactory, UserFactory
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -19,28 +17,20 @@ URL = reverse("admin:questions_question_import")
 EXPIRED = "That check has expired: choose the file again."
 
 
-@pytest.fixture
-def upload():
-    source = PublishableQuestionFactory()
-    data = json.loads(transfer.export_questions(Question.objects.filter(pk=source.pk), "json"))
-    data["questions"][0]["key"] = "imported-question"
-    return SimpleUploadedFile("bank.json", json.dumps(data).encode(), "application/json")
-
-
 def messages_of(response):
     return [str(m) for m in response.context["messages"]]
 
 
-def test_the_checked_file_is_not_kept_in_the_session(educator_client, upload):
-    checked = educator_client.post(URL, {"file": upload})
+def test_the_checked_file_is_not_kept_in_the_session(educator_client, json_bank_upload):
+    checked = educator_client.post(URL, {"file": json_bank_upload})
     assert checked.context["token"]
     session = educator_client.session
     assert "question-import" not in session
     assert "imported-question" not in json.dumps(dict(session.items()))
 
 
-def test_an_expired_check_imports_nothing_and_says_so(educator_client, upload):
-    checked = educator_client.post(URL, {"file": upload})
+def test_an_expired_check_imports_nothing_and_says_so(educator_client, json_bank_upload):
+    checked = educator_client.post(URL, {"file": json_bank_upload})
     caches["staging"].clear()  # the staged file expired
     applied = educator_client.post(
         URL, {"token": checked.context["token"], "apply": "1"}, follow=True
@@ -50,8 +40,8 @@ def test_an_expired_check_imports_nothing_and_says_so(educator_client, upload):
     assert not Question.objects.filter(key="imported-question").exists()
 
 
-def test_another_users_token_imports_nothing(educator_client, upload):
-    token = educator_client.post(URL, {"file": upload}).context["token"]
+def test_another_users_token_imports_nothing(educator_client, json_bank_upload):
+    token = educator_client.post(URL, {"file": json_bank_upload}).context["token"]
     other = Client()
     other.force_login(UserFactory(is_staff=True, is_superuser=True))
     applied = other.post(URL, {"token": token, "apply": "1"}, follow=True)

@@ -5,16 +5,12 @@ a server starts them (debug off, logging configured from the environment)."""
 
 import gzip
 import json
-import subprocess
-import sys
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
-from tests.processes import site_env
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.processes import run_python, site_env
 
 # Run in the child: a page that fails (the home page's first call raises), requested as a
 # browser behind the proxy would, which sent its own X-Request-ID.
@@ -54,10 +50,7 @@ sentry_sdk.flush(timeout=5)
 def run_failing_request(tmp_path: Path, **environment: str) -> tuple[str, str, str]:
     request_id = uuid.uuid4().hex
     env = site_env(DATABASE_URL=f"sqlite:///{tmp_path / 'unused.sqlite3'}", **environment)
-    child = subprocess.run(
-        [sys.executable, "-c", CHILD, request_id],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    child = run_python("-c", CHILD, request_id, env=env, timeout=120)
     assert child.returncode == 0, child.stderr
     return request_id, child.stdout, child.stderr
 

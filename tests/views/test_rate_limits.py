@@ -23,14 +23,12 @@ from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.sessions.models import Session
 from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from questions import redis_breaker
-from questions.interchange import transfer
 from questions.models import Attempt, Cohort, ErrorReport, ExamSimulation, Question
 from questions.quizzes import assignments, engine, starting
 from tests.factories import PublishableQuestionFactory, UserFactory
@@ -407,36 +405,30 @@ def test_a_start_run_again_after_a_dropped_connection_counts_once(client, settin
 # --- Imports ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def upload():
-    source = PublishableQuestionFactory()
-    data = json.loads(transfer.export_questions(Question.objects.filter(pk=source.pk), "json"))
-    data["questions"][0]["key"] = "imported-question"
-    return SimpleUploadedFile("bank.json", json.dumps(data).encode(), "application/json")
-
-
 def staged_files() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM questions_import_staging")
         return cursor.fetchone()[0]
 
 
-def test_imports_past_the_limit_are_refused_and_import_nothing(educator_client, settings, upload):
+def test_imports_past_the_limit_are_refused_and_import_nothing(
+    educator_client, settings, json_bank_upload
+):
     settings.RATE_LIMIT_IMPORT_PER_ACCOUNT = "1/h"
-    token = educator_client.post(IMPORT, {"file": upload}).context["token"]
+    token = educator_client.post(IMPORT, {"file": json_bank_upload}).context["token"]
     outcome = send(educator_client, "post", IMPORT, {"token": token, "apply": "1"})
     assert_limited(outcome.response, "imports from your account", window_seconds=3600)
     assert not outcome.changed
     assert not Question.objects.filter(key="imported-question").exists()
-    upload.seek(0)
+    json_bank_upload.seek(0)
     staged = staged_files()
-    assert send(educator_client, "post", IMPORT, {"file": upload}).status == 429
+    assert send(educator_client, "post", IMPORT, {"file": json_bank_upload}).status == 429
     assert staged_files() == staged  # a refused upload is not even checked
     assert educator_client.get(IMPORT).status_code == 200
     admin = Client()
     admin.force_login(UserFactory(is_staff=True, is_superuser=True))
-    upload.seek(0)
-    assert admin.post(IMPORT, {"file": upload}).context["token"]
+    json_bank_upload.seek(0)
+    assert admin.post(IMPORT, {"file": json_bank_upload}).context["token"]
 
 
 # --- Settings -----------------------------------------------------------------------------

@@ -20,16 +20,14 @@ import os
 import pwd
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 from django.db import connection
 
-from tests.processes import free_port, site_env
+from tests.processes import free_port, run_python, site_env
 
-ROOT = Path(__file__).resolve().parents[2]
 BINARIES = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
 BIN = Path(BINARIES[-1]) if BINARIES else None
 
@@ -118,9 +116,6 @@ def test_statistics_pages_read_from_the_replica_and_state_its_lag(pair):
         STANDBY_DATA=str(pair.directory / "standby"),
         PG_CTL=str(BIN / "pg_ctl"),
     )
-    child = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("replica_check.py"))],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    child = run_python(str(Path(__file__).with_name("replica_check.py")), env=env, timeout=600)
     assert child.returncode == 0, child.stdout + child.stderr
     assert child.stdout.strip().endswith("replica checks passed"), child.stdout
