@@ -1,5 +1,6 @@
-"""A rate limit met inside the quiz page, which htmx boosts: the 429 page is shown in its
-place (base.html's htmx-config swaps a 429), not swallowed by htmx."""
+"""The pages a refused request gets. A rate limit met inside the quiz page, which htmx
+boosts: the 429 page is shown in its place (base.html's htmx-config swaps a 429), not
+swallowed by htmx. A request refused before any view: the site's 400 page."""
 
 import re
 
@@ -35,3 +36,17 @@ def test_an_error_report_past_the_limit_shows_the_429_page_in_the_quiz(live_serv
     assert page.url == live_server.url + question  # the address stays the quiz's
     assert_accessible(page, "the 429 page")
     assert not ErrorReport.objects.exists()
+
+
+def test_the_400_page_gives_its_reference_fits_a_phone_and_passes_axe(live_server, page):
+    """A request the site refuses before any view (a NUL in the query string): the site's
+    own 400 page, standalone like the 500 page that shares its template, with the request
+    id to quote."""
+    page.set_viewport_size({"width": 375, "height": 800})
+    response = page.goto(live_server.url + "/quizzes/?topic=%00")
+    assert response.status == 400
+    page.get_by_role("heading", name="The site could not read that request").wait_for()
+    reference = page.locator("code").inner_text()
+    assert reference == response.headers["x-request-id"]
+    assert page.evaluate("document.documentElement.scrollWidth") == 375
+    assert_accessible(page, "the 400 page")
