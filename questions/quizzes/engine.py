@@ -301,6 +301,23 @@ def _record(
     now: datetime.datetime,
 ) -> AttemptItem:
     """Inside answer's transaction, the attempt locked and in progress."""
+    fields = _choose(attempt, item, letter, confidence, lock, now)
+    if fields:
+        item.save(update_fields=fields)
+    _remember_position(attempt, position, now)
+    return item
+
+
+def _choose(
+    attempt: Attempt,
+    item: AttemptItem,
+    letter: str,
+    confidence: str,
+    lock: bool,
+    now: datetime.datetime,
+) -> list[str]:
+    """Set the choice and confidence on ``item`` (not saved); the fields changed. The
+    attempt locked and in progress."""
     letter = (letter or "").strip().upper()
     if letter not in {c["letter"] for c in item.shown["choices"]}:
         raise InvalidChoice(letter)
@@ -309,7 +326,7 @@ def _record(
         raise InvalidConfidence
     if item.is_locked:
         if item.selected_letter == letter:
-            return item
+            return []
         raise AnswerLocked
     fields = []
     if item.selected_letter != letter:
@@ -326,10 +343,125 @@ def _record(
     if item.confidence != confidence:
         item.confidence = confidence
         fields.append("confidence")
-    if fields:
-        item.save(update_fields=fields)
-    _remember_position(attempt, position, now)
-    return item
+    return fields
+
+
+def save_and_go(
+    *,
+    attempt: Attempt | int,
+    position: int,
+    letter: str = "",
+    confidence: str = "",
+    note: str | None = None,
+    lock: bool = False,
+    to: int | None = None,
+    user: User | None = None,
+    now: datetime.datetime | None = None,
+) -> tuple[Attempt, list[AttemptItem]]:
+    """The question form's write, in one transaction: record what was picked on the question
+    at ``position`` (a ``letter``, if any, with its confidence, as ``answer`` does; the
+    ``note`` when not None, already cleaned by exam_tools.clean_note), then move to ``to``:
+    another position, 0 for the submit screen (on no question), None to stay at
+    ``position``. Moving credits the time since the last move to the question left; a
+    position the quiz does not have is staying. A paused quiz neither moves nor takes
+    answers (QuizPaused).
+
+    Returns the attempt (its resident's profile loaded) and its items in position order,
+    with the frozen wording of ``position`` and ``to`` only: what the next page needs, so
+    that it is rendered from this request without reading again. Queries: the locked
+    attempt, its items, and one UPDATE per row changed. An overdue attempt is finished as
+    of its deadline (committed) before DeadlinePassed is raised; Attempt.DoesNotExist when
+    it is not ``user``'s."""
+    now = _now(now)
+    with transaction.atomic():
+        attempt = (
+            Attempt.objects.select_for_update(of=("self",))
+            .select_related("user__resident_profile", "simulation")
+            .filter(pk=_pk(attempt))
+            .filter(**({} if user is None else {"user": user}))
+            .get()
+        )
+        items = _items_showing(attempt, {position, to or position})
+        if is_overdue(attempt, now):
+            _finish_locked(
+                attempt,
+                at=cast(datetime.datetime, attempt.deadline_at),  # overdue, so it has one
+                reason=Attempt.FinishReason.DEADLINE,
+            )
+        elif not attempt.is_finished:
+            if not 1 <= position <= len(items):
+                raise InvalidPosition(position)
+            _save_and_move(attempt, items, position, letter, confidence, note, lock, to, now)
+            return attempt, items
+    raise refusal(attempt)  # after the transaction: an expiry it made is committed
+
+
+def _save_and_move(
+    attempt: Attempt,
+    items: list[AttemptItem],
+    position: int,
+    letter: str,
+    confidence: str,
+    note: str | None,
+    lock: bool,
+    to: int | None,
+    now: datetime.datetime,
+) -> None:
+    """save_and_go's writes, the attempt locked and in progress."""
+    paused = is_paused(attempt, now)
+    if paused and (letter or note is not None):
+        raise QuizPaused
+    item = items[position - 1]
+    changed: dict[int, list[str]] = {}
+    if letter:
+        changed[position] = _choose(attempt, item, letter, confidence, lock, now)
+    if note is not None and item.note != note:
+        item.note, item.note_updated_at = note, (now if note else None)
+        changed.setdefault(position, []).extend(["note", "note_updated_at"])
+    target = to if to is not None and 0 <= to <= len(items) else position
+    moves = not paused and (
+        target != attempt.current_position or attempt.position_entered_at is None
+    )
+    if moves and not (target == 0 and attempt.position_entered_at is None):
+        left = attempt.current_position
+        seconds = visit_seconds(attempt, now)
+        if seconds and 1 <= left <= len(items):
+            # Every writer of seconds_spent holds the attempt's lock, so the value read
+            # after taking it is current.
+            items[left - 1].seconds_spent += seconds
+            changed.setdefault(left, []).append("seconds_spent")
+        if target:
+            attempt.current_position, attempt.position_entered_at = target, now
+        else:
+            attempt.position_entered_at = None  # on the submit screen: on no question
+        attempt.save(update_fields=["current_position", "position_entered_at"])
+    for at_position, fields in changed.items():
+        if fields:
+            items[at_position - 1].save(update_fields=fields)
+
+
+def _items_showing(attempt: Attempt, positions: set[int]) -> list[AttemptItem]:
+    """The attempt's items in position order, each with ``attempt`` set; only those at
+    ``positions`` bring their frozen wording (a few KB each): the others are the
+    navigator's, which needs their state, not their text. One query."""
+    items = list(
+        AttemptItem.objects.filter(attempt=attempt)
+        .defer("shown")
+        .annotate(
+            shown_here=Case(
+                When(position__in=sorted(positions), then=F("shown")),
+                default=None,
+                output_field=JSONField(),
+            )
+        )
+        .order_by("position")
+    )
+    for item in items:
+        item.attempt = attempt
+        if item.position in positions:
+            # shown_here: the annotation above, which the stubs do not add to the model type.
+            item.shown = item.shown_here  # type: ignore[attr-defined]
+    return items
 
 
 def tag_miss(
@@ -398,19 +530,15 @@ def visit(
     now: datetime.datetime | None = None,
 ) -> tuple[Attempt, list[AttemptItem]]:
     """The question page's read: the attempt (with its resident's profile), then its items in
-    position order: two queries. An overdue attempt is finished as of its deadline (and
-    returned as finished); one in progress moves to ``position`` when the quiz has it,
-    crediting the time spent on the question left. Raises Attempt.DoesNotExist when it is
-    not ``user``'s.
+    position order, the frozen wording of ``position``'s only: two queries, and no write.
+    The resident's position moves with what they send (``save_and_go``), never with a
+    page read, so a reload, Back or a second tab changes nothing. An overdue attempt is
+    finished as of its deadline (the one write a read may make) and returned finished.
+    Raises Attempt.DoesNotExist when it is not ``user``'s.
 
     Two queries rather than one join: joined, each of the items' rows repeated the attempt,
     the user and the profile, and building those 3 x 40 instances and their dates took
-    about a third of the page's time at 40 questions.
-
-    The move takes no SELECT ... FOR UPDATE: its UPDATE of the attempt applies only if the
-    attempt is still in progress at the position and entry time read, and that UPDATE holds
-    the row lock for the crediting that follows. A concurrent move, answer or finish that
-    got there first makes it a no-op, so time is never credited twice."""
+    about a third of the page's time at 40 questions."""
     now = _now(now)
     attempt = (
         Attempt.objects.select_related("user__resident_profile", "simulation")
@@ -418,34 +546,10 @@ def visit(
         .filter(**({} if user is None else {"user": user}))
         .get()
     )
-    # Only the page's own question brings its frozen wording (a few KB each): the others
-    # are the navigator's, which needs their state, not their text.
-    items = list(
-        AttemptItem.objects.filter(attempt=attempt)
-        .defer("shown")
-        .annotate(
-            shown_here=Case(
-                When(position=position, then=F("shown")), default=None, output_field=JSONField()
-            )
-        )
-        .order_by("position")
-    )
-    for item in items:
-        item.attempt = attempt
-        if item.position == position:
-            # shown_here: the annotation above, which the stubs do not add to the model type.
-            item.shown = item.shown_here  # type: ignore[attr-defined]
+    items = _items_showing(attempt, {position})
     if is_overdue(attempt, now):
         _expire(attempt, now)
         attempt = Attempt.objects.get(pk=attempt.pk)
-    elif attempt.is_finished or is_paused(attempt, now):
-        pass  # a pause stops the question's clock too
-    elif position == 0 and attempt.position_entered_at is not None:
-        _move(attempt, items, attempt.current_position, None, now)  # off to the submit screen
-    elif 1 <= position <= len(items) and (
-        position != attempt.current_position or attempt.position_entered_at is None
-    ):
-        _move(attempt, items, position, now, now)
     return attempt, items
 
 
@@ -454,33 +558,6 @@ def is_paused(attempt: Attempt, now: datetime.datetime) -> bool:
     itself: the deadline already holds the allowance)."""
     ends_at = attempt.pause_ends_at
     return ends_at is not None and now < ends_at
-
-
-@transaction.atomic
-def _move(
-    attempt: Attempt,
-    items: list[AttemptItem],
-    position: int,
-    entered_at: datetime.datetime | None,
-    now: datetime.datetime,
-) -> None:
-    """Move to ``position`` (entered at ``entered_at``; None: on no question, as on the
-    submit screen), crediting the time on the question left."""
-    left, seconds = attempt.current_position, visit_seconds(attempt, now)
-    moved = Attempt.objects.filter(
-        pk=attempt.pk,
-        status=Attempt.Status.IN_PROGRESS,
-        current_position=left,
-        position_entered_at=attempt.position_entered_at,
-    ).update(current_position=position, position_entered_at=entered_at)
-    if not moved:
-        return
-    attempt.current_position, attempt.position_entered_at = position, entered_at
-    if seconds and 1 <= left <= len(items):
-        AttemptItem.objects.filter(attempt=attempt, position=left).update(
-            seconds_spent=F("seconds_spent") + seconds
-        )
-        items[left - 1].seconds_spent += seconds
 
 
 def credit_current_question(attempt: Attempt, now: datetime.datetime) -> None:

@@ -152,6 +152,18 @@ def clear_highlights(
     return _change_item(attempt, position, now or timezone.now(), user, clear)
 
 
+def clean_note(text: str | None) -> str:
+    """The note as stored: line ends normalised, blank ends trimmed. Raises EngineError,
+    saying why, for a note over NOTE_MAX_LENGTH characters."""
+    text = (text or "").replace("\r\n", "\n").strip()
+    if len(text) > NOTE_MAX_LENGTH:
+        raise EngineError(
+            f"A note holds at most {NOTE_MAX_LENGTH} characters (this one has {len(text)}); "
+            "it was not saved."
+        )
+    return text
+
+
 def set_note(
     *,
     attempt: Attempt | int,
@@ -163,12 +175,7 @@ def set_note(
     """Write (or, blank, delete) the resident's note on a question, during the quiz or
     after it. Refuses a note over NOTE_MAX_LENGTH characters, saving nothing."""
     now = now or timezone.now()
-    text = (text or "").replace("\r\n", "\n").strip()
-    if len(text) > NOTE_MAX_LENGTH:
-        raise EngineError(
-            f"A note holds at most {NOTE_MAX_LENGTH} characters (this one has {len(text)}); "
-            "it was not saved."
-        )
+    text = clean_note(text)
     with transaction.atomic():
         items = AttemptItem.objects.select_for_update().filter(
             attempt__pk=attempt if isinstance(attempt, int) else attempt.pk, position=position

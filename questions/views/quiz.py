@@ -76,6 +76,8 @@ def _clock(attempt: Attempt, now) -> dict:
 @never_cache
 @login_required
 def attempt_question(request, pk: int, position: int):
+    """A question of the attempt. Only reads: the resident's position moves with what the
+    page's form sends (``attempt_answer``), not with opening a page."""
     if position < 1:  # 0 is the engine's "on no question" (the submit screen), not a page
         attempt = get_object_or_404(Attempt, pk=pk, user=request.user)
         if attempt.is_finished:
@@ -92,11 +94,22 @@ def attempt_question(request, pk: int, position: int):
         return redirect(attempt.results_url())
     if not 1 <= position <= len(items):
         return redirect(attempt.question_url(attempt.current_position))
+    return _question_page(request, attempt, items, position, now)
+
+
+def _question_page(request, attempt: Attempt, items: list[AttemptItem], position: int, now):
+    """The question at ``position`` of an attempt in progress, from the attempt and items
+    already read (``engine.visit``, or ``engine.save_and_go`` when the form's htmx post
+    answers with the next page itself)."""
     item = items[position - 1]
     profile = getattr(attempt.user, "resident_profile", None) or ResidentProfile()
     clock = _clock(attempt, now)
     on_question = item.seconds_spent
-    if attempt.position_entered_at is not None and not clock.get("is_paused"):
+    if (
+        position == attempt.current_position
+        and attempt.position_entered_at is not None
+        and not clock.get("is_paused")
+    ):
         on_question += engine.visit_seconds(attempt, now)
     context = {
         "attempt": attempt,
@@ -141,21 +154,6 @@ def attempt_question(request, pk: int, position: int):
 # go=<action> of the question form: where to go after saving, or what tool to use.
 _MOVES = {"next": 1, "previous": -1}
 _TEXT_SIZES = {f"text:{value}": value for value in ResidentProfile.TextSize.values}
-
-
-def _destination(attempt: Attempt, position: int, go: str) -> str:
-    """Where the form's button ``go`` leads once what was picked is saved. A question the
-    quiz does not have leads to the question page, which sends the resident back to the
-    question they are on."""
-    if go == "submit":
-        return attempt.submit_url()
-    if go in _MOVES:
-        target = position + _MOVES[go]
-    elif go.isdigit() and len(go) <= 4:
-        target = int(go)
-    else:
-        target = position
-    return attempt.question_url(max(target, 1))
 
 
 def _use_tool(
@@ -206,10 +204,16 @@ def attempt_answer(request, pk: int, position: int):
     - ``next``, ``previous``, a question number, ``submit`` (the submit screen): go there;
     - ``flag``/``unflag``, ``strike:<letter>``, ``highlight`` (``start``, ``end``),
       ``clear-highlights``, ``pause``/``resume``, ``text:<size>``, ``timer:hide``/``show``.
-    Only ``stay`` locks a tutor answer: leaving the question keeps the choice unlocked."""
+    Only ``stay`` locks a tutor answer: leaving the question keeps the choice unlocked.
+
+    Saving and moving are one write (``engine.save_and_go``). A boosted (htmx) post is
+    answered with the page it leads to, and its address for the history (HX-Push-Url):
+    one request per step. Without JavaScript, post/redirect/get."""
     go = request.POST.get("go", "stay")[:20]
     if not _is_known(go):
         go = "stay"  # an unknown button is treated as "save", so a missing answer is said
+    if go in _STEPS or go in _MOVES or go.isdigit():
+        return _save_and_go(request, pk, position, go)
     letter = request.POST.get("letter", "")
     note = request.POST.get("note")
     # A boosted submit is a whole-page navigation; hx-post requests want a fragment back.
@@ -222,7 +226,7 @@ def attempt_answer(request, pk: int, position: int):
                 position=position,
                 letter=letter,
                 confidence=request.POST.get("confidence", ""),
-                lock=go == "stay",
+                lock=False,
                 user=request.user,
             )
         noted = (
@@ -230,25 +234,16 @@ def attempt_answer(request, pk: int, position: int):
             if note is not None
             else None
         )
-        if not letter and go == "stay":
-            raise errors.EngineError("Choose an answer first.")
         tool = _use_tool(request, pk, position, go)
         if not (item or noted or tool):  # nothing above checked whose attempt it is
             get_object_or_404(Attempt, pk=pk, user=request.user)
     except Attempt.DoesNotExist:
         raise Http404 from None
     except errors.AttemptFinished as exc:
-        messages.error(request, str(exc))
-        return _go(request, get_object_or_404(Attempt, pk=pk, user=request.user).results_url())
+        return _finished(request, pk, exc)
     except (errors.EngineError, ValidationError) as exc:
-        text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-        if is_fragment:
-            return _status(request, error=text)
-        messages.error(request, text)
-        return redirect(get_object_or_404(Attempt, pk=pk, user=request.user).question_url(position))
+        return _refused(request, pk, position, exc, is_fragment)
     if is_fragment:
-        if go == "save":
-            return _status(request, item=item, position=position)
         if go in {"highlight", "clear-highlights"} and isinstance(tool, AttemptItem):
             return render(
                 request,
@@ -256,7 +251,82 @@ def attempt_answer(request, pk: int, position: int):
                 {"stem": tool.shown["stem"], "highlights": tool.highlights, "highlighter": True},
             )
         return HttpResponse(status=204)
-    return redirect(_destination(Attempt(pk=pk), position, go))
+    return redirect(Attempt(pk=pk).question_url(position))
+
+
+# Buttons that save and then stay or go to a page of the quiz (with _MOVES and numbers).
+_STEPS = {"save", "stay", "submit"}
+
+
+def _save_and_go(request, pk: int, position: int, go: str) -> HttpResponse:
+    """Save what the form holds and go where ``go`` says, in one write. A boosted post is
+    answered with that page itself; an htmx save with the status fragment; a plain post
+    with a redirect to the page."""
+    letter = request.POST.get("letter", "")
+    note = request.POST.get("note")
+    htmx = request.htmx
+    is_fragment = bool(htmx) and not htmx.boosted and go in {"save", "stay"}
+    to = _target(position, go)
+    now = timezone.now()
+    try:
+        attempt, items = engine.save_and_go(
+            attempt=pk,
+            position=position,
+            letter=letter,
+            confidence=request.POST.get("confidence", ""),
+            note=exam_tools.clean_note(note) if note is not None else None,
+            lock=go == "stay" and bool(letter),
+            to=to,
+            user=request.user,
+            now=now,
+        )
+        if not letter and go == "stay":
+            raise errors.EngineError("Choose an answer first.")
+    except Attempt.DoesNotExist:
+        raise Http404 from None
+    except errors.AttemptFinished as exc:
+        return _finished(request, pk, exc)
+    except (errors.EngineError, ValidationError) as exc:
+        return _refused(request, pk, position, exc, is_fragment)
+    if is_fragment:
+        if go == "save":
+            return _status(request, item=items[position - 1], position=position)
+        return HttpResponse(status=204)
+    on = to if to is not None and 0 <= to <= len(items) else position
+    if htmx and htmx.boosted:
+        if on == 0:
+            response = _submit_page(request, attempt, items, now)
+        else:
+            response = _question_page(request, attempt, items, on, now)
+        response["HX-Push-Url"] = attempt.submit_url() if on == 0 else attempt.question_url(on)
+        return response
+    return redirect(attempt.submit_url() if on == 0 else attempt.question_url(on))
+
+
+def _target(position: int, go: str) -> int | None:
+    """Where the form's button ``go`` leads once what was picked is saved: a position, 0 for
+    the submit screen, None to stay."""
+    if go == "submit":
+        return 0
+    if go in _MOVES:
+        return max(position + _MOVES[go], 1)
+    if go.isdigit():
+        return int(go) or None  # 0 is not a question; the submit screen is go=submit
+    return None
+
+
+def _finished(request, pk: int, exc: errors.AttemptFinished) -> HttpResponse:
+    messages.error(request, str(exc))
+    return _go(request, get_object_or_404(Attempt, pk=pk, user=request.user).results_url())
+
+
+def _refused(request, pk: int, position: int, exc: Exception, is_fragment: bool) -> HttpResponse:
+    """A refusal said in the status line (htmx) or as a message on the question page."""
+    text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+    if is_fragment:
+        return _status(request, error=text)
+    messages.error(request, text)
+    return redirect(get_object_or_404(Attempt, pk=pk, user=request.user).question_url(position))
 
 
 def _is_known(go: str) -> bool:
@@ -271,8 +341,8 @@ def _is_known(go: str) -> bool:
 
 
 def _leaves(go: str) -> bool:
-    """Buttons after which the resident is on another page (or the same one redrawn)."""
-    return go in _MOVES or go == "submit" or go.isdigit() or go in {"pause", "resume"}
+    """Tools after which the page is redrawn rather than updated in place."""
+    return go in {"pause", "resume"}
 
 
 def _go(request, url: str) -> HttpResponse:
@@ -301,27 +371,30 @@ def _status(request, *, status: int = 200, error: str = "", **context) -> HttpRe
 @never_cache
 @login_required
 def attempt_submit(request, pk: int):
-    """The submit screen: every question's state, links back to each, one button to end
-    the quiz. Time on the question left is credited here."""
+    """The submit screen: every question's state, a way back to each, one button to end the
+    quiz. Reached through the question form (``go=submit``), which credits the time on the
+    question left."""
+    now = timezone.now()
     try:
-        attempt, items = engine.visit(attempt=pk, position=0, user=request.user)
+        attempt, items = engine.visit(attempt=pk, position=0, user=request.user, now=now)
     except Attempt.DoesNotExist:
         raise Http404 from None
     if attempt.is_finished:
         return redirect(attempt.results_url())
-    now = timezone.now()
-    rows = [{"item": item, "url": attempt.question_url(item.position)} for item in items]
-    unanswered = [row for row, item in zip(rows, items, strict=True) if not item.selected_letter]
+    return _submit_page(request, attempt, items, now)
+
+
+def _submit_page(request, attempt: Attempt, items: list[AttemptItem], now) -> HttpResponse:
+    unanswered = [item for item in items if not item.selected_letter]
     return render(
         request,
         "questions/attempt_submit.html",
         {
             "attempt": attempt,
-            "rows": rows,
+            "items": items,
             "unanswered": unanswered,
             "flagged": [item for item in items if item.is_flagged],
             "with_notes": [item for item in items if item.note],
-            "return_url": rows[attempt.current_position - 1]["url"],
             "first_unanswered": unanswered[0] if unanswered else None,
             **_clock(attempt, now),
         },

@@ -213,10 +213,9 @@ def test_finishing_a_paused_quiz_ends_the_pause(resident):
 
 def test_time_paused_is_not_credited_to_the_question(resident):
     attempt = start(resident)
-    engine.visit(attempt=attempt, position=1, now=at(0))
     exam_tools.pause(attempt=attempt, now=at(40))
     exam_tools.resume(attempt=attempt, now=at(400))
-    engine.visit(attempt=attempt, position=2, now=at(410))
+    engine.save_and_go(attempt=attempt, position=1, to=2, now=at(410))
     assert item_at(attempt, 1).seconds_spent == 50
 
 
@@ -270,10 +269,10 @@ def test_the_submit_screen_credits_the_question_left_and_returning_restarts_its_
     resident,
 ):
     attempt = start(resident)
-    engine.visit(attempt=attempt, position=2, now=at(0))
-    attempt, _ = engine.visit(attempt=attempt, position=0, now=at(30))
+    engine.save_and_go(attempt=attempt, position=1, to=2, now=at(0))
+    attempt, _ = engine.save_and_go(attempt=attempt, position=2, to=0, now=at(30))
     assert (attempt.current_position, attempt.position_entered_at) == (2, None)
-    engine.visit(attempt=attempt, position=0, now=at(200))  # staying there credits nothing
-    engine.visit(attempt=attempt, position=2, now=at(230))
-    engine.visit(attempt=attempt, position=3, now=at(240))
+    engine.save_and_go(attempt=attempt, position=2, to=0, now=at(200))  # staying: nothing
+    engine.save_and_go(attempt=attempt, position=2, to=2, now=at(230))
+    engine.save_and_go(attempt=attempt, position=2, to=3, now=at(240))
     assert item_at(attempt, 2).seconds_spent == 40

@@ -121,11 +121,11 @@ def start(user, *, count: int, mode=Attempt.Mode.TIMED) -> Attempt:
     )
 
 
-def counted(client, method: str, url: str, data=None, status=(200,)):
+def counted(client, method: str, url: str, data=None, status=(200,), headers=None):
     """The queries one request runs, with nothing cached (stats.bank_item_stats computed)."""
     cache.clear()
     with CaptureQueriesContext(connection) as queries:
-        response = getattr(client, method)(url, data or {})
+        response = getattr(client, method)(url, data or {}, headers=headers or {})
     assert response.status_code in status, (response.status_code, url)
     return len(queries)
 
@@ -157,8 +157,8 @@ def _quiz_request(page: str, user, size: int) -> tuple[str, str, dict]:
     _backdate(attempt)
     if page.startswith("question"):
         return "get", reverse("questions:attempt_question", args=[pk, 1 if tutor else 2]), {}
-    if page in ("answer_next", "answer_stay"):
-        go = page.removeprefix("answer_")
+    if page.startswith("answer_"):
+        go = page.removeprefix("answer_").removesuffix("_htmx")
         url = reverse("questions:attempt_answer", args=[pk, 1])
         return "post", url, {"letter": "B", "go": go}
     if page == "flag":
@@ -175,22 +175,34 @@ def _quiz_request(page: str, user, size: int) -> tuple[str, str, dict]:
     return "get", reverse("questions:attempt_results", args=[pk]), {}
 
 
+# What htmx sends: "Save and next" is a boosted form submit; picking a choice an hx-post.
+HTMX_HEADERS = {
+    "next": {"HX-Request": "true", "HX-Boosted": "true"},
+    "save": {"HX-Request": "true"},
+}
+
 # Every request starts with 2: the session and the user; 2 more are the SAVEPOINT and
 # RELEASE around the engine's write. The target for the question page and answers is 8.
 # A page (not a POST answered by a redirect) counts the bell's unread notifications in the
 # navigation: one query.
 BELL = 1
 QUIZ_PAGES = {
-    # the attempt with the profile, its items, move, credit the question left
-    "question_timed": 2 + 2 + 2 + 2 + BELL,
+    # the attempt with the profile, its items: a page read writes nothing
+    "question_timed": 2 + 2 + BELL,
     # + the review's references, + whether an open assignment holds the explanation back
-    "question_tutor": 2 + 2 + 1 + 2 + 2 + 1 + BELL,
-    "answer_next": 2 + 2 + 1 + 2,  # lock the attempt, read the item, record the answer
-    "answer_stay": 2 + 2 + 1 + 2,
+    "question_tutor": 2 + 2 + 1 + 1 + BELL,
+    # lock the attempt (with the profile), its items, the answer and the time credited to
+    # the question left (one row), the new position
+    "answer_next": 2 + 2 + 2 + 1 + 1,
+    # the same, answered with the next question's page itself (htmx): one request a step
+    "answer_next_htmx": 2 + 2 + 2 + 1 + 1 + BELL,
+    # staying on the question: no move
+    "answer_save_htmx": 2 + 2 + 2 + 1,
+    "answer_stay": 2 + 2 + 2 + 1,
     "flag": 2 + 2 + 1 + 2,
     "strike": 2 + 2 + 1 + 2,  # as the flag
-    # the attempt with the profile, its items; leaving the question: move, credit it
-    "submit_screen": 2 + 2 + 2 + 2 + BELL,
+    # the attempt with the profile, its items (going there through the form moved it)
+    "submit_screen": 2 + 2 + BELL,
     # lock, items, score them, the attempt; lock the resident, mark first encounters;
     # review cards read and upserted (every unanswered question enters the schedule)
     "finish": 2 + 1 + 1 + 2 + 2 + 1 + 2 + 2,
@@ -209,7 +221,17 @@ def test_quiz_pages_query_counts_are_fixed(resident_client, resident, page):
     counts, expected = [], []
     for size in (40, 120):
         method, url, data = _quiz_request(page, resident, size)
-        counts.append(counted(resident_client, method, url, data, status=(200, 302)))
+        headers = HTMX_HEADERS.get(page.removeprefix("answer_").removesuffix("_htmx"), {})
+        counts.append(
+            counted(
+                resident_client,
+                method,
+                url,
+                data,
+                status=(200, 302),
+                headers=headers if page.endswith("_htmx") else {},
+            )
+        )
         expected.append(
             QUIZ_PAGES[page] + (_sqlite_upsert_batches(size) if page == "finish" else 0)
         )

@@ -78,7 +78,7 @@ def test_the_same_builder_form_sent_twice_starts_one_quiz_and_resumes_it(residen
     form = {"pool": "all", "question_count": 3, "mode": "timed", "start_token": start_token(page)}
     first = resident_client.post(reverse("questions:attempt_new"), form)
     attempt = Attempt.objects.get(user=resident)
-    resident_client.get(question_url(attempt, 2))
+    resident_client.post(answer_url(attempt, 1), {"go": "2"})  # the navigator
     again = resident_client.post(reverse("questions:attempt_new"), form)
     assert Attempt.objects.filter(user=resident).count() == 1
     assert (first.url, again.url) == (question_url(attempt, 1), question_url(attempt, 2))
@@ -247,9 +247,26 @@ def test_choice_shares_appear_once_five_residents_answered(client):
 def test_resuming_opens_the_question_the_resident_was_on(resident_client, resident):
     PublishableQuestionFactory.create_batch(3)
     attempt = start(resident)
-    resident_client.get(question_url(attempt, 3))
+    resident_client.post(answer_url(attempt, 1), {"go": "3"})  # the navigator
     response = resident_client.get(reverse("questions:attempt_detail", args=[attempt.pk]))
     assert response.url == question_url(attempt, 3)
+
+
+def test_reading_a_question_page_writes_nothing(
+    resident_client, resident, django_assert_max_num_queries
+):
+    """Back, a reload or a second tab on another question neither moves the resident nor
+    credits time: the position moves with what the form sends."""
+    PublishableQuestionFactory.create_batch(3)
+    attempt = start(resident)
+    before = Attempt.objects.values().get(pk=attempt.pk)
+    items_before = list(attempt.items.values().order_by("position"))
+    with django_assert_max_num_queries(20) as ctx:
+        assert resident_client.get(question_url(attempt, 3)).status_code == 200
+    sql = [query["sql"].lstrip().split()[0].upper() for query in ctx.captured_queries]
+    assert set(sql) == {"SELECT"}, sql
+    assert Attempt.objects.values().get(pk=attempt.pk) == before
+    assert list(attempt.items.values().order_by("position")) == items_before
 
 
 def _page_queries(client, url, django_assert_max_num_queries, method="get", data=None):
@@ -389,3 +406,108 @@ def test_history_query_count_does_not_grow_with_attempts(
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = resident_client.get(url)
     assert len(response.context["attempts"]) == 31
+
+
+# --- one request per answer step (htmx) ---------------------------------------------------
+
+BOOSTED = {"HX-Request": "true", "HX-Boosted": "true"}
+
+
+def _secrets(item) -> list[str]:
+    return [c["rationale"] for c in item.shown["choices"]] + [item.shown["explanation"]]
+
+
+def test_a_boosted_save_and_next_answers_with_the_next_question_and_its_address(
+    resident_client, resident
+):
+    PublishableQuestionFactory.create_batch(3)
+    attempt = start(resident)
+    response = resident_client.post(
+        answer_url(attempt), {"letter": "B", "go": "next"}, headers=BOOSTED
+    )
+    assert response.status_code == 200
+    assert response["HX-Push-Url"] == question_url(attempt, 2)
+    page = response.content.decode()
+    second = attempt.items.get(position=2)
+    assert "Question 2 of 3" in page and second.shown["stem"] in page
+    assert f'action="{answer_url(attempt, 2)}"' in page
+    for text in _secrets(second):
+        assert text not in page
+    assert attempt.items.get(position=1).selected_letter == "B"
+    attempt.refresh_from_db()
+    assert attempt.current_position == 2
+    # The navigator already shows question 1 answered and 2 as the current one.
+    assert re.search(r'id="nav-1"\s+class="btn btn-sm btn-secondary"', page)
+    assert re.search(r'id="nav-2"\s+class="btn btn-sm btn-primary"', page)
+
+
+def test_without_javascript_save_and_next_still_redirects_to_the_next_question(
+    resident_client, resident
+):
+    PublishableQuestionFactory.create_batch(3)
+    attempt = start(resident)
+    response = resident_client.post(answer_url(attempt), {"letter": "C", "go": "next"})
+    assert (response.status_code, response.url) == (302, question_url(attempt, 2))
+    assert "HX-Push-Url" not in response
+    page = resident_client.get(response.url).content.decode()
+    assert "Question 2 of 3" in page
+
+
+@pytest.mark.parametrize(
+    ("go", "pushed"), [("previous", 1), ("3", 3), ("99", 2), ("submit", 0), ("stay", 2)]
+)
+def test_every_boosted_step_answers_with_the_page_it_leads_to(
+    resident_client, resident, go, pushed
+):
+    PublishableQuestionFactory.create_batch(3)
+    attempt = start(resident, mode=Attempt.Mode.TUTOR)
+    resident_client.post(answer_url(attempt, 1), {"go": "2"})
+    item = attempt.items.get(position=2)
+    response = resident_client.post(
+        answer_url(attempt, 2), {"letter": key_letter(item), "go": go}, headers=BOOSTED
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    if pushed == 0:
+        assert response["HX-Push-Url"] == reverse("questions:attempt_submit", args=[attempt.pk])
+        assert "Review your answers before submitting" in page
+    else:
+        assert response["HX-Push-Url"] == question_url(attempt, pushed)
+        assert f"Question {pushed} of 3" in page
+    # Only Submit ("stay") locks a tutor answer, and only then is its explanation shown.
+    item.refresh_from_db()
+    assert item.is_locked == (go == "stay")
+    assert (item.shown["choices"][0]["rationale"] in page) == (go == "stay")
+
+
+def test_the_same_boosted_step_sent_twice_records_one_answer_and_one_move(
+    resident_client, resident
+):
+    PublishableQuestionFactory.create_batch(3)
+    attempt = start(resident)
+    Attempt.objects.filter(pk=attempt.pk).update(
+        position_entered_at=timezone.now() - datetime.timedelta(seconds=30)
+    )
+    for _ in range(2):
+        response = resident_client.post(
+            answer_url(attempt), {"letter": "B", "go": "next"}, headers=BOOSTED
+        )
+        assert response["HX-Push-Url"] == question_url(attempt, 2)
+    first = attempt.items.get(position=1)
+    attempt.refresh_from_db()
+    assert (first.selected_letter, attempt.current_position) == ("B", 2)
+    assert 29 <= first.seconds_spent <= 32  # credited once, not twice
+
+
+def test_a_boosted_step_after_the_deadline_goes_to_the_results(resident_client, resident):
+    PublishableQuestionFactory.create_batch(3)
+    attempt = start(resident)
+    Attempt.objects.filter(pk=attempt.pk).update(
+        deadline_at=timezone.now() - datetime.timedelta(minutes=5)
+    )
+    response = resident_client.post(
+        answer_url(attempt), {"letter": "B", "go": "next"}, headers=BOOSTED
+    )
+    assert response["HX-Redirect"] == reverse("questions:attempt_results", args=[attempt.pk])
+    attempt.refresh_from_db()
+    assert attempt.is_finished and attempt.items.get(position=1).selected_letter == ""

@@ -73,7 +73,7 @@ def test_a_tutor_answer_is_locked_only_by_submit(resident_client, resident):
 
 @pytest.mark.parametrize(
     ("go", "lands_on"),
-    [("next", 2), ("previous", 1), ("3", 3), ("99", 99), ("flag", 1), ("strike:A", 1)],
+    [("next", 2), ("previous", 1), ("3", 3), ("99", 1), ("0", 1), ("flag", 1), ("strike:A", 1)],
 )
 def test_every_button_saves_the_choice_then_does_what_it_says(
     resident_client, resident, go, lands_on
