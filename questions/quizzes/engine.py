@@ -46,6 +46,9 @@ from questions.quizzes.errors import (
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
+# The largest position a quiz could have (AttemptItem.position is a small integer).
+MAX_POSITION = 32767
+
 GRACE_SECONDS = 5  # for network delay: an answer this late after the deadline still counts
 
 # Time on a question is credited when the resident moves on; one visit counts at most this
@@ -373,6 +376,8 @@ def save_and_go(
     of its deadline (committed) before DeadlinePassed is raised; Attempt.DoesNotExist when
     it is not ``user``'s."""
     now = _now(now)
+    if to is not None and not 0 <= to <= MAX_POSITION:
+        to = None  # a URL's number may be any size; past the column's it is no question
     with transaction.atomic():
         attempt = (
             Attempt.objects.select_for_update(of=("self",))
@@ -444,6 +449,7 @@ def _items_showing(attempt: Attempt, positions: set[int]) -> list[AttemptItem]:
     """The attempt's items in position order, each with ``attempt`` set; only those at
     ``positions`` bring their frozen wording (a few KB each): the others are the
     navigator's, which needs their state, not their text. One query."""
+    positions = {p for p in positions if 1 <= p <= MAX_POSITION}  # a URL's may be any size
     items = list(
         AttemptItem.objects.filter(attempt=attempt)
         .defer("shown")

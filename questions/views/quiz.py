@@ -212,9 +212,9 @@ def attempt_answer(request, pk: int, position: int):
     go = request.POST.get("go", "stay")[:20]
     if not _is_known(go):
         go = "stay"  # an unknown button is treated as "save", so a missing answer is said
-    if go in _STEPS or go in _MOVES or go.isdigit():
-        return _save_and_go(request, pk, position, go)
     letter = request.POST.get("letter", "")
+    if (go in _STEPS or go in _MOVES or go.isdigit()) and (letter or go != "stay"):
+        return _save_and_go(request, pk, position, go)
     note = request.POST.get("note")
     # A boosted submit is a whole-page navigation; hx-post requests want a fragment back.
     is_fragment = bool(request.htmx) and not request.htmx.boosted and not _leaves(go)
@@ -234,6 +234,8 @@ def attempt_answer(request, pk: int, position: int):
             if note is not None
             else None
         )
+        if go == "stay":  # Submit without a choice: the note is kept, nothing else
+            raise errors.EngineError("Choose an answer first.")
         tool = _use_tool(request, pk, position, go)
         if not (item or noted or tool):  # nothing above checked whose attempt it is
             get_object_or_404(Attempt, pk=pk, user=request.user)
@@ -275,13 +277,11 @@ def _save_and_go(request, pk: int, position: int, go: str) -> HttpResponse:
             letter=letter,
             confidence=request.POST.get("confidence", ""),
             note=exam_tools.clean_note(note) if note is not None else None,
-            lock=go == "stay" and bool(letter),
+            lock=go == "stay",
             to=to,
             user=request.user,
             now=now,
         )
-        if not letter and go == "stay":
-            raise errors.EngineError("Choose an answer first.")
     except Attempt.DoesNotExist:
         raise Http404 from None
     except errors.AttemptFinished as exc:
