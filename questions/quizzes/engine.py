@@ -358,6 +358,7 @@ def save_and_go(
     note: str | None = None,
     lock: bool = False,
     to: int | None = None,
+    page: bool = True,
     user: User | None = None,
     now: datetime.datetime | None = None,
 ) -> tuple[Attempt, list[AttemptItem]]:
@@ -372,7 +373,9 @@ def save_and_go(
     Returns the attempt (its resident's profile loaded) and its items in position order,
     with the frozen wording of ``position`` and ``to`` only: what the next page needs, so
     that it is rendered from this request without reading again. Queries: the locked
-    attempt, its items, and one UPDATE per row changed. An overdue attempt is finished as
+    attempt, its items, and one UPDATE per row changed. Without ``page`` (a save answered
+    by a status line) only the items written are read: the one at ``position`` and the one
+    whose time is credited. An overdue attempt is finished as
     of its deadline (committed) before DeadlinePassed is raised; Attempt.DoesNotExist when
     it is not ``user``'s."""
     now = _now(now)
@@ -386,7 +389,11 @@ def save_and_go(
             .filter(**({} if user is None else {"user": user}))
             .get()
         )
-        items = _items_showing(attempt, {position, to or position})
+        items = _items_showing(
+            attempt,
+            {position, to or position},
+            only=None if page else {position, attempt.current_position},
+        )
         if is_overdue(attempt, now):
             _finish_locked(
                 attempt,
@@ -394,7 +401,7 @@ def save_and_go(
                 reason=Attempt.FinishReason.DEADLINE,
             )
         elif not attempt.is_finished:
-            if not 1 <= position <= len(items):
+            if not 1 <= position <= attempt.question_count:
                 raise InvalidPosition(position)
             _save_and_move(attempt, items, position, letter, confidence, note, lock, to, now)
             return attempt, items
@@ -412,28 +419,31 @@ def _save_and_move(
     to: int | None,
     now: datetime.datetime,
 ) -> None:
-    """save_and_go's writes, the attempt locked and in progress."""
+    """save_and_go's writes, the attempt locked and in progress. ``items``: all, or at
+    least those at ``position`` and at the current position."""
     paused = is_paused(attempt, now)
     if paused and (letter or note is not None):
         raise QuizPaused
-    item = items[position - 1]
+    at = {item.position: item for item in items}
+    item = at[position]
     changed: dict[int, list[str]] = {}
     if letter:
         changed[position] = _choose(attempt, item, letter, confidence, lock, now)
     if note is not None and item.note != note:
         item.note, item.note_updated_at = note, (now if note else None)
         changed.setdefault(position, []).extend(["note", "note_updated_at"])
-    target = to if to is not None and 0 <= to <= len(items) else position
+    count = attempt.question_count
+    target = to if to is not None and 0 <= to <= count else position
     moves = not paused and (
         target != attempt.current_position or attempt.position_entered_at is None
     )
     if moves and not (target == 0 and attempt.position_entered_at is None):
         left = attempt.current_position
         seconds = visit_seconds(attempt, now)
-        if seconds and 1 <= left <= len(items):
+        if seconds and left in at:
             # Every writer of seconds_spent holds the attempt's lock, so the value read
             # after taking it is current.
-            items[left - 1].seconds_spent += seconds
+            at[left].seconds_spent += seconds
             changed.setdefault(left, []).append("seconds_spent")
         if target:
             attempt.current_position, attempt.position_entered_at = target, now
@@ -442,17 +452,22 @@ def _save_and_move(
         attempt.save(update_fields=["current_position", "position_entered_at"])
     for at_position, fields in changed.items():
         if fields:
-            items[at_position - 1].save(update_fields=fields)
+            at[at_position].save(update_fields=fields)
 
 
-def _items_showing(attempt: Attempt, positions: set[int]) -> list[AttemptItem]:
-    """The attempt's items in position order, each with ``attempt`` set; only those at
-    ``positions`` bring their frozen wording (a few KB each): the others are the
-    navigator's, which needs their state, not their text. One query."""
+def _items_showing(
+    attempt: Attempt, positions: set[int], *, only: set[int] | None = None
+) -> list[AttemptItem]:
+    """The attempt's items in position order (those at ``only`` when given), each with
+    ``attempt`` set; only those at ``positions`` bring their frozen wording (a few KB
+    each): the others are the navigator's, which needs their state, not their text. One
+    query."""
     positions = {p for p in positions if 1 <= p <= MAX_POSITION}  # a URL's may be any size
+    scope = AttemptItem.objects.filter(attempt=attempt)
+    if only is not None:
+        scope = scope.filter(position__in=sorted(p for p in only if 1 <= p <= MAX_POSITION))
     items = list(
-        AttemptItem.objects.filter(attempt=attempt)
-        .defer("shown")
+        scope.defer("shown")
         .annotate(
             shown_here=Case(
                 When(position__in=sorted(positions), then=F("shown")),

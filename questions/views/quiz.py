@@ -279,6 +279,7 @@ def _save_and_go(request, pk: int, position: int, go: str) -> HttpResponse:
             note=exam_tools.clean_note(note) if note is not None else None,
             lock=go == "stay",
             to=to,
+            page=not is_fragment,
             user=request.user,
             now=now,
         )
@@ -290,9 +291,10 @@ def _save_and_go(request, pk: int, position: int, go: str) -> HttpResponse:
         return _refused(request, pk, position, exc, is_fragment)
     if is_fragment:
         if go == "save":
-            return _status(request, item=items[position - 1], position=position)
+            item = next(item for item in items if item.position == position)
+            return _status(request, item=item, position=position)
         return HttpResponse(status=204)
-    on = to if to is not None and 0 <= to <= len(items) else position
+    on = to if to is not None and 0 <= to <= attempt.question_count else position
     if htmx and htmx.boosted:
         if on == 0:
             response = _submit_page(request, attempt, items, now)
