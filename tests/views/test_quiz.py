@@ -511,3 +511,17 @@ def test_a_boosted_step_after_the_deadline_goes_to_the_results(resident_client, 
     assert response["HX-Redirect"] == reverse("questions:attempt_results", args=[attempt.pk])
     attempt.refresh_from_db()
     assert attempt.is_finished and attempt.items.get(position=1).selected_letter == ""
+
+
+@pytest.mark.parametrize("go", ["next", "save", "stay", "99999999999999999999"])
+def test_a_position_past_the_columns_range_is_no_question_not_an_error(
+    resident_client, resident, go
+):
+    PublishableQuestionFactory.create_batch(3)
+    attempt = start(resident)
+    url = f"/quizzes/{attempt.pk}/questions/{2**63}/answer/"
+    response = resident_client.post(url, {"letter": "A", "go": go})
+    assert response.status_code == 302
+    assert not attempt.items.exclude(selected_letter="").exists()
+    page = resident_client.get(question_url(attempt, 1)).content.decode()
+    assert f"This quiz has no question {2**63}." in page
