@@ -90,14 +90,17 @@ test-fast: export DJANGO_SECURE_SSL_REDIRECT ?= false
 test-fast: $(DEV_STAMP)
 	DATABASE_URL= $(PY) -m pytest -m "not browser and not fuzz and not load and not slow" -n auto -q
 
-# The pages on PostgreSQL with the generated history (1,000 residents x 50 x 40, ~6 min to
-# generate) under gunicorn: server time, queries, throughput against the floor, worker memory;
-# writes its table to docs/benchmarks.md. BENCH_ARGS=--reuse-db keeps the database for next time.
+# The resident's flow over HTTP (with and without JavaScript) against the fixed and the
+# realistic floor, on SQLite and PostgreSQL, 2 and 4 gunicorn workers, 1, 4 and 8 clients; the
+# heavy pages on PostgreSQL with the generated history (1,000 residents x 50 x 40, ~6 min to
+# generate); double submits; worker memory. About 30 minutes; writes its table to
+# docs/benchmarks.md. BENCH_ARGS=--reuse-db keeps the databases for next time (bench/run.py -h).
 BENCH_ARGS ?=
 bench: $(DEV_STAMP)
 	$(PY) bench/run.py $(BENCH_ARGS)
 
-# The same in about 30 s on small data (CI); the table goes to a temporary file.
+# The same in about a minute on small data, 2 workers, 1 and 8 clients (CI); the table goes
+# to a temporary file.
 bench-short: $(DEV_STAMP)
 	$(PY) bench/run.py --short $(BENCH_ARGS)
 

@@ -1,16 +1,22 @@
-"""Prepare the benchmark's database: migrate, load the bank, generate the history (unless the
-database has it already), then the accounts the client uses: a logged-in session each for
-some generated residents and for the educator of the first cohort, and for each concurrent
-client a timed 40-question quiz in progress to read and answer.
+"""Prepare the benchmark's database (PostgreSQL or SQLite): migrate, load the bank, generate
+the history (unless the database has it already), then the accounts the client uses:
+
+- a logged-in session each for some generated residents (their dashboards and results) and
+  for the educator of the first cohort (the cohort's pages, the item analysis);
+- for each concurrent client, and one more for the double submits, a resident who logs in
+  through the login form, with a password (generated residents have unusable ones). One hash
+  at production strength is shared by them all.
 
 Run by bench/run.py as ``python -m bench.prepare`` with the server's environment, so the
-sessions written here are the server's. Generated accounts have unusable passwords: the
-sessions are stored as django.contrib.auth.login would store them (as loadtest/prepare.py
-does). Writes the accounts and the data's size to ``--accounts-file`` as JSON.
+sessions written here are the server's (stored as django.contrib.auth.login would store them,
+as loadtest/prepare.py does). Writes the accounts and the data's size to ``--accounts-file``
+as JSON.
 """
 
 import argparse
 import json
+import os
+import secrets
 import time
 from importlib import import_module
 from pathlib import Path
@@ -68,15 +74,33 @@ def generate(args) -> dict:
     return steps
 
 
+def database_info(connection) -> dict:
+    """The server's version and the database's size."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW server_version")
+            version = cursor.fetchone()[0]
+            cursor.execute("SELECT pg_database_size(current_database())")
+            size = cursor.fetchone()[0]
+        else:
+            cursor.execute("SELECT sqlite_version()")
+            version = cursor.fetchone()[0]
+            name = connection.settings_dict["NAME"]
+            size = sum(
+                os.path.getsize(f"{name}{suffix}")
+                for suffix in ("", "-wal")
+                if os.path.exists(f"{name}{suffix}")
+            )
+    return {"engine": connection.vendor, "version": version, "database_mb": round(size / 2**20)}
+
+
 def accounts(args) -> dict:
     from django.conf import settings
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
     from django.db import connection
-    from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
-    from django.utils.crypto import get_random_string
 
     from questions.models import Attempt, AttemptItem, Cohort, Question
-    from questions.quizzes import starting
 
     User = get_user_model()
     cohort = Cohort.objects.filter(name__startswith=args.prefix).order_by("name").first()
@@ -96,34 +120,22 @@ def accounts(args) -> dict:
         .order_by("-started_at")
         .values_list("pk", flat=True)[:RESULTS_PER_RESIDENT]
     ]
-    # One resident per concurrent client, each with a fresh timed quiz: clients never wait on
-    # each other's attempt lock. A previous run's quizzes (--reuse-db) are deleted first.
+    # One resident per concurrent client and one for the double submits, each logging in
+    # through the form. A previous run's quizzes (--reuse-db) are deleted first.
     takers = list(
         User.objects.filter(username__startswith=f"{args.prefix}resident-").order_by("-username")[
-            : args.clients
+            : args.clients + 1
         ]
     )
     Attempt.objects.filter(user__in=takers, status=Attempt.Status.IN_PROGRESS).delete()
-    clients = []
-    for user in takers:
-        attempt = starting.start_attempt(
-            user=user, config=starting.QuizConfig(question_count=quiz_size)
-        )
-        clients.append(
-            {
-                "username": user.username,
-                "sessionid": session_for(user),
-                "csrf": get_random_string(CSRF_SECRET_LENGTH, CSRF_ALLOWED_CHARS),
-                "attempt": attempt.pk,
-                "questions": attempt.question_count,
-            }
-        )
+    password = secrets.token_urlsafe(18)
+    User.objects.filter(pk__in=[u.pk for u in takers]).update(password=make_password(password))
+    # Each with a session too, for the clients that do not log in through the form (--short).
+    flow_accounts = [
+        {"username": u.username, "password": password, "sessionid": session_for(u)} for u in takers
+    ]
     residents = User.objects.filter(username__startswith=f"{args.prefix}resident-")
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        server_version = cursor.fetchone()[0]
-        cursor.execute("SELECT pg_database_size(current_database())")
-        database_bytes = cursor.fetchone()[0]
+    database = database_info(connection)
     return {
         "session_cookie_name": settings.SESSION_COOKIE_NAME,
         "csrf_cookie_name": settings.CSRF_COOKIE_NAME,
@@ -131,7 +143,8 @@ def accounts(args) -> dict:
         "cohort": {"pk": cohort.pk, "name": cohort.name, "residents": len(members)},
         "residents": residents_with_sessions,
         "results": results,
-        "clients": clients,
+        "clients": flow_accounts[:-1],
+        "double_submitter": flow_accounts[-1],
         "data": {
             "residents": residents.count(),
             "cohorts": Cohort.objects.filter(name__startswith=args.prefix).count(),
@@ -139,8 +152,7 @@ def accounts(args) -> dict:
             "answers": AttemptItem.objects.filter(attempt__user__in=residents).count(),
             "questions_per_quiz": quiz_size,
             "published_questions": Question.objects.published().count(),
-            "database_mb": round(database_bytes / 2**20),
-            "postgresql": server_version,
+            **database,
         },
     }
 
