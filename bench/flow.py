@@ -4,8 +4,8 @@ next one. The requests, their bodies and headers are the browser's (checked agai
 templates and htmx 2 as django-htmx ships it):
 
 - **log in**: GET /accounts/login/, POST the credentials (302), GET the dashboard;
-- **build**: GET /quizzes/new/ (with JavaScript the builder also GETs its live counts, once
-  as it loads and once as the count is changed: ``hx-trigger="load, change"``); POST the form
+- **build**: GET /quizzes/new/ (with JavaScript the builder also GETs its live counts as the
+  count is changed: ``hx-trigger="change"``; a blank form comes with its counts); POST the form
   (302), GET the first question. The builder is not boosted, so this is a page load either way;
 - **an answer step**, from the pick to the next question shown:
   - without JavaScript (post/redirect/get): POST the question's form with ``go=next``
@@ -184,7 +184,7 @@ class Resident:
                 "HX-Target": "builder-summary",
                 "HX-Current-URL": b.url("/quizzes/new/"),
             }
-            for shown_count in (10, count):  # as the page loads, then as the count changes
+            for shown_count in (count,):  # as the count changes (the page came with its own)
                 query = f"pool=all&question_count={shown_count}&mode=timed"
                 responses.append(
                     b.request(

@@ -11,6 +11,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
+from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
@@ -138,11 +139,19 @@ class StartTokenField(forms.Field):
             return None
 
 
+class _OneQueryChoices(ModelChoiceIterator):
+    # Django's iterator() reads choices through a server-side cursor on PostgreSQL: three
+    # round trips (declare, fetch, close) for a handful of topics, where one will do.
+    def __iter__(self):
+        return (self.choice(obj) for obj in self.queryset)
+
+
 class TopicCountField(IdChoiceField):
     """The builder's topics, each label with how many questions it holds in the chosen pool
     (``counts``: topic id -> n, set by QuizBuilderForm.show_counts), in a span the builder's
     live counts replace."""
 
+    iterator = _OneQueryChoices
     counts: dict[Any, int] | None = None
 
     def label_from_instance(self, obj):

@@ -185,8 +185,9 @@ def own_pace_seconds(attempt: Attempt) -> int | None:
     (``settings.QUIZ_SECONDS_PER_QUESTION``) times the resident's own time setting; for an
     assignment, its time limit per question when it sets one (else the standard pace)
     times the educators' accommodation for the resident in its cohort (never their own
-    setting). None when untimed. One query, two more for an assignment not read with the
-    attempt and its cohort."""
+    setting). None when untimed. One query (none for practice when the attempt was read
+    with its resident's profile), two more for an assignment not read with the attempt and
+    its cohort."""
     assignment = attempt.assignment if attempt.assignment_id else None
     multiplier: float | None
     if assignment is not None:
@@ -195,7 +196,7 @@ def own_pace_seconds(attempt: Attempt) -> int | None:
         )
         multiplier = accommodation.multiplier if accommodation else 1.0
     else:
-        profile = ResidentProfile.objects.filter(user_id=attempt.user_id).first()
+        profile = _profile_of(attempt)
         multiplier = profile.time_multiplier if profile else 1.0
     if multiplier is None:
         return None
@@ -204,6 +205,18 @@ def own_pace_seconds(attempt: Attempt) -> int | None:
     else:
         per_question = settings.QUIZ_SECONDS_PER_QUESTION
     return round(per_question * multiplier)
+
+
+def _profile_of(attempt: Attempt) -> ResidentProfile | None:
+    """The profile of the resident who took ``attempt``: as read with it when it was
+    (``select_related("user__resident_profile")``, as the results views read it; None
+    there for a resident without one), else one query."""
+    if Attempt._meta.get_field("user").is_cached(attempt):
+        user = attempt.user
+        if type(user)._meta.get_field("resident_profile").is_cached(user):
+            # A missing profile was read as None: the accessor raises, getattr says None.
+            return getattr(user, "resident_profile", None)
+    return ResidentProfile.objects.filter(user_id=attempt.user_id).first()
 
 
 def _share_correct(item: AttemptItem, counts: Mapping[str, Any] | None) -> int | None:
@@ -266,7 +279,7 @@ def results_context(
         "seconds_used": int(used),
         "seconds_per_question": round(used / attempt.question_count),
         "pace_seconds": own_pace_seconds(attempt),
-        "topics": progress.topic_breakdown(attempt, held=held),
+        "topics": progress.topic_breakdown(items, topics_of, held=held),
         "active_filter": row_filter,
         "filter_query": _filter_query(row_filter),
         "filters": _filter_counts(items, row_filter, held),
@@ -292,7 +305,8 @@ def results_context(
                 if i.confidence == AttemptItem.Confidence.SURE
                 and not i.is_correct
                 and i.question_id not in held
-            ]
+            ],
+            topics_of=topics_of,
         ),
     }
     if explained:

@@ -6,6 +6,7 @@ history."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable, Mapping
 from typing import cast
 
 from django.db.models import (
@@ -43,29 +44,24 @@ def topics_with_published_counts():
     ).order_by("order", "name")
 
 
-def topic_breakdown(attempt, *, held=()) -> list[dict]:
-    """Per topic of an attempt's questions: ``{"topic": name, "correct": c, "total": n}``,
-    in curriculum order, without the questions ``held`` back (ids): a topic with held-back
-    questions only is left out, so that no figure gives one away. One query."""
-    held = list(held)
-    kept = ~Q(questions__pk__in=held) if held else Q()
-    rows = (
-        Topic.objects.filter(questions__attempt_items__attempt=attempt)
-        .annotate(
-            total=Count("questions__attempt_items", filter=kept if held else None),
-            correct=Count(
-                "questions__attempt_items",
-                filter=kept & Q(questions__attempt_items__is_correct=True),
-            ),
-        )
-        .order_by("order", "name")
-        .values("name", "correct", "total")
-    )
-    return [
-        {"topic": r["name"], "correct": r["correct"], "total": r["total"]}
-        for r in rows
-        if r["total"]
-    ]
+def topic_breakdown(
+    items: Iterable[AttemptItem], topics_of: Mapping[int, list[Topic]], *, held=()
+) -> list[dict]:
+    """Per topic of an attempt's ``items`` (``topics_of``: their questions' topics, as
+    ``calibration.topics_by_question`` reads them): ``{"topic": name, "correct": c,
+    "total": n}``, in curriculum order, without the questions ``held`` back (ids): a topic
+    with held-back questions only is left out, so that no figure gives one away. No query:
+    the results page has read both already."""
+    held = set(held)
+    figures: dict[Topic, dict] = {}
+    for item in items:
+        if item.question_id in held:
+            continue
+        for topic in topics_of.get(item.question_id, ()):
+            row = figures.setdefault(topic, {"topic": topic.name, "correct": 0, "total": 0})
+            row["correct"] += bool(item.is_correct)
+            row["total"] += 1
+    return [figures[topic] for topic in sorted(figures, key=lambda t: (t.order, t.name))]
 
 
 def percent(correct: int, total: int) -> float | None:

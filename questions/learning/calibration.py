@@ -124,13 +124,15 @@ def topics_by_question(question_ids) -> dict[int, list[Topic]]:
     return topics
 
 
-def items_by_topic(items) -> list[dict]:
+def items_by_topic(items, *, topics_of: dict[int, list[Topic]] | None = None) -> list[dict]:
     """``items`` grouped under their questions' topics in curriculum order: ``[{"topic",
     "items"}]``; an item in two topics is under both, one in none under NO_TOPIC, last.
-    One query, none for no items."""
+    One query (``topics_by_question``), none for no items or given ``topics_of`` (its
+    result for these items' questions, or more)."""
     if not items:
         return []
-    topics_of = topics_by_question(i.question_id for i in items)
+    if topics_of is None:
+        topics_of = topics_by_question(i.question_id for i in items)
     groups: dict[int, dict] = {}
     for item in items:
         for topic in topics_of.get(item.question_id, ()):

@@ -5,11 +5,25 @@ from __future__ import annotations
 import datetime
 import random
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from itertools import compress
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import (
+    BooleanField,
+    CharField,
+    Count,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    Window,
+)
 from django.db.models.expressions import OrderBy
-from django.db.models.functions import FirstValue
+from django.db.models.functions import MD5, Cast, Concat, FirstValue
 from django.utils import timezone
 
 from questions.learning import recall
@@ -43,26 +57,36 @@ def _last_of_each_question(field: str, order: list[OrderBy]) -> Window:
     return Window(FirstValue(field), partition_by=[F("question")], order_by=order)
 
 
-def pool_conditions(user: User, now: datetime.datetime | None = None) -> dict[str, Q]:
-    """What places a question in each pool for ``user``: a condition on Question per pool,
-    one definition for drawing and for the builder's counts. Each is an uncorrelated
-    subquery over the user's own items (or recall cards), so the database reads them once
-    per query, not once per question: the other residents' answers to a question are never
-    read."""
+def pool_condition(user: User, pool: str, now: datetime.datetime | None = None) -> Q:
+    """What places a question in ``pool`` for ``user``: a condition on Question, one
+    definition for drawing and for the builder's counts. Each is an uncorrelated subquery
+    over the user's own items (or recall cards), so the database reads it once per query,
+    not once per question: the other residents' answers to a question are never read.
+    Raises KeyError for a pool that ``Attempt.Pool`` does not have."""
     mine = AttemptItem.objects.filter(attempt__user=user)
-    newest_first = [F("locked_at").desc(), F("id").desc()]
-    last_locked = mine.filter(locked_at__isnull=False).annotate(
-        last_correct=_last_of_each_question("is_correct", newest_first)
-    )
-    latest_shown = [F("attempt__started_at").desc(), F("id").desc()]
-    last_shown = mine.annotate(last_flag=_last_of_each_question("is_flagged", latest_shown))
-    return {
-        Attempt.Pool.ALL: Q(),
-        Attempt.Pool.UNUSED: ~Q(pk__in=mine.values("question")),
-        Attempt.Pool.INCORRECT: Q(pk__in=last_locked.filter(last_correct=False).values("question")),
-        Attempt.Pool.FLAGGED: Q(pk__in=last_shown.filter(last_flag=True).values("question")),
-        Attempt.Pool.DUE: Q(pk__in=recall.due_question_ids(user, now)),
-    }
+    match pool:
+        case Attempt.Pool.ALL:
+            return Q()
+        case Attempt.Pool.UNUSED:
+            return ~Q(pk__in=mine.values("question"))
+        case Attempt.Pool.INCORRECT:
+            newest_first = [F("locked_at").desc(), F("id").desc()]
+            last_locked = mine.filter(locked_at__isnull=False).annotate(
+                last_correct=_last_of_each_question("is_correct", newest_first)
+            )
+            return Q(pk__in=last_locked.filter(last_correct=False).values("question"))
+        case Attempt.Pool.FLAGGED:
+            latest_shown = [F("attempt__started_at").desc(), F("id").desc()]
+            last_shown = mine.annotate(last_flag=_last_of_each_question("is_flagged", latest_shown))
+            return Q(pk__in=last_shown.filter(last_flag=True).values("question"))
+        case Attempt.Pool.DUE:
+            return Q(pk__in=recall.due_question_ids(user, now))
+    raise KeyError(pool)
+
+
+def pool_conditions(user: User, now: datetime.datetime | None = None) -> dict[str, Q]:
+    """Every pool's ``pool_condition`` for ``user``, in the order of ``Attempt.Pool``."""
+    return {pool: pool_condition(user, pool, now) for pool in Attempt.Pool.values}
 
 
 def _in_topics(questions: QuerySet[Question], topics: Sequence[Topic] | None) -> QuerySet[Question]:
@@ -92,7 +116,8 @@ def pool_questions(
     """
     now = now or timezone.now()
     questions = _in_topics(Question.objects.published().not_assessed_for(user, now), topics)
-    return questions.filter(pool_conditions(user, now)[pool])
+    # Only this pool's condition: building the others' subqueries cost a draw about 1.5 ms.
+    return questions.filter(pool_condition(user, pool, now))
 
 
 def pool_counts(
@@ -109,23 +134,37 @@ def pool_counts(
     ``topics`` (every topic when empty), which is what a quiz with these settings can draw
     from (``draw_questions``). Counts only: nothing about which questions, or how they were
     answered beyond what the pool itself means. Questions held back for an assignment not
-    yet due are in no pool (``held_back_count`` counts them). Two queries, whatever the
-    number of topics, questions or attempts."""
+    yet due are in no pool (``held_back_count`` counts them). One query, whatever the
+    number of topics, questions or attempts: a row per question and topic, with its pools."""
     now = now or timezone.now()
-    aggregates = {
-        pool: Count("pk", filter=condition) if condition else Count("pk")
-        for pool, condition in pool_conditions(user, now).items()
+    conditions = pool_conditions(user, now)
+    # Each pool a column rather than a COUNT per pool in a query per grouping: the user's
+    # pool subqueries are built, planned and read once for the topics and the totals alike,
+    # and the counting of a few hundred rows here costs less than building a second query.
+    columns = {
+        pool: ExpressionWrapper(condition, output_field=BooleanField())
+        for pool, condition in conditions.items()
+        if condition  # Attempt.Pool.ALL: every row
     }
-    published = Question.objects.published().not_assessed_for(user, now)
-    by_topic = (
-        published.filter(topics__isnull=False).values("topics").annotate(**aggregates).order_by()
+    rows = (
+        Question.objects.published()
+        .not_assessed_for(user, now)
+        .annotate(**columns)
+        .values_list("pk", "topics", *columns)
+        .order_by()
     )
-    totals = _in_topics(published, topics).aggregate(**aggregates)
-    counts: dict[str, dict[int | str, int]] = {pool: {"total": totals[pool]} for pool in aggregates}
-    for row in by_topic:
-        for pool in aggregates:
-            if row[pool]:
-                counts[pool][row["topics"]] = row[pool]
+    chosen = {topic.pk for topic in topics or ()}
+    counts: dict[str, dict[int | str, int]] = {pool: {"total": 0} for pool in conditions}
+    in_total: set[int] = set()  # a question in two chosen topics is one question
+    for pk, topic, *is_in in rows:
+        pools = (Attempt.Pool.ALL, *compress(columns, is_in))
+        if topic is not None:
+            for pool in pools:
+                counts[pool][topic] = counts[pool].get(topic, 0) + 1
+        if pk not in in_total and (not chosen or topic in chosen):
+            in_total.add(pk)
+            for pool in pools:
+                counts[pool]["total"] += 1
     return counts
 
 
@@ -164,22 +203,38 @@ def draw_questions(
     rng: random.Random | None = None,
     now: datetime.datetime | None = None,
 ) -> list[Question]:
-    """``count`` distinct questions from the pool in random order, with what rendering and
-    snapshotting them needs prefetched. Raises PoolTooSmall."""
+    """``count`` distinct questions from the pool in random order, with what snapshotting
+    them (``starting.snapshot``) needs: their diagrams, and their choices and citations as
+    the lists ``drawn_choices`` and ``drawn_citations``. Three queries, the draw itself one
+    of them. Raises PoolTooSmall.
+
+    The database draws: it orders the pool by a hash of each id salted from ``rng`` (a
+    random order, the same again for the same ``rng``) and keeps the first ``count``, so
+    that neither the pool's ids nor the questions not drawn leave it. The due pool keeps
+    its most overdue questions instead, so that none waits behind the others indefinitely."""
     rng = rng or random.SystemRandom()
     questions = pool_questions(user=user, topics=topics, pool=pool, now=now)
+    if count < 1:
+        raise PoolTooSmall(available=questions.count(), requested=count)
     if pool == Attempt.Pool.DUE:
-        # The most overdue first, so that none waits behind the others indefinitely.
         due = RecallCard.objects.filter(user=user, question=OuterRef("pk")).values("due")[:1]
-        ids = list(
-            questions.annotate(card_due=Subquery(due))
-            .order_by("card_due", "pk")
-            .values_list("pk", flat=True)
-        )
+        order: list[Any] = [Subquery(due), "pk"]
     else:
-        ids = sorted(questions.values_list("pk", flat=True))
-    if count < 1 or len(ids) < count:
-        raise PoolTooSmall(available=len(ids), requested=count)
-    chosen = rng.sample(ids[:count], count) if pool == Attempt.Pool.DUE else rng.sample(ids, count)
-    by_id = Question.objects.with_bank_relations().in_bulk(chosen)
-    return [by_id[pk] for pk in chosen]
+        salt = Value(f"{rng.getrandbits(64):016x}")
+        order = [MD5(Concat(Cast("pk", CharField()), salt, output_field=CharField())), "pk"]
+    drawn = list(
+        Question.objects.filter(pk__in=questions.order_by(*order).values("pk")[:count])
+        .select_related("stem_diagram", "explanation_diagram")
+        .defer("stem_diagram__svg", "explanation_diagram__svg")
+        # As lists (starting.snapshot reads them): prefetched into the relations, each
+        # question's two managers and their querysets cost more than reading the rows.
+        .prefetch_related(
+            Prefetch("choices", to_attr="drawn_choices"),
+            Prefetch("citations", to_attr="drawn_citations"),
+        )
+    )
+    if len(drawn) < count:
+        raise PoolTooSmall(available=len(drawn), requested=count)
+    drawn.sort(key=lambda question: question.pk)  # the rng alone decides the order
+    rng.shuffle(drawn)
+    return drawn

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, cast
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Case, F, JSONField, Max, QuerySet, When, Window
+from django.db.models import Case, F, JSONField, Max, Q, QuerySet, Value, When, Window
+from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -136,17 +137,45 @@ def visit_seconds(attempt: Attempt, until: datetime.datetime) -> int:
 
 
 def _finish_locked(attempt: Attempt, *, at: datetime.datetime, reason: str) -> Attempt:
-    items = list(attempt.items.select_for_update().order_by("position"))
-    if 1 <= attempt.current_position <= len(items):
-        items[attempt.current_position - 1].seconds_spent += visit_seconds(attempt, at)
-    for item in items:
-        if item.locked_at is None:
-            item.locked_at = at
-            # An unanswered item ("" matches no letter) scores as wrong.
-            item.is_correct = grading.is_correct(
-                selected_letter=item.selected_letter, choices=item.shown["choices"]
-            )
-    AttemptItem.objects.bulk_update(items, ["locked_at", "is_correct", "seconds_spent"])
+    """Lock and score the unlocked items, credit the question the resident was on, and
+    finish the attempt; then first encounters and the recall schedule. Inside a
+    transaction, the attempt locked. The items are read once (their frozen choices only,
+    not the whole wording) and written in one UPDATE whose size does not grow with the
+    quiz: bulk_update's CASE per row and field was over half of a 40-question finish."""
+    items = list(
+        attempt.items.select_for_update()
+        .defer("shown")
+        .annotate(frozen_choices=KeyTransform("choices", "shown"))
+        .order_by("position")
+    )
+    position = attempt.current_position
+    credit = visit_seconds(attempt, at) if 1 <= position <= len(items) else 0
+    unlocked = [item for item in items if item.locked_at is None]
+    for item in unlocked:
+        item.locked_at = at
+        # An unanswered item ("" matches no letter) scores as wrong.
+        item.is_correct = grading.is_correct(
+            selected_letter=item.selected_letter,
+            choices=item.frozen_choices,  # type: ignore[attr-defined]  # annotated above
+        )
+    if credit:
+        items[position - 1].seconds_spent += credit
+    if unlocked or credit:
+        unlocked_ids = [item.pk for item in unlocked]
+        changed = Q(pk__in=unlocked_ids)
+        if credit:
+            changed |= Q(attempt=attempt, position=position)
+        # Each column's CASE tests ids or the position, never a column this UPDATE sets.
+        AttemptItem.objects.filter(changed).update(
+            locked_at=Case(When(pk__in=unlocked_ids, then=Value(at)), default=F("locked_at")),
+            is_correct=Case(
+                When(pk__in=[item.pk for item in unlocked if item.is_correct], then=Value(True)),
+                When(pk__in=unlocked_ids, then=Value(False)),
+                default=F("is_correct"),
+            ),
+            seconds_spent=F("seconds_spent")
+            + Case(When(position=position, then=Value(credit)), default=Value(0)),
+        )
     attempt.status = Attempt.Status.FINISHED
     attempt.finished_at = at
     attempt.finish_reason = reason

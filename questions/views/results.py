@@ -28,9 +28,12 @@ from questions.quizzes import engine, errors
 
 
 def _attempt_for(request, pk: int) -> Attempt:
-    """The requesting resident's attempt, expired if overdue; anyone else's is a 404."""
+    """The requesting resident's attempt, expired if overdue; anyone else's is a 404. Read
+    with what the results pages need of its assignment and of the resident (their pace)."""
     attempt = get_object_or_404(
-        Attempt.objects.select_related("assignment__cohort"), pk=pk, user=request.user
+        Attempt.objects.select_related("assignment__cohort", "user__resident_profile"),
+        pk=pk,
+        user=request.user,
     )
     return engine.expire_if_due(attempt)
 

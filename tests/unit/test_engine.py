@@ -4,6 +4,8 @@ import datetime
 import random
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from questions.models import Attempt, AttemptItem, ResidentProfile
 from questions.quizzes import drawing, engine, errors, starting
@@ -348,3 +350,70 @@ def test_refreshing_everything_repairs_marks_and_changes_nothing_when_right(resi
     AttemptItem.objects.update(first_encounter=False)
     assert engine.refresh_first_encounters() == 2
     assert set(_first_encounters(resident).values()) == {attempt.pk}
+
+
+# --- Start and finish in bulk: their statements do not grow with the quiz ------------------
+
+
+def _statements(run) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        run()
+    return [query["sql"] for query in captured.captured_queries]
+
+
+def _whens(statements: list[str]) -> int:
+    """The most CASE branches in one statement: bulk_update writes one per row and field."""
+    return max(sql.count(" WHEN ") for sql in statements)
+
+
+def test_finishing_scores_and_locks_every_item_with_statements_that_do_not_grow(resident):
+    questions = PublishableQuestionFactory.create_batch(40)
+    shapes = []
+    for size in (5, 40):
+        attempt = start(resident, count=size, seed=size)
+        items = list(attempt.items.order_by("position"))
+        engine.answer(attempt=attempt, position=1, letter=key_letter(items[0]), now=at(10))
+        engine.answer(attempt=attempt, position=2, letter=wrong_letter(items[1]), now=at(20))
+        statements = _statements(lambda a=attempt: engine.finish_attempt(attempt=a, now=at(30)))
+        shapes.append((len(statements), _whens(statements)))
+        finished = Attempt.objects.get(pk=attempt.pk)
+        assert finished.correct_count == 1
+        outcomes = list(finished.items.order_by("position").values_list("is_correct", flat=True))
+        assert outcomes == [True] + [False] * (size - 1)
+        assert not finished.items.filter(locked_at__isnull=True).exists()
+        assert finished.items.get(position=2).seconds_spent == 10  # on it from 20 s to 30 s
+    assert len(questions) == 40
+    assert shapes[0] == shapes[1], shapes
+
+
+def test_finishing_a_tutor_quiz_keeps_what_was_locked_and_scores_the_rest(resident):
+    PublishableQuestionFactory.create_batch(4)
+    attempt = start(resident, count=4, mode=Attempt.Mode.TUTOR)
+    items = list(attempt.items.order_by("position"))
+    engine.answer(attempt=attempt, position=1, letter=wrong_letter(items[0]), now=at(10))
+    engine.answer(  # picked, not submitted: scored at the finish
+        attempt=attempt, position=2, letter=key_letter(items[1]), lock=False, now=at(20)
+    )
+    engine.answer(attempt=attempt, position=3, letter=key_letter(items[2]), now=at(30))
+    engine.go_to(attempt=attempt, position=3, now=at(40))
+    before = Attempt.objects.get(pk=attempt.pk)
+    spent = list(attempt.items.order_by("position").values_list("seconds_spent", flat=True))
+    finished = engine.finish_attempt(attempt=attempt, now=at(100))
+    rows = list(finished.items.order_by("position").values_list("is_correct", "locked_at"))
+    assert rows == [(False, at(10)), (True, at(100)), (True, at(30)), (False, at(100))]
+    assert finished.correct_count == 2
+    # The question the resident was on (locked before) is credited up to the finish.
+    assert before.current_position == 3
+    spent[2] += int((at(100) - before.position_entered_at).total_seconds())
+    assert (
+        list(finished.items.order_by("position").values_list("seconds_spent", flat=True)) == spent
+    )
+
+
+def test_starting_a_quiz_takes_the_same_queries_for_5_questions_or_40(resident):
+    PublishableQuestionFactory.create_batch(40)
+    ResidentProfile.objects.create(user=resident)
+    counts = [len(_statements(lambda n=n: start(resident, count=n))) for n in (5, 40)]
+    # The draw, the questions' choices and citations; the resident's pace; the attempt and
+    # its items; and the transaction (here a SAVEPOINT and its RELEASE, in the test's).
+    assert counts == [8, 8]

@@ -205,7 +205,10 @@ def test_queries_do_not_grow_with_topics_or_history(client, ann, bank):
     chosen = [t.pk for t in topics[:20]]
     many = (queries(BUILDER), queries(COUNTS, selection | {"topics": chosen}))
     assert few == many
-    assert many[1] <= 8  # session, user, counts (2), profile, topics: no query per topic
+    # Both: session, user, the counts (one query), the held-back count, the profile and the
+    # topics; the page the bell's unread count too, the fragment the chosen topics' check.
+    # No query per topic, pool or attempt.
+    assert many == (7, 7)
 
 
 # --- The dashboard's quick starts -------------------------------------------------------------
@@ -254,3 +257,14 @@ def test_an_educator_builds_quizzes_with_counts_too(client, bank):
     educator.groups.add(Group.objects.get(name=EDUCATORS_GROUP))
     client.force_login(educator)
     assert "Unused <span" in text(client.get(BUILDER))
+
+
+def test_a_blank_builder_comes_with_its_counts_and_asks_again_only_when_sent_back(client, ann):
+    """The page's own counts are the blank form's: asking for them again as it loads was a
+    second request per visit. A form sent back asks, so that the labels and the max follow
+    the choices it kept."""
+    trigger = re.compile(r'id="builder-choices"[^>]*hx-trigger="([^"]*)"')
+    blank = text(client.get(BUILDER))
+    assert trigger.search(blank)[1] == "change"
+    sent_back = text(client.post(BUILDER, {"pool": "all", "question_count": 0, "mode": "timed"}))
+    assert trigger.search(sent_back)[1] == "load, change"

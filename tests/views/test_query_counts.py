@@ -206,9 +206,10 @@ QUIZ_PAGES = {
     # lock, items, score them, the attempt; lock the resident, mark first encounters;
     # review cards read and upserted (every unanswered question enters the schedule)
     "finish": 2 + 1 + 1 + 2 + 2 + 1 + 2 + 2,
-    # attempt, items, choice shares, the questions' topics, the resident's pace, topics,
-    # and which questions an open assignment holds back
-    "results": 2 + 7 + BELL,
+    # the attempt with the resident's profile (their pace), items, choice shares, the
+    # questions' topics (the rows, the topics' figures, the confident misses), and which
+    # questions an open assignment holds back
+    "results": 2 + 5 + BELL,
 }
 
 
@@ -327,7 +328,7 @@ WORLD_PAGES = {
     "cohort_export": 11,
     "cohort_resident": 23 + BELL,  # + each assignment's grant and accommodation for the resident
     # the results summary: + the viewer's text size, + the reports
-    "cohort_resident_attempt": 12 + BELL,
+    "cohort_resident_attempt": 11 + BELL,
     "assignment_detail": 20,  # the monitor: + grants, accommodations; + last due, the log
     "item_analysis": 10 + BELL,
     "question_changelist": 12,

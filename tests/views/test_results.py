@@ -480,3 +480,36 @@ def test_query_counts_do_not_grow_with_the_quiz(client, django_assert_max_num_qu
         }[page]
         counts.append(_queries(client, url, django_assert_max_num_queries))
     assert counts[0] == counts[1], counts
+
+
+def test_the_summary_of_a_40_question_quiz_reads_each_figure_once(
+    client, django_assert_num_queries
+):
+    questions = PublishableQuestionFactory.create_batch(40)
+    topics = TopicFactory.create_batch(4)
+    for n, question in enumerate(questions):
+        question.topics.add(topics[n % 4], topics[(n + 1) % 4])
+    finished_attempts(
+        [(user, [(q, "C", 30) for q in questions]) for user in UserFactory.create_batch(5)]
+    )
+    ann = UserFactory(username="ann")
+    ResidentProfile.objects.create(user=ann, time_setting="x1.5")
+    [attempt] = finished_attempts([(ann, [(q, "CB"[n % 2], 30) for n, q in enumerate(questions)])])
+    attempt.items.filter(position__lte=10).update(confidence="sure")
+    client.force_login(ann)
+    # The session and the user; the attempt with the resident's profile (their pace); its
+    # items; what an open assignment holds back; how residents answered; the questions'
+    # topics (for the rows, the topics' figures and the confident misses); the bell.
+    with django_assert_num_queries(8):
+        response = client.get(results_url(attempt))
+    assert [row["correct"] for row in response.context["topics"]] == [10, 10, 10, 10]
+    assert [row["total"] for row in response.context["topics"]] == [20, 20, 20, 20]
+    assert response.context["pace_seconds"] == 135
+    assert [group["topic"] for group in response.context["confident_misses"]] == topics
+    # Each row leads to its question's result page (the address built from the results').
+    page = response.content.decode()
+    assert f'href="{item_url(attempt, 40)}">Question 40</a>' in page
+    assert f'href="{item_url(attempt, 2)}">question 2</a>' in page  # a confident miss
+    filtered = client.get(results_url(attempt, "?filter=incorrect")).content.decode()
+    assert f'href="{item_url(attempt, 2, "?filter=incorrect")}">Question 2</a>' in filtered
+    assert f'href="{results_url(attempt, "?filter=flagged")}"' in filtered
