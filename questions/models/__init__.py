@@ -31,6 +31,7 @@ from questions.models.cohorts import (
 )
 from questions.models.diagrams import Diagram, validate_svg
 from questions.models.feedback import ErrorReport
+from questions.models.item_totals import ItemChoiceCount, ItemSecondsCount, ItemTotal
 from questions.models.learning import RecallCard
 from questions.models.notifications import Notification, ScheduledRun
 from questions.models.people import ResidentProfile, SiteSetting
@@ -59,6 +60,9 @@ __all__ = [
     "ErrorReport",
     "ExamSimulation",
     "Illustrated",
+    "ItemChoiceCount",
+    "ItemSecondsCount",
+    "ItemTotal",
     "Question",
     "QuestionQuerySet",
     "Reference",

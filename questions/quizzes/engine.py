@@ -30,7 +30,7 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from questions.learning import recall
-from questions.models import Attempt, AttemptItem
+from questions.models import Attempt, AttemptItem, item_totals
 from questions.quizzes import grading
 from questions.quizzes.errors import (
     AnswerLocked,
@@ -211,30 +211,36 @@ def refresh_first_encounters(
     and question instead of ranking every answer on each read. Limited to ``user_ids`` and
     ``question_ids`` when given. Called as each attempt finishes (an attempt started before
     a finished one but finished after it takes the mark over); migration 0013 marked the
-    history before it. Two queries; returns the rows changed."""
-    scope = AttemptItem.objects.all()
+    history before it. The rows whose mark flips go to ``item_totals.count_encounters``
+    (those gaining it added, those losing it taken out), in the caller's transaction, so
+    the running totals behind the item analysis move with the marks. Only finished
+    attempts' rows are read or changed (one in progress holds no mark). One query when no
+    mark changes, five when some do; returns the rows changed."""
+    scope = AttemptItem.objects.filter(attempt__status=Attempt.Status.FINISHED)
     if user_ids is not None:
         scope = scope.filter(attempt__user__in=list(user_ids))
     if question_ids is not None:
         scope = scope.filter(question__in=list(question_ids))
-    firsts = (
-        scope.filter(attempt__status=Attempt.Status.FINISHED)
-        .annotate(
-            encounter=Window(
-                RowNumber(),
-                partition_by=[F("attempt__user"), F("question")],
-                order_by=[F("attempt__started_at"), F("attempt_id")],
-            )
+    ranked = scope.annotate(
+        encounter=Window(
+            RowNumber(),
+            partition_by=[F("attempt__user"), F("question")],
+            order_by=[F("attempt__started_at"), F("attempt_id")],
         )
-        .filter(encounter=1)
-        .values("pk")
+    ).annotate(is_first=Case(When(encounter=1, then=True), default=False))
+    # Only the rows whose mark is wrong: those of this finish, and any it takes over.
+    changes = list(
+        ranked.exclude(is_first=F("first_encounter"))
+        .order_by()
+        .values_list("pk", "first_encounter", *item_totals.ENCOUNTER_FIELDS)
     )
-    unmarked = (
-        scope.filter(first_encounter=True).exclude(pk__in=firsts).update(first_encounter=False)
+    if not changes:
+        return 0
+    AttemptItem.objects.filter(pk__in=[pk for pk, *_ in changes]).update(
+        first_encounter=Case(When(first_encounter=True, then=False), default=True)
     )
-    return unmarked + scope.filter(first_encounter=False, pk__in=firsts).update(
-        first_encounter=True
-    )
+    item_totals.count_encounters((-1 if was_first else 1, row) for _, was_first, *row in changes)
+    return len(changes)
 
 
 def expire_if_due(attempt: Attempt, *, now: datetime.datetime | None = None) -> Attempt:

@@ -7,7 +7,16 @@ from django.urls import reverse
 from hypothesis import assume, event, example, given
 from hypothesis import strategies as st
 
-from questions.models import Attempt, AttemptItem, Cohort, ErrorReport, RecallCard
+from questions.models import (
+    Attempt,
+    AttemptItem,
+    Cohort,
+    ErrorReport,
+    ItemChoiceCount,
+    ItemSecondsCount,
+    ItemTotal,
+    RecallCard,
+)
 from questions.quizzes import drawing
 from tests.fuzz.helpers import (
     MISSING,
@@ -300,7 +309,15 @@ def test_finish_finishes_only_the_residents_own_quiz(world, name, body):
         if name == "finished":
             assert not outcome.changed  # finishing twice is harmless
         else:  # and its misses enter the review schedule
-            assert_wrote_only(outcome, Attempt, AttemptItem, RecallCard)
+            assert_wrote_only(
+                outcome,
+                Attempt,
+                AttemptItem,
+                RecallCard,
+                ItemTotal,
+                ItemChoiceCount,
+                ItemSecondsCount,
+            )
 
 
 @fuzz_settings(30)

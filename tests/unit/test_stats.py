@@ -8,7 +8,13 @@ from django.utils import timezone
 from questions.analytics import cohort_stats, item_stats, progress
 from questions.models import Assignment, Attempt, AttemptItem, Cohort, ResidentProfile
 from questions.quizzes import engine, starting
-from tests.factories import PublishableQuestionFactory, TopicFactory, UserFactory, finished_attempts
+from tests.factories import (
+    PublishableQuestionFactory,
+    TopicFactory,
+    UserFactory,
+    finished_attempts,
+    shown_letter,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -134,19 +140,26 @@ def test_first_encounters_ignore_repeats_staff_and_unfinished_quizzes():
     finished_attempts([(staff, [(question, "C", 10), (other, "C", 10)])])
     # An unfinished quiz, even an earlier one, is not an encounter yet.
     newcomer = UserFactory()
-    (unfinished,) = finished_attempts(
-        [(newcomer, [(question, "C", 10), (other, "C", 10)])],
-        started_at=earlier - datetime.timedelta(days=1),
+    unfinished = starting.start_attempt(
+        user=newcomer,
+        config=starting.QuizConfig(question_count=2, mode=Attempt.Mode.TUTOR),
+        now=earlier - datetime.timedelta(days=1),
     )
-    Attempt.objects.filter(pk=unfinished.pk).update(
-        status=Attempt.Status.IN_PROGRESS, finished_at=None, correct_count=None
-    )
+    for item in unfinished.items.all():
+        engine.answer(
+            attempt=unfinished,
+            position=item.position,
+            letter=shown_letter(item),
+            now=earlier - datetime.timedelta(days=1),
+        )
     engine.refresh_first_encounters(user_ids=[newcomer.pk])
 
-    result = item_stats.item_analysis(AttemptItem.objects.first_encounters())
-
-    assert result[question.pk].responses == 1
-    assert result[question.pk].correct == 0
+    for result in (
+        item_stats.item_analysis(AttemptItem.objects.first_encounters()),
+        item_stats.bank_item_analysis(),
+    ):
+        assert result[question.pk].responses == 1
+        assert result[question.pk].correct == 0
 
 
 def _stats(responses, correct, discrimination):

@@ -203,9 +203,10 @@ QUIZ_PAGES = {
     "strike": 2 + 2 + 1 + 2,  # as the flag
     # the attempt with the profile, its items (going there through the form moved it)
     "submit_screen": 2 + 2 + BELL,
-    # lock, items, score them, the attempt; lock the resident, mark first encounters;
-    # review cards read and upserted (every unanswered question enters the schedule)
-    "finish": 2 + 1 + 1 + 2 + 2 + 1 + 2 + 2,
+    # lock, items, score them, the attempt; lock the resident, the first encounters whose
+    # mark flips and their flip, the item totals (one upsert per table: totals, choices,
+    # seconds); review cards read and upserted (every unanswered question enters the schedule)
+    "finish": 2 + 1 + 1 + 2 + 2 + 1 + 2 + 3 + 2,
     # the attempt with the resident's profile (their pace), items, choice shares, the
     # questions' topics (the rows, the topics' figures, the confident misses), and which
     # questions an open assignment holds back
