@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING, cast
 
+from django.core import signing
 from django.db import transaction
 from django.db.models import Case, F, JSONField, When
 
@@ -195,6 +196,7 @@ def save_and_go(
     lock: bool = False,
     to: int | None = None,
     page: bool = True,
+    read_at: datetime.datetime | None = None,
     user: User | None = None,
     now: datetime.datetime | None = None,
 ) -> tuple[Attempt, list[AttemptItem]]:
@@ -205,6 +207,12 @@ def save_and_go(
     ``position``. Moving credits the time since the last move to the question left; a
     position the quiz does not have is staying. A paused quiz neither moves nor takes
     answers (QuizPaused).
+
+    ``read_at``: when the page sending this was served (``page_read_at``). A page read moves
+    nothing, so a resident who went Back (or reloaded, or opened another question by its
+    address) is still on the question they left; the move that read stood for is made now,
+    as of ``read_at``: the question left is credited up to it, and ``position`` from it. A
+    page served before the last move (another tab's) changes nothing.
 
     Returns the attempt (its resident's profile loaded) and its items in position order,
     with the frozen wording of ``position`` and ``to`` only: what the next page needs, so
@@ -239,7 +247,9 @@ def save_and_go(
         elif not attempt.is_finished:
             if not 1 <= position <= attempt.question_count:
                 raise InvalidPosition(position)
-            _save_and_move(attempt, items, position, letter, confidence, note, lock, to, now)
+            _save_and_move(
+                attempt, items, position, letter, confidence, note, lock, to, read_at, now
+            )
             return attempt, items
     raise refusal(attempt)  # after the transaction: an expiry it made is committed
 
@@ -253,6 +263,7 @@ def _save_and_move(
     note: str | None,
     lock: bool,
     to: int | None,
+    read_at: datetime.datetime | None,
     now: datetime.datetime,
 ) -> None:
     """save_and_go's writes, the attempt locked and in progress. ``items``: all, or at
@@ -263,6 +274,22 @@ def _save_and_move(
     at = {item.position: item for item in items}
     item = at[position]
     changed: dict[int, list[str]] = {}
+    entered = attempt.position_entered_at
+    if (
+        read_at is not None
+        and not paused
+        and read_at <= now
+        and (position != attempt.current_position or entered is None)
+        and (entered is None or read_at >= entered)
+    ):
+        # The move the page's read stood for, as of that read.
+        left = attempt.current_position
+        seconds = visit_seconds(attempt, read_at)
+        if seconds and left in at:
+            at[left].seconds_spent += seconds
+            changed.setdefault(left, []).append("seconds_spent")
+        attempt.current_position, attempt.position_entered_at = position, read_at
+        attempt.save(update_fields=["current_position", "position_entered_at"])
     if letter:
         changed[position] = _choose(attempt, item, letter, confidence, lock, now)
     if note is not None and item.note != note:
@@ -435,3 +462,24 @@ def _remember_position(attempt: Attempt, position: int, now: datetime.datetime) 
     attempt.current_position = position
     attempt.position_entered_at = now
     attempt.save(update_fields=["current_position", "position_entered_at"])
+
+
+_READ = signing.Signer(salt="questions.quizzes.engine.page-read")
+
+
+def page_read_token(*, attempt: Attempt, position: int, now: datetime.datetime) -> str:
+    """What the question page's form carries back: which question it showed and when, signed
+    by the server (``page_read_at`` reads it)."""
+    return _READ.sign(f"{attempt.pk}:{position}:{int(now.timestamp() * 1000)}")
+
+
+def page_read_at(token: str, *, attempt_pk: int, position: int) -> datetime.datetime | None:
+    """When the page of ``position`` in attempt ``attempt_pk`` was served, from its form's
+    token; None for a missing, altered or another page's token."""
+    try:
+        pk, shown, millis = _READ.unsign(token[:200]).split(":")
+        if (int(pk), int(shown)) != (attempt_pk, position):
+            return None
+        return datetime.datetime.fromtimestamp(int(millis) / 1000, tz=datetime.UTC)
+    except (signing.BadSignature, ValueError, OverflowError, OSError):
+        return None

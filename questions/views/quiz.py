@@ -138,6 +138,7 @@ def _question_page(request, attempt: Attempt, items: list[AttemptItem], position
         "timer_shown_from": TIMER_SHOWN_FROM_SECONDS if profile.is_timer_hidden else None,
         "text_sizes": ResidentProfile.TextSize.choices,
         "note_max_length": exam_tools.NOTE_MAX_LENGTH,
+        "read_token": engine.page_read_token(attempt=attempt, position=position, now=now),
         **clock,
     }
     if attempt.mode == Attempt.Mode.TUTOR and item.is_locked:
@@ -280,6 +281,9 @@ def _save_and_go(request, pk: int, position: int, go: str) -> HttpResponse:
             lock=go == "stay",
             to=to,
             page=not is_fragment,
+            read_at=engine.page_read_at(
+                request.POST.get("read", ""), attempt_pk=pk, position=position
+            ),
             user=request.user,
             now=now,
         )

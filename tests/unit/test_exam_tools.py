@@ -276,3 +276,57 @@ def test_the_submit_screen_credits_the_question_left_and_returning_restarts_its_
     engine.save_and_go(attempt=attempt, position=2, to=2, now=at(230))
     engine.save_and_go(attempt=attempt, position=2, to=3, now=at(240))
     assert item_at(attempt, 2).seconds_spent == 40
+
+
+# --- time on a question reached by Back, a reload or its address (a read moves nothing) ---
+
+
+def spent(attempt):
+    return list(attempt.items.order_by("position").values_list("seconds_spent", flat=True))
+
+
+def test_a_question_reopened_by_back_is_credited_from_when_it_was_read(resident):
+    """Back is a page read, which moves nothing: the first thing sent from that page makes
+    the move as of the read (the review's find: 75 s went to question 3 and 10 to 2)."""
+    attempt = start(resident)
+    engine.save_and_go(attempt=attempt, position=1, to=2, now=at(10))
+    engine.save_and_go(attempt=attempt, position=2, to=3, now=at(20))
+    engine.visit(attempt=attempt, position=2, now=at(25))  # Back to question 2
+    engine.save_and_go(attempt=attempt, position=2, to=3, read_at=at(25), now=at(85))
+    engine.finish_attempt(attempt=attempt, now=at(95))
+    assert spent(attempt) == [10, 10 + 60, 5 + 10]
+
+
+def test_a_question_opened_from_the_submit_screen_by_its_address_is_credited(resident):
+    attempt = start(resident)
+    engine.save_and_go(attempt=attempt, position=1, to=0, now=at(10))  # End quiz...
+    engine.visit(attempt=attempt, position=1, now=at(15))  # Back, to question 1
+    engine.save_and_go(attempt=attempt, position=1, letter="C", to=2, read_at=at(15), now=at(75))
+    engine.finish_attempt(attempt=attempt, now=at(80))
+    assert spent(attempt) == [10 + 60, 5, 0]
+
+
+def test_a_page_served_before_the_last_move_changes_nothing(resident):
+    """Another tab's older page: its read is before the move the other tab made."""
+    attempt = start(resident)
+    engine.save_and_go(attempt=attempt, position=1, to=2, now=at(30))
+    engine.save_and_go(attempt=attempt, position=1, letter="B", read_at=at(5), now=at(40))
+    attempt.refresh_from_db()
+    assert (attempt.current_position, attempt.position_entered_at) == (1, at(40))
+    assert spent(attempt) == [30, 10, 0]
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["", "junk", "1:2:3", None],
+)
+def test_a_page_read_token_is_believed_only_as_the_server_signed_it(resident, token):
+    attempt = start(resident)
+    good = engine.page_read_token(attempt=attempt, position=2, now=at(7))
+    assert engine.page_read_at(good, attempt_pk=attempt.pk, position=2) == at(7)
+    assert engine.page_read_at(good, attempt_pk=attempt.pk, position=3) is None
+    assert engine.page_read_at(good, attempt_pk=attempt.pk + 1, position=2) is None
+    forged = good.rsplit(":", 1)[0].replace(":2:", ":3:") + ":" + good.rsplit(":", 1)[1]
+    assert engine.page_read_at(forged, attempt_pk=attempt.pk, position=3) is None
+    if token is not None:
+        assert engine.page_read_at(token, attempt_pk=attempt.pk, position=2) is None

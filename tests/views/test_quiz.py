@@ -525,3 +525,13 @@ def test_a_position_past_the_columns_range_is_no_question_not_an_error(
     assert not attempt.items.exclude(selected_letter="").exists()
     page = resident_client.get(question_url(attempt, 1)).content.decode()
     assert f"This quiz has no question {2**63}." in page
+
+
+def test_the_question_form_carries_back_which_page_it_was_and_when(resident_client, resident):
+    PublishableQuestionFactory.create_batch(3)
+    attempt = start(resident)
+    before = timezone.now()
+    page = resident_client.get(question_url(attempt, 2)).content.decode()
+    token = re.search(r'name="read" value="([^"]+)"', page)[1]
+    read_at = engine.page_read_at(token, attempt_pk=attempt.pk, position=2)
+    assert before - datetime.timedelta(seconds=1) <= read_at <= timezone.now()
