@@ -190,8 +190,16 @@ def _add(
     sum_columns = [quote(column(model, name)) for name in sums]
     one_row = "(" + ", ".join(["%s"] * (len(keys) + len(sums))) + ")"
     updates = ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in sum_columns)
-    for start in range(0, len(rows), UPSERT_BATCH):
-        batch = rows[start : start + UPSERT_BATCH]
+    # Within what the backend says a statement may bind (Django assumes SQLite's old 999,
+    # which SQLite before 3.32 enforces).
+    limit = connection.features.max_query_params
+    size = (
+        UPSERT_BATCH
+        if limit is None
+        else max(1, min(UPSERT_BATCH, limit // (len(keys) + len(sums))))
+    )
+    for start in range(0, len(rows), size):
+        batch = rows[start : start + size]
         sql = (
             f"INSERT INTO {table} ({', '.join(key_columns + sum_columns)}) "
             f"VALUES {', '.join([one_row] * len(batch))} "

@@ -456,3 +456,25 @@ def test_residents_finishing_at_once_over_the_same_questions_all_count():
     assert errors == [None] * 8
     assert sum(n for n, *_ in _totals()[0].values()) == 80
     assert_totals_are_exact()
+
+
+def test_the_upsert_binds_no_more_parameters_a_statement_than_the_backend_allows(monkeypatch):
+    """SQLite before 3.32 refuses a statement with more than 999 variables (Django's
+    max_query_params there): 1,000 rows of 7 columns were 7,000."""
+    from django.db import connection
+
+    from questions.models import item_totals as totals
+
+    monkeypatch.setattr(connection.features, "max_query_params", 30)
+    captured = []
+
+    def check(execute, sql, params, many, context):
+        captured.append(len(params or ()))
+        return execute(sql, params, many, context)
+
+    question = PublishableQuestionFactory()
+    deltas = {(question.pk, seconds): [1] for seconds in range(1, 50)}
+    with connection.execute_wrapper(check):
+        totals._add(totals.ItemSecondsCount, ("question", "seconds"), ("responses",), deltas)
+    assert captured and max(captured) <= 30
+    assert totals.ItemSecondsCount.objects.filter(question=question).count() == 49
