@@ -132,6 +132,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         timeout=20,
         init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
     )
+    # The tests' database is a file too, configured as above. Django's default, a shared
+    # in-memory database, locks whole tables and does not wait for them: two requests of the
+    # browser tests' live server writing at once got "database table is locked" (a 500), or
+    # waited on each other without end. (pytest-xdist adds each worker's suffix.)
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}
 # Optional: a PostgreSQL streaming replica for the statistics pages (questions/replica.py):
 # views marked @reads_from_replica read this app's models from it while it is at most
 # REPLICA_MAX_LAG_SECONDS behind, and from the primary otherwise.
