@@ -213,13 +213,15 @@ def test_an_answer_sent_while_the_database_is_down_gets_a_503_and_is_not_half_sa
     assert AttemptItem.objects.get(attempt=attempt, position=1).selected_letter == "B"
 
 
+@pytest.mark.urls("tests.views.reconnect_urls")
 def test_a_page_whose_server_side_cursor_loses_its_connection_is_served_again(
     resident_client, caplog, monkeypatch
 ):
-    """The quiz builder lists topics through a server-side cursor (a ModelChoiceField's
+    """The quiz builder listed topics through a server-side cursor (a ModelChoiceField's
     ``iterator()``). A drop after its last fetch made the cursor's close raise psycopg's own
     OperationalError, which Django does not wrap and the middleware did not recognise: a 500
-    in the cluster load test."""
+    in the cluster load test. The builder reads its topics in one plain query now; a page
+    of the test's own reads through a cursor."""
     PublishableQuestionFactory.create_batch(2)
     caplog.set_level(logging.WARNING, logger="questions.middleware")
     close = psycopg.ServerCursor.close
@@ -232,7 +234,7 @@ def test_a_page_whose_server_side_cursor_loses_its_connection_is_served_again(
         return close(cursor)
 
     monkeypatch.setattr(psycopg.ServerCursor, "close", close_after_a_drop)
-    response = resident_client.get(reverse("questions:attempt_new"))
+    response = resident_client.get("/topics-through-a-cursor/")
     assert dropped  # the page did use a server-side cursor
     assert response.status_code == 200
     assert len(retried(caplog)) == 1
