@@ -103,7 +103,7 @@ def test_educator_sets_monitors_extends_and_releases(live_server, browser):
         with page.expect_response(re.compile(r"/monitor/$")):
             page.clock.fast_forward(16_000)
         page.wait_for_function(
-            f"document.querySelector('#monitor-{w['ana'].pk}').innerText.includes('1 of 2')"
+            f"() => document.querySelector('#monitor-{w['ana'].pk}').innerText.includes('1 of 2')"
         )
         assert page.evaluate("window.__sameDocument") is True  # swapped in place
         assert "left" in row.inner_text()
