@@ -243,7 +243,7 @@ def attempt_answer(request, pk: int, position: int):
     except Attempt.DoesNotExist:
         raise Http404 from None
     except errors.AttemptFinished as exc:
-        return _finished(request, pk, exc)
+        return _finished(request, pk, position, exc)
     except (errors.EngineError, ValidationError) as exc:
         return _refused(request, pk, position, exc, is_fragment)
     if is_fragment:
@@ -290,7 +290,7 @@ def _save_and_go(request, pk: int, position: int, go: str) -> HttpResponse:
     except Attempt.DoesNotExist:
         raise Http404 from None
     except errors.AttemptFinished as exc:
-        return _finished(request, pk, exc)
+        return _finished(request, pk, position, exc)
     except (errors.EngineError, ValidationError) as exc:
         return _refused(request, pk, position, exc, is_fragment)
     if is_fragment:
@@ -321,9 +321,24 @@ def _target(position: int, go: str) -> int | None:
     return None
 
 
-def _finished(request, pk: int, exc: errors.AttemptFinished) -> HttpResponse:
+def _finished(request, pk: int, position: int, exc: errors.AttemptFinished) -> HttpResponse:
+    """The quiz ended before this post arrived: the answer is refused, but a note it carries
+    is kept (notes may be written after the quiz, on the results page)."""
+    attempt = get_object_or_404(Attempt, pk=pk, user=request.user)
     messages.error(request, str(exc))
-    return _go(request, get_object_or_404(Attempt, pk=pk, user=request.user).results_url())
+    note = request.POST.get("note", "")
+    if note.strip():
+        try:
+            item = exam_tools.set_note(
+                attempt=attempt, position=position, text=note, user=request.user
+            )
+        except Attempt.DoesNotExist:
+            pass  # no such question: nothing to keep it on
+        except errors.EngineError as too_long:
+            messages.error(request, str(too_long))
+        else:
+            messages.info(request, f"Your note on question {item.position} was kept.")
+    return _go(request, attempt.results_url())
 
 
 def _refused(request, pk: int, position: int, exc: Exception, is_fragment: bool) -> HttpResponse:

@@ -513,6 +513,36 @@ def test_a_boosted_step_after_the_deadline_goes_to_the_results(resident_client, 
     assert attempt.is_finished and attempt.items.get(position=1).selected_letter == ""
 
 
+@pytest.mark.parametrize(
+    ("go", "headers"),
+    [
+        ("next", BOOSTED),  # the boosted step
+        ("save", {"HX-Request": "true"}),  # the save as a choice is picked
+        ("next", {}),  # without JavaScript
+        ("flag", {}),  # a tool
+    ],
+)
+def test_a_note_that_arrives_after_the_deadline_is_kept(resident_client, resident, go, headers):
+    """Notes may be written after a quiz ends (the results page), so one typed as the clock
+    ran out is kept; only the answer is refused."""
+    PublishableQuestionFactory.create_batch(3)
+    attempt = start(resident)
+    Attempt.objects.filter(pk=attempt.pk).update(
+        deadline_at=timezone.now() - datetime.timedelta(minutes=5)
+    )
+    resident_client.post(
+        answer_url(attempt, 2),
+        {"letter": "B", "go": go, "note": "Superior cluneals cross the iliac crest."},
+        headers=headers,
+    )
+    item = attempt.items.get(position=2)
+    assert (item.note, item.selected_letter) == ("Superior cluneals cross the iliac crest.", "")
+    page = resident_client.get(
+        reverse("questions:attempt_results", args=[attempt.pk])
+    ).content.decode()
+    assert "Your note on question 2 was kept." in page
+
+
 @pytest.mark.parametrize("go", ["next", "save", "stay", "99999999999999999999"])
 def test_a_position_past_the_columns_range_is_no_question_not_an_error(
     resident_client, resident, go
