@@ -159,7 +159,7 @@ def clean_note(text: str | None) -> str:
     if len(text) > NOTE_MAX_LENGTH:
         raise EngineError(
             f"A note holds at most {NOTE_MAX_LENGTH} characters (this one has {len(text)}); "
-            "it was not saved."
+            "nothing was saved."
         )
     return text
 

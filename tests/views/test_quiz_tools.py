@@ -130,6 +130,18 @@ def test_a_note_too_long_is_refused_and_the_old_one_kept(resident_client, reside
     assert attempt.items.get(position=1).note == "short"
 
 
+def test_a_step_with_a_note_too_long_saves_nothing_and_says_so(resident_client, resident):
+    attempt = start(resident)
+    response = resident_client.post(
+        answer_url(attempt), {"letter": "B", "note": "x" * 2001, "go": "next"}, follow=True
+    )
+    assert "nothing was saved" in response.content.decode()
+    item = attempt.items.get(position=1)
+    assert (item.selected_letter, item.note) == ("", "")
+    attempt.refresh_from_db()
+    assert attempt.current_position == 1
+
+
 def test_the_text_size_and_the_hidden_clock_are_the_residents_own(resident_client, resident):
     attempt = start(resident)
     resident_client.post(answer_url(attempt), {"go": "text:larger"})
