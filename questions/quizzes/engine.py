@@ -282,14 +282,7 @@ def _save_and_move(
         and (position != attempt.current_position or entered is None)
         and (entered is None or read_at >= entered)
     ):
-        # The move the page's read stood for, as of that read.
-        left = attempt.current_position
-        seconds = visit_seconds(attempt, read_at)
-        if seconds and left in at:
-            at[left].seconds_spent += seconds
-            changed.setdefault(left, []).append("seconds_spent")
-        attempt.current_position, attempt.position_entered_at = position, read_at
-        attempt.save(update_fields=["current_position", "position_entered_at"])
+        _move(attempt, position, read_at, at, changed)  # the move the page's read stood for
     if letter:
         changed[position] = _choose(attempt, item, letter, confidence, lock, now)
     if note is not None and item.note != note:
@@ -301,18 +294,7 @@ def _save_and_move(
         target != attempt.current_position or attempt.position_entered_at is None
     )
     if moves and not (target == 0 and attempt.position_entered_at is None):
-        left = attempt.current_position
-        seconds = visit_seconds(attempt, now)
-        if seconds and left in at:
-            # Every writer of seconds_spent holds the attempt's lock, so the value read
-            # after taking it is current.
-            at[left].seconds_spent += seconds
-            changed.setdefault(left, []).append("seconds_spent")
-        if target:
-            attempt.current_position, attempt.position_entered_at = target, now
-        else:
-            attempt.position_entered_at = None  # on the submit screen: on no question
-        attempt.save(update_fields=["current_position", "position_entered_at"])
+        _move(attempt, target, now, at, changed)
     for at_position, fields in changed.items():
         if fields:
             at[at_position].save(update_fields=fields)
@@ -444,24 +426,52 @@ def is_paused(attempt: Attempt, now: datetime.datetime) -> bool:
     return ends_at is not None and now < ends_at
 
 
-def credit_current_question(attempt: Attempt, now: datetime.datetime) -> None:
+def credit_current_question(
+    attempt: Attempt,
+    now: datetime.datetime,
+    at: dict[int, AttemptItem] | None = None,
+    changed: dict[int, list[str]] | None = None,
+) -> None:
     """Credit the time since the resident entered the current question to it (the caller
-    then moves ``position_entered_at``). Inside the caller's transaction, attempt locked."""
+    then moves ``position_entered_at``). Inside the caller's transaction, attempt locked:
+    every writer of seconds_spent holds that lock, so a value read after taking it is
+    current. An item in ``at`` is credited in memory, its field noted in ``changed`` for
+    the caller's save; otherwise one UPDATE."""
     seconds = visit_seconds(attempt, now)
-    if seconds:
-        AttemptItem.objects.filter(attempt=attempt, position=attempt.current_position).update(
+    if not seconds:
+        return
+    left = attempt.current_position
+    if at is not None and changed is not None and left in at:
+        at[left].seconds_spent += seconds
+        changed.setdefault(left, []).append("seconds_spent")
+    else:
+        AttemptItem.objects.filter(attempt=attempt, position=left).update(
             seconds_spent=F("seconds_spent") + seconds
         )
 
 
-def _remember_position(attempt: Attempt, position: int, now: datetime.datetime) -> None:
-    """Move to ``position``, crediting the time since the last move to the question left."""
-    if attempt.current_position == position and attempt.position_entered_at is not None:
-        return
-    credit_current_question(attempt, now)
-    attempt.current_position = position
-    attempt.position_entered_at = now
+def _move(
+    attempt: Attempt,
+    target: int,
+    when: datetime.datetime,
+    at: dict[int, AttemptItem] | None = None,
+    changed: dict[int, list[str]] | None = None,
+) -> None:
+    """Stand on question ``target`` (0: the submit screen, on no question) as of ``when``,
+    the time since the last move credited to the question left (see
+    credit_current_question for ``at`` and ``changed``)."""
+    credit_current_question(attempt, when, at, changed)
+    if target:
+        attempt.current_position, attempt.position_entered_at = target, when
+    else:
+        attempt.position_entered_at = None
     attempt.save(update_fields=["current_position", "position_entered_at"])
+
+
+def _remember_position(attempt: Attempt, position: int, now: datetime.datetime) -> None:
+    """Move to ``position``, unless already on it."""
+    if attempt.current_position != position or attempt.position_entered_at is None:
+        _move(attempt, position, now)
 
 
 _READ = signing.Signer(salt="questions.quizzes.engine.page-read")
