@@ -351,3 +351,10 @@ def test_the_cohort_records_show_no_one_outside_the_cohorts_however_filtered(
     response = educator_client.get(changelist(label), {lookup: people[person].pk})
     assert response.status_code == 200
     assert response.context["cl"].result_count == 0
+
+
+def test_admin_pages_name_their_icon_so_no_request_for_a_favicon_404s(educator_client):
+    """The site's pages say ``rel=icon href=data:,``; the admin's did not, so every admin page
+    made the browser ask for /favicon.ico, a 404 in the console and the log."""
+    page = educator_client.get(reverse("admin:questions_question_changelist")).content.decode()
+    assert '<link rel="icon" href="data:,">' in page
