@@ -24,11 +24,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from questions.models import Attempt, AttemptItem
 from questions.quizzes import engine
-from questions.quizzes.errors import CannotPause, EngineError, InvalidChoice
+from questions.quizzes.errors import AttemptFinished, CannotPause, EngineError, InvalidChoice
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -171,25 +172,73 @@ def set_note(
     text: str,
     user: User | None = None,
     now: datetime.datetime | None = None,
+    during_quiz: bool = False,
 ) -> AttemptItem:
     """Write (or, blank, delete) the resident's note on a question, during the quiz or
-    after it. Refuses a note over NOTE_MAX_LENGTH characters, saving nothing."""
-    now = now or timezone.now()
-    text = clean_note(text)
+    after it. Refuses a note over NOTE_MAX_LENGTH characters, saving nothing.
+    ``during_quiz``: the question page's form, refused with AttemptFinished once the quiz
+    has ended (its late note goes through ``keep_late_note``)."""
+    item, _ = _write_note(
+        attempt, position, clean_note(text), user, now or timezone.now(), during_quiz=during_quiz
+    )
+    return item
+
+
+def keep_late_note(
+    *,
+    attempt: Attempt,
+    position: int,
+    text: str,
+    user: User | None = None,
+    now: datetime.datetime | None = None,
+) -> AttemptItem | None:
+    """A note sent from a question's page after its quiz ended (the clock ran out as it
+    was typed): written, as notes may be written after a quiz, unless the note was
+    written after the quiz ended (on the results or notes page), which a page still open
+    from the quiz has not seen. The item if its note changed, else None. Raises
+    EngineError for a note too long, Attempt.DoesNotExist for no such question.
+
+    Its time is the quiz's end, when it was typed: a later page's note is still newer,
+    and another late post from the quiz's pages may still change it."""
+    ended = attempt.finished_at or now or timezone.now()
+    item, changed = _write_note(
+        attempt, position, clean_note(text), user, ended, unless_written_after=ended
+    )
+    return item if changed else None
+
+
+def _write_note(
+    attempt: Attempt | int,
+    position: int,
+    text: str,
+    user: User | None,
+    now: datetime.datetime,
+    unless_written_after: datetime.datetime | None = None,
+    during_quiz: bool = False,
+) -> tuple[AttemptItem, bool]:
     with transaction.atomic():
-        items = AttemptItem.objects.select_for_update().filter(
+        items = AttemptItem.objects.select_for_update(of=("self",)).filter(
             attempt__pk=attempt if isinstance(attempt, int) else attempt.pk, position=position
         )
         if user is not None:
             items = items.filter(attempt__user=user)
-        item = items.defer("shown").first()
+        item = items.defer("shown").annotate(attempt_status=F("attempt__status")).first()
         if item is None:
             raise Attempt.DoesNotExist
-        if item.note != text:
-            item.note = text
-            item.note_updated_at = now if text else None
-            item.save(update_fields=["note", "note_updated_at"])
-        return item
+        status = item.attempt_status  # type: ignore[attr-defined]  # annotated above
+        if during_quiz and status == Attempt.Status.FINISHED:
+            raise AttemptFinished
+        newer = (
+            unless_written_after is not None
+            and item.note_updated_at is not None
+            and item.note_updated_at > unless_written_after
+        )
+        if newer or item.note == text:
+            return item, False
+        item.note = text
+        item.note_updated_at = now if text else None
+        item.save(update_fields=["note", "note_updated_at"])
+        return item, True
 
 
 def can_pause(attempt: Attempt) -> bool:

@@ -221,6 +221,8 @@ def attempt_answer(request, pk: int, position: int):
     is_fragment = bool(request.htmx) and not request.htmx.boosted and not _leaves(go)
     item = tool = None
     try:
+        if note is not None:
+            note = exam_tools.clean_note(note)  # a note refused refuses the answer with it
         if letter:
             item = engine.answer(
                 attempt=pk,
@@ -231,7 +233,9 @@ def attempt_answer(request, pk: int, position: int):
                 user=request.user,
             )
         noted = (
-            exam_tools.set_note(attempt=pk, position=position, text=note, user=request.user)
+            exam_tools.set_note(
+                attempt=pk, position=position, text=note, user=request.user, during_quiz=True
+            )
             if note is not None
             else None
         )
@@ -323,21 +327,23 @@ def _target(position: int, go: str) -> int | None:
 
 def _finished(request, pk: int, position: int, exc: errors.AttemptFinished) -> HttpResponse:
     """The quiz ended before this post arrived: the answer is refused, but a note it carries
-    is kept (notes may be written after the quiz, on the results page)."""
+    is kept (``exam_tools.keep_late_note``)."""
     attempt = get_object_or_404(Attempt, pk=pk, user=request.user)
     messages.error(request, str(exc))
-    note = request.POST.get("note", "")
-    if note.strip():
+    note = request.POST.get("note")
+    if note is not None:
         try:
-            item = exam_tools.set_note(
+            item = exam_tools.keep_late_note(
                 attempt=attempt, position=position, text=note, user=request.user
             )
         except Attempt.DoesNotExist:
-            pass  # no such question: nothing to keep it on
+            item = None  # no such question: nothing to keep it on
         except errors.EngineError as too_long:
             messages.error(request, str(too_long))
-        else:
-            messages.info(request, f"Your note on question {item.position} was kept.")
+            item = None
+        if item is not None:
+            done = "kept" if item.note else "deleted"
+            messages.info(request, f"Your note on question {item.position} was {done}.")
     return _go(request, attempt.results_url())
 
 

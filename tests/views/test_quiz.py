@@ -543,6 +543,47 @@ def test_a_note_that_arrives_after_the_deadline_is_kept(resident_client, residen
     assert "Your note on question 2 was kept." in page
 
 
+def test_a_page_left_open_from_the_quiz_does_not_undo_a_note_written_after_it(
+    resident_client, resident
+):
+    """The quiz ended; the resident rewrote a note on the results page; a post from a
+    question page still open in another tab carries the old note, which must not win."""
+    PublishableQuestionFactory.create_batch(3)
+    attempt = start(resident)
+    url = answer_url(attempt, 2)
+    resident_client.post(
+        url, {"go": "save", "note": "first thought"}, headers={"HX-Request": "true"}
+    )
+    engine.finish_attempt(attempt=attempt)
+    resident_client.post(
+        reverse("questions:item_note", args=[attempt.pk, 2]), {"note": "rewritten after"}
+    )
+    response = resident_client.post(
+        url, {"letter": "A", "go": "next", "note": "first thought"}, follow=True
+    )
+    assert attempt.items.get(position=2).note == "rewritten after"
+    assert "was kept" not in response.content.decode()
+
+
+def test_a_page_left_open_from_the_quiz_still_keeps_a_note_no_one_rewrote(
+    resident_client, resident
+):
+    PublishableQuestionFactory.create_batch(3)
+    attempt = start(resident)
+    resident_client.post(
+        answer_url(attempt, 2), {"go": "save", "note": "first"}, headers={"HX-Request": "true"}
+    )
+    engine.finish_attempt(attempt=attempt)
+    response = resident_client.post(
+        answer_url(attempt, 2), {"go": "flag", "note": "second"}, follow=True
+    )
+    assert attempt.items.get(position=2).note == "second"
+    assert "Your note on question 2 was kept." in response.content.decode()
+    response = resident_client.post(answer_url(attempt, 2), {"go": "next", "note": ""}, follow=True)
+    assert attempt.items.get(position=2).note == ""
+    assert "Your note on question 2 was deleted." in response.content.decode()
+
+
 @pytest.mark.parametrize("go", ["next", "save", "stay", "99999999999999999999"])
 def test_a_position_past_the_columns_range_is_no_question_not_an_error(
     resident_client, resident, go
