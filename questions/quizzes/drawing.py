@@ -32,7 +32,9 @@ from questions.models import (
     AttemptItem,
     Question,
     RecallCard,
+    pending_assessments,
 )
+from questions.models.prepared import PreparedQuery
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -57,7 +59,7 @@ def _last_of_each_question(field: str, order: list[OrderBy]) -> Window:
     return Window(FirstValue(field), partition_by=[F("question")], order_by=order)
 
 
-def pool_condition(user: User, pool: str, now: datetime.datetime | None = None) -> Q:
+def pool_condition(user: User | int, pool: str, now: datetime.datetime | None = None) -> Q:
     """What places a question in ``pool`` for ``user``: a condition on Question, one
     definition for drawing and for the builder's counts. Each is an uncorrelated subquery
     over the user's own items (or recall cards), so the database reads it once per query,
@@ -84,7 +86,7 @@ def pool_condition(user: User, pool: str, now: datetime.datetime | None = None) 
     raise KeyError(pool)
 
 
-def pool_conditions(user: User, now: datetime.datetime | None = None) -> dict[str, Q]:
+def pool_conditions(user: User | int, now: datetime.datetime | None = None) -> dict[str, Q]:
     """Every pool's ``pool_condition`` for ``user``, in the order of ``Attempt.Pool``."""
     return {pool: pool_condition(user, pool, now) for pool in Attempt.Pool.values}
 
@@ -120,52 +122,80 @@ def pool_questions(
     return questions.filter(pool_condition(user, pool, now))
 
 
+def _builder_rows(user_id: int, now: datetime.datetime) -> QuerySet[Question]:
+    """A row per published question and topic: its id, the topic's (None for a question
+    without one), whether an assignment holds it back from ``user_id``'s practice at
+    ``now``, then a column per pool other than "all" (``pool_condition``)."""
+    held = pending_assessments(user_id, now).values("question_id")
+    columns = {
+        pool: ExpressionWrapper(condition, output_field=BooleanField())
+        for pool, condition in pool_conditions(user_id, now).items()
+        if condition  # Attempt.Pool.ALL: every row
+    }
+    return (
+        Question.objects.published()
+        .annotate(held=ExpressionWrapper(Q(pk__in=held), output_field=BooleanField()), **columns)
+        .values_list("pk", "topics", "held", *columns)
+        .order_by()
+    )
+
+
+# The pools other than "all", in the order of _builder_rows' columns.
+_POOL_COLUMNS = [pool for pool in Attempt.Pool.values if pool != Attempt.Pool.ALL]
+_BUILDER_ROWS = PreparedQuery(Question, _builder_rows)
+
+
+def builder_counts(
+    *,
+    user: User,
+    topics: Sequence[Topic] | None = None,
+    now: datetime.datetime | None = None,
+) -> tuple[dict[str, dict[int | str, int]], int]:
+    """``pool_counts`` and ``held_back_count`` of the same arguments, from one query.
+
+    ``pool_counts``: how many questions each pool holds for ``user``, for the quiz builder:
+    ``{pool: {topic_id: n, ..., "total": n}}`` for every pool of ``Attempt.Pool``.
+    ``topic_id``: that topic's published questions in the pool (a topic with none is
+    absent), whatever ``topics`` says; ``"total"``: the distinct questions of the pool in
+    ``topics`` (every topic when empty), which is what a quiz with these settings can draw
+    from (``draw_questions``). Counts only: nothing about which questions, or how they were
+    answered beyond what the pool itself means. Questions held back for an assignment not
+    yet due are in no pool; the second value counts them, in ``topics``.
+
+    One query, whatever the number of topics, questions or attempts: a row per question
+    and topic, with its pools as columns, so that the user's pool subqueries are planned
+    and read once for the topics and the totals alike. Its SQL is written once per process
+    (``PreparedQuery``): the ORM took longer to write it than the database to run it."""
+    now = now or timezone.now()
+    chosen = {topic.pk for topic in topics or ()}
+    counts: dict[str, dict[int | str, int]] = {pool: {"total": 0} for pool in Attempt.Pool.values}
+    in_total: set[int] = set()  # a question in two chosen topics is one question
+    held_back: set[int] = set()
+    for pk, topic, held, *is_in in _BUILDER_ROWS.rows(user_id=user.pk, now=now):
+        counted = not chosen or topic in chosen
+        if held:
+            if counted:
+                held_back.add(pk)
+            continue
+        pools = (Attempt.Pool.ALL, *compress(_POOL_COLUMNS, is_in))
+        if topic is not None:
+            for pool in pools:
+                counts[pool][topic] = counts[pool].get(topic, 0) + 1
+        if pk not in in_total and counted:
+            in_total.add(pk)
+            for pool in pools:
+                counts[pool]["total"] += 1
+    return counts, len(held_back)
+
+
 def pool_counts(
     *,
     user: User,
     topics: Sequence[Topic] | None = None,
     now: datetime.datetime | None = None,
 ) -> dict[str, dict[int | str, int]]:
-    """How many questions each pool holds for ``user``, for the quiz builder:
-    ``{pool: {topic_id: n, ..., "total": n}}`` for every pool of ``Attempt.Pool``.
-
-    ``topic_id``: that topic's published questions in the pool (a topic with none is
-    absent), whatever ``topics`` says; ``"total"``: the distinct questions of the pool in
-    ``topics`` (every topic when empty), which is what a quiz with these settings can draw
-    from (``draw_questions``). Counts only: nothing about which questions, or how they were
-    answered beyond what the pool itself means. Questions held back for an assignment not
-    yet due are in no pool (``held_back_count`` counts them). One query, whatever the
-    number of topics, questions or attempts: a row per question and topic, with its pools."""
-    now = now or timezone.now()
-    conditions = pool_conditions(user, now)
-    # Each pool a column rather than a COUNT per pool in a query per grouping: the user's
-    # pool subqueries are built, planned and read once for the topics and the totals alike,
-    # and the counting of a few hundred rows here costs less than building a second query.
-    columns = {
-        pool: ExpressionWrapper(condition, output_field=BooleanField())
-        for pool, condition in conditions.items()
-        if condition  # Attempt.Pool.ALL: every row
-    }
-    rows = (
-        Question.objects.published()
-        .not_assessed_for(user, now)
-        .annotate(**columns)
-        .values_list("pk", "topics", *columns)
-        .order_by()
-    )
-    chosen = {topic.pk for topic in topics or ()}
-    counts: dict[str, dict[int | str, int]] = {pool: {"total": 0} for pool in conditions}
-    in_total: set[int] = set()  # a question in two chosen topics is one question
-    for pk, topic, *is_in in rows:
-        pools = (Attempt.Pool.ALL, *compress(columns, is_in))
-        if topic is not None:
-            for pool in pools:
-                counts[pool][topic] = counts[pool].get(topic, 0) + 1
-        if pk not in in_total and (not chosen or topic in chosen):
-            in_total.add(pk)
-            for pool in pools:
-                counts[pool]["total"] += 1
-    return counts
+    """How many questions each pool holds for ``user`` (``builder_counts``). One query."""
+    return builder_counts(user=user, topics=topics, now=now)[0]
 
 
 def held_back_count(

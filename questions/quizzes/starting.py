@@ -188,9 +188,8 @@ class QuizPreview:
 
 def preview(*, user: User, config: QuizConfig, now: datetime.datetime | None = None) -> QuizPreview:
     """The builder's counts and times for ``config`` (its ``question_count`` may be 0: not
-    chosen yet). Reads only: four queries, whatever the number of topics or attempts."""
-    counts = drawing.pool_counts(user=user, topics=config.topics, now=now)
-    held_back = drawing.held_back_count(user=user, topics=config.topics, now=now)
+    chosen yet). Reads only: two queries, whatever the number of topics or attempts."""
+    counts, held_back = drawing.builder_counts(user=user, topics=config.topics, now=now)
     profile = ResidentProfile.objects.filter(user=user).first()
     multiplier = profile.time_multiplier if profile else 1.0  # the profile's default
     pace = settings.QUIZ_SECONDS_PER_QUESTION

@@ -90,6 +90,10 @@ def test_a_practice_quiz_cannot_draw_them_and_the_builder_says_how_many_are_held
     assert counts["all"][bank["topic"].pk] == 4
     assert drawing.held_back_count(user=ann, now=NOW) == 2
     assert drawing.held_back_count(user=ann, topics=[TopicFactory()], now=NOW) == 0
+    # The builder's one query says the same.
+    assert drawing.builder_counts(user=ann, now=NOW) == (counts, 2)
+    assert drawing.builder_counts(user=ann, topics=[bank["topic"]], now=NOW)[1] == 2
+    assert drawing.builder_counts(user=ann, topics=[TopicFactory()], now=NOW)[1] == 0
 
 
 def test_a_review_of_missed_questions_and_the_flashcards_leave_them_out(ann, bank):
@@ -127,6 +131,8 @@ def test_they_return_once_it_is_due_and_an_announced_one_already_holds_them(ann,
     after = assignment.due_at + datetime.timedelta(seconds=1)
     assert drawing.pool_questions(user=ann, now=after).count() == 6
     assert drawing.held_back_count(user=ann, now=after) == 0
+    assert drawing.builder_counts(user=ann, now=NOW)[1] == 2  # the same SQL, another time
+    assert drawing.builder_counts(user=ann, now=after)[1] == 0
 
 
 def test_residents_outside_the_cohort_practice_everything(bank, assessed):
