@@ -7,11 +7,14 @@ condition already holds and fails with an EvalError when it has to poll (CI, on
 """
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
 
 BROWSER_TESTS = Path(__file__).resolve().parents[1] / "browser"
+# What Playwright takes for a function: `function`, `(a, b) =>`, `x =>`, any of them async.
+A_FUNCTION = re.compile(r"\s*(async\s+)?(function\b|\([^()]*\)\s*=>|[A-Za-z_$][\w$]*\s*=>)")
 
 
 def _bare_expression_waits(source: str) -> list[int]:
@@ -21,10 +24,12 @@ def _bare_expression_waits(source: str) -> list[int]:
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
             and node.func.attr == "wait_for_function"
-            and node.args
         ):
             continue
-        first = node.args[0]
+        given = node.args[:1] + [k.value for k in node.keywords if k.arg == "expression"]
+        if not given:
+            continue
+        first = given[0]
         if isinstance(first, ast.Constant) and isinstance(first.value, str):
             text = first.value
         elif isinstance(first, ast.JoinedStr):
@@ -32,8 +37,7 @@ def _bare_expression_waits(source: str) -> list[int]:
             text = head.value if isinstance(head, ast.Constant) else ""
         else:
             continue
-        stripped = text.lstrip()
-        if not (stripped.startswith("(") or stripped.startswith("function")):
+        if not A_FUNCTION.match(text):
             lines.append(node.lineno)
     return lines
 
@@ -46,6 +50,10 @@ def _bare_expression_waits(source: str) -> list[int]:
         ("page.wait_for_function(\"() => document.title == 'x'\")", []),
         ("page.wait_for_function(f\"() => document.querySelector('#{n}')\")", []),
         ('page.wait_for_function("function () { return true }")', []),
+        ("page.wait_for_function(\"(document.title == 'x')\")", [1]),  # bracketed, not called
+        ("page.wait_for_function(expression=\"document.title == 'x'\")", [1]),
+        ('page.wait_for_function("async () => true")', []),
+        ('page.wait_for_function("el => el !== null")', []),
     ],
 )
 def test_the_check_tells_an_expression_from_a_function(source, flagged):
