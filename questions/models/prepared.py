@@ -17,12 +17,15 @@ integer and boolean columns (SQLite gives a boolean as 0 or 1).
 from __future__ import annotations
 
 import datetime
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from django.db import connections, router
 from django.db.models import Model, QuerySet
+
+logger = logging.getLogger(__name__)
 
 # Stand-ins: no real user has these ids, and no real time is this early.
 _USERS = (2_000_000_011, 2_000_000_027)
@@ -61,6 +64,10 @@ class PreparedQuery:
                     prepared = self._prepared[key] = self._prepare(alias)
                 except NotPreparable:
                     self._refused.add(key)
+                    logger.warning(
+                        "%s: its SQL changes with its values; the ORM writes it on each call",
+                        getattr(self._build, "__qualname__", self._build),
+                    )
         if prepared is None:
             return list(self._build(user_id, now).using(alias))
         sql, template, slots = prepared
@@ -71,6 +78,10 @@ class PreparedQuery:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
+
+    def is_prepared(self, alias: str = "default") -> bool:
+        """Whether a call on ``alias`` has written the SQL once and for all."""
+        return any(key[0] == alias for key in self._prepared)
 
     def _prepare(self, alias: str) -> tuple[str, list[Any], list[tuple[int, str]]]:
         connection = connections[alias]

@@ -142,7 +142,7 @@ def _builder_rows(user_id: int, now: datetime.datetime) -> QuerySet[Question]:
 
 # The pools other than "all", in the order of _builder_rows' columns.
 _POOL_COLUMNS = [pool for pool in Attempt.Pool.values if pool != Attempt.Pool.ALL]
-_BUILDER_ROWS = PreparedQuery(Question, _builder_rows)
+BUILDER_ROWS = PreparedQuery(Question, _builder_rows)
 
 
 def builder_counts(
@@ -171,7 +171,7 @@ def builder_counts(
     counts: dict[str, dict[int | str, int]] = {pool: {"total": 0} for pool in Attempt.Pool.values}
     in_total: set[int] = set()  # a question in two chosen topics is one question
     held_back: set[int] = set()
-    for pk, topic, held, *is_in in _BUILDER_ROWS.rows(user_id=user.pk, now=now):
+    for pk, topic, held, *is_in in BUILDER_ROWS.rows(user_id=user.pk, now=now):
         counted = not chosen or topic in chosen
         if held:
             if counted:

@@ -3,6 +3,7 @@ other users and times with the same rows as the ORM gives; a query whose SQL dep
 its values is not prepared, and is still answered right."""
 
 import datetime
+import logging
 
 import pytest
 from django.db import connection
@@ -60,6 +61,7 @@ def test_once_prepared_a_call_writes_no_sql_and_runs_one_query(history):
     with CaptureQueriesContext(connection) as captured:
         rows = query.rows(user_id=history[1].pk, now=T0 + datetime.timedelta(days=9))
     assert len(built) == 2 and len(captured) == 1 and len(rows) == 3
+    assert query.is_prepared(connection.alias)
 
 
 @pytest.mark.parametrize(
@@ -74,7 +76,9 @@ def test_once_prepared_a_call_writes_no_sql_and_runs_one_query(history):
     ],
     ids=["shape-follows-value", "derived-value"],
 )
-def test_a_query_that_cannot_be_prepared_is_written_each_time_and_still_right(history, shape):
+def test_a_query_that_cannot_be_prepared_is_written_each_time_and_still_right(
+    history, shape, caplog
+):
     built = []
 
     def build(user_id, now):
@@ -82,7 +86,12 @@ def test_a_query_that_cannot_be_prepared_is_written_each_time_and_still_right(hi
         return shape(user_id, now).values_list("pk").order_by("pk")
 
     query = PreparedQuery(Attempt, build)
+    with caplog.at_level(logging.WARNING, logger="questions.models.prepared"):
+        query.rows(user_id=history[0].pk, now=T0)
+    assert "its SQL changes with its values" in caplog.text
+    assert not query.is_prepared(connection.alias)
+    built.clear()
     for user in history:
         expected = list(shape(user.pk, T0).values_list("pk").order_by("pk"))
         assert query.rows(user_id=user.pk, now=T0) == expected
-    assert len(built) == 2 + 2  # the two stand-ins, then the ORM for each call
+    assert len(built) == 2  # the ORM for each call, no second attempt to prepare
