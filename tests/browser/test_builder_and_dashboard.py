@@ -86,7 +86,7 @@ def test_the_builder_counts_follow_the_choices_and_bound_the_number(live_server,
     # The labels count each pool for this resident.
     # 14 questions, 4 held back for the assignments: 3 answered before, 2 in the practice quiz.
     assert page.locator("label[for=id_pool_1]").inner_text() == "Unused (5)"
-    assert "4 questions of these topics are held back" in summary.inner_text()
+    assert "4 questions are held back" in summary.inner_text()
     assert re.sub(r"\s+", " ", summary.inner_text()).startswith(
         "This selection holds 10 questions."
     )

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from questions.learning import flashcards
-from questions.models import Assignment, Attempt, Cohort
+from questions.models import Assignment, Attempt, Cohort, Topic
 from questions.quizzes import assignments, drawing, engine, starting
 from tests.factories import (
     PublishableQuestionFactory,
@@ -149,8 +149,14 @@ def test_the_assignment_itself_still_serves_them(ann, assessed):
 def test_the_builder_page_says_how_many_are_held_back(client, ann, assessed):
     client.force_login(ann)
     page = client.get(reverse("questions:attempt_new")).content.decode()
-    assert "2 questions of these topics are held back" in page
+    # No topic chosen: every topic, so not "of these topics".
+    assert "2 questions are held back" in page
     assert "This selection holds <strong>4</strong> questions" in page
+    topic = Topic.objects.get()
+    page = client.get(
+        reverse("questions:attempt_counts"), {"pool": "all", "topics": [topic.pk]}
+    ).content.decode()
+    assert "2 questions of these topics are held back" in page
 
 
 # --- The resident's own past results --------------------------------------------------------
