@@ -20,7 +20,7 @@ All functions take ``now`` so tests control time; it defaults to the server cloc
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from django.core import signing
 from django.db import transaction
@@ -44,12 +44,13 @@ from questions.quizzes.errors import (
 from questions.quizzes.finishing import COMPLETED_IDLE as COMPLETED_IDLE
 from questions.quizzes.finishing import GRACE_SECONDS as GRACE_SECONDS
 from questions.quizzes.finishing import MAX_SECONDS_PER_VISIT as MAX_SECONDS_PER_VISIT
-from questions.quizzes.finishing import expire, finish_locked, now_or, pk_of
+from questions.quizzes.finishing import expire, finish_at_deadline, now_or, pk_of
 from questions.quizzes.finishing import expire_overdue as expire_overdue
 from questions.quizzes.finishing import finish_attempt as finish_attempt
 from questions.quizzes.finishing import finish_completed as finish_completed
 from questions.quizzes.finishing import is_overdue as is_overdue
 from questions.quizzes.finishing import lock_attempt as lock_attempt
+from questions.quizzes.finishing import lock_item as lock_item
 from questions.quizzes.finishing import refresh_first_encounters as refresh_first_encounters
 from questions.quizzes.finishing import visit_seconds as visit_seconds
 
@@ -81,11 +82,7 @@ def open_item(
     attempt = lock_attempt(attempt, user=user)
     item = attempt.items.filter(position=position).first()
     if is_overdue(attempt, now):
-        finish_locked(
-            attempt,
-            at=cast(datetime.datetime, attempt.deadline_at),  # overdue, so it has one
-            reason=Attempt.FinishReason.DEADLINE,
-        )
+        finish_at_deadline(attempt)
     if attempt.is_finished:
         return attempt, None
     if item is None:
@@ -239,11 +236,7 @@ def save_and_go(
             only=None if page else {position, attempt.current_position},
         )
         if is_overdue(attempt, now):
-            finish_locked(
-                attempt,
-                at=cast(datetime.datetime, attempt.deadline_at),  # overdue, so it has one
-                reason=Attempt.FinishReason.DEADLINE,
-            )
+            finish_at_deadline(attempt)
         elif not attempt.is_finished:
             if not 1 <= position <= attempt.question_count:
                 raise InvalidPosition(position)
@@ -341,14 +334,7 @@ def tag_miss(
     if miss_type and miss_type not in AttemptItem.MissType.values:
         raise EngineError("Choose one of the reasons listed.")
     with transaction.atomic():
-        items = AttemptItem.objects.select_for_update().filter(
-            attempt__pk=pk_of(attempt), position=position
-        )
-        if user is not None:
-            items = items.filter(attempt__user=user)
-        item = items.first()
-        if item is None:
-            raise Attempt.DoesNotExist
+        item = lock_item(attempt, position, user=user)
         if not item.is_locked or item.is_correct:
             raise NotAMiss
         if item.miss_type != miss_type:

@@ -217,14 +217,12 @@ def _write_note(
     during_quiz: bool = False,
 ) -> tuple[AttemptItem, bool]:
     with transaction.atomic():
-        items = AttemptItem.objects.select_for_update(of=("self",)).filter(
-            attempt__pk=attempt if isinstance(attempt, int) else attempt.pk, position=position
+        rows = (
+            AttemptItem.objects.select_for_update(of=("self",))
+            .defer("shown")
+            .annotate(attempt_status=F("attempt__status"))
         )
-        if user is not None:
-            items = items.filter(attempt__user=user)
-        item = items.defer("shown").annotate(attempt_status=F("attempt__status")).first()
-        if item is None:
-            raise Attempt.DoesNotExist
+        item = engine.lock_item(attempt, position, user=user, rows=rows)
         status = item.attempt_status  # type: ignore[attr-defined]  # annotated above
         if during_quiz and status == Attempt.Status.FINISHED:
             raise AttemptFinished

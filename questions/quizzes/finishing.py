@@ -106,11 +106,41 @@ def lock_attempt(attempt: Attempt | int, *, user: User | None = None) -> Attempt
     return attempts.get(pk=pk_of(attempt))
 
 
+def lock_item(
+    attempt: Attempt | int,
+    position: int,
+    *,
+    user: User | None = None,
+    rows: QuerySet[AttemptItem] | None = None,
+) -> AttemptItem:
+    """The item at ``position`` of the attempt, its row locked; only ``user``'s when given.
+    ``rows``: AttemptItem's rows as the caller wants them read and locked (a column
+    deferred, another annotated, ``select_for_update(of=...)``); by default every column,
+    with ``select_for_update()``. Attempt.DoesNotExist when there is none."""
+    items = AttemptItem.objects.select_for_update() if rows is None else rows
+    items = items.filter(attempt__pk=pk_of(attempt), position=position)
+    if user is not None:
+        items = items.filter(attempt__user=user)
+    item = items.first()
+    if item is None:
+        raise Attempt.DoesNotExist
+    return item
+
+
 def visit_seconds(attempt: Attempt, until: datetime.datetime) -> int:
     if attempt.position_entered_at is None:
         return 0
     seconds = (until - attempt.position_entered_at).total_seconds()
     return int(min(max(seconds, 0), MAX_SECONDS_PER_VISIT))
+
+
+def finish_at_deadline(attempt: Attempt) -> Attempt:
+    """``finish_locked`` as of the deadline of an overdue attempt (reason DEADLINE)."""
+    return finish_locked(
+        attempt,
+        at=cast(datetime.datetime, attempt.deadline_at),  # overdue, so it has one
+        reason=Attempt.FinishReason.DEADLINE,
+    )
 
 
 def finish_locked(attempt: Attempt, *, at: datetime.datetime, reason: str) -> Attempt:
@@ -227,11 +257,7 @@ def expire(attempt: Attempt, now: datetime.datetime) -> bool:
     attempt = lock_attempt(attempt)
     if not is_overdue(attempt, now):
         return False
-    finish_locked(
-        attempt,
-        at=cast(datetime.datetime, attempt.deadline_at),  # overdue, so it has one
-        reason=Attempt.FinishReason.DEADLINE,
-    )
+    finish_at_deadline(attempt)
     return True
 
 
@@ -247,9 +273,5 @@ def finish_attempt(
     if attempt.is_finished:
         return attempt
     if is_overdue(attempt, now):
-        return finish_locked(
-            attempt,
-            at=cast(datetime.datetime, attempt.deadline_at),  # overdue, so it has one
-            reason=Attempt.FinishReason.DEADLINE,
-        )
+        return finish_at_deadline(attempt)
     return finish_locked(attempt, at=now, reason=Attempt.FinishReason.SUBMITTED)
