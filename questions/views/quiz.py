@@ -330,7 +330,7 @@ def _finished(request, pk: int, position: int, exc: errors.AttemptFinished) -> H
     is kept (``exam_tools.keep_late_note``)."""
     attempt = get_object_or_404(Attempt, pk=pk, user=request.user)
     messages.error(request, str(exc))
-    note = request.POST.get("note")
+    note = request.POST.get("note")  # checked (clean_note) before the engine refused
     if note is not None:
         try:
             item = exam_tools.keep_late_note(
@@ -338,9 +338,6 @@ def _finished(request, pk: int, position: int, exc: errors.AttemptFinished) -> H
             )
         except Attempt.DoesNotExist:
             item = None  # no such question: nothing to keep it on
-        except errors.EngineError as too_long:
-            messages.error(request, str(too_long))
-            item = None
         if item is not None:
             done = "kept" if item.note else "deleted"
             messages.info(request, f"Your note on question {item.position} was {done}.")
