@@ -14,6 +14,7 @@ from questions.models.bank import (
     Reference,
     StatusChange,
     Topic,
+    assessed_condition,
     pending_assessments,
     validate_image_size,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "Topic",
     "new_join_code",
     "normalize_join_code",
+    "assessed_condition",
     "pending_assessments",
     "validate_image_size",
 ]

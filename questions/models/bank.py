@@ -188,6 +188,12 @@ def pending_assessments(user, now) -> models.QuerySet:
     )
 
 
+def assessed_condition(user, now) -> Q:
+    """The condition on Question behind ``QuestionQuerySet.assessed_for``: an assignment of
+    ``user``'s cohorts still assesses the question at ``now`` (``pending_assessments``)."""
+    return Q(pk__in=pending_assessments(user, now).values("question_id"))
+
+
 class QuestionQuerySet(models.QuerySet["Question"]):
     def published(self) -> QuestionQuerySet:
         return self.filter(status=Question.Status.PUBLISHED)
@@ -199,11 +205,11 @@ class QuestionQuerySet(models.QuerySet["Question"]):
         """The questions an assignment of ``user``'s cohorts is still assessing at ``now``
         (``pending_assessments``): they stay out of the resident's practice (their pools,
         reviews and flashcards) until then, so that practice cannot show their keys."""
-        return self.filter(pk__in=pending_assessments(user, now).values("question_id"))
+        return self.filter(assessed_condition(user, now))
 
     def not_assessed_for(self, user, now) -> QuestionQuerySet:
         """Without ``assessed_for(user, now)``."""
-        return self.exclude(pk__in=pending_assessments(user, now).values("question_id"))
+        return self.exclude(assessed_condition(user, now))
 
     def with_bank_relations(self) -> QuestionQuerySet:
         """Prefetch what rendering or checking a question needs: 4 queries for any number."""

@@ -32,7 +32,7 @@ from questions.models import (
     AttemptItem,
     Question,
     RecallCard,
-    pending_assessments,
+    assessed_condition,
 )
 from questions.models.prepared import PreparedQuery
 
@@ -126,7 +126,6 @@ def _builder_rows(user_id: int, now: datetime.datetime) -> QuerySet[Question]:
     """A row per published question and topic: its id, the topic's (None for a question
     without one), whether an assignment holds it back from ``user_id``'s practice at
     ``now``, then a column per pool other than "all" (``pool_condition``)."""
-    held = pending_assessments(user_id, now).values("question_id")
     columns = {
         pool: ExpressionWrapper(condition, output_field=BooleanField())
         for pool, condition in pool_conditions(user_id, now).items()
@@ -134,7 +133,10 @@ def _builder_rows(user_id: int, now: datetime.datetime) -> QuerySet[Question]:
     }
     return (
         Question.objects.published()
-        .annotate(held=ExpressionWrapper(Q(pk__in=held), output_field=BooleanField()), **columns)
+        .annotate(
+            held=ExpressionWrapper(assessed_condition(user_id, now), output_field=BooleanField()),
+            **columns,
+        )
         .values_list("pk", "topics", "held", *columns)
         .order_by()
     )
@@ -151,7 +153,8 @@ def builder_counts(
     topics: Sequence[Topic] | None = None,
     now: datetime.datetime | None = None,
 ) -> tuple[dict[str, dict[int | str, int]], int]:
-    """``pool_counts`` and ``held_back_count`` of the same arguments, from one query.
+    """How many questions each pool holds for ``user`` (``pool_counts``), and how many of
+    ``topics`` an open assignment holds back from practice, from one query.
 
     ``pool_counts``: how many questions each pool holds for ``user``, for the quiz builder:
     ``{pool: {topic_id: n, ..., "total": n}}`` for every pool of ``Attempt.Pool``.
@@ -196,18 +199,6 @@ def pool_counts(
 ) -> dict[str, dict[int | str, int]]:
     """How many questions each pool holds for ``user`` (``builder_counts``). One query."""
     return builder_counts(user=user, topics=topics, now=now)[0]
-
-
-def held_back_count(
-    *,
-    user: User,
-    topics: Sequence[Topic] | None = None,
-    now: datetime.datetime | None = None,
-) -> int:
-    """How many published questions in ``topics`` (all when empty) are held back from
-    ``user``'s practice while an assignment of their cohorts assesses them: one query."""
-    held = Question.objects.published().assessed_for(user, now or timezone.now())
-    return _in_topics(held, topics).count()
 
 
 def held_back_by_topic(*, user: User, now: datetime.datetime | None = None) -> dict[int, int]:
