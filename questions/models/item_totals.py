@@ -127,6 +127,14 @@ NOT_TIMED = 0  # ItemSecondsCount.seconds of an item left out of the median
 
 TOTAL_SUMS = ("responses", "correct", "rest", "correct_rest", "rest_squares")
 
+# Each totals table: its model's name, its key fields, its sums (count_encounters and
+# add_item_totals give their deltas in this order).
+TABLES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("ItemTotal", ("question", "question_count"), TOTAL_SUMS),
+    ("ItemChoiceCount", ("question", "choice_pk"), ("responses",)),
+    ("ItemSecondsCount", ("question", "seconds"), ("responses",)),
+)
+
 # What a first encounter adds to the totals, read from its AttemptItem row, in this order.
 ENCOUNTER_FIELDS = (
     "question_id",
@@ -159,9 +167,8 @@ def count_encounters(changes: Iterable[tuple[int, Sequence[Any]]]) -> None:
         choices.setdefault(key, [0])[0] += sign
         timed = spent if answered_at is not None and spent > 0 else NOT_TIMED
         seconds.setdefault((question_id, timed), [0])[0] += sign
-    _add(ItemTotal, ("question", "question_count"), TOTAL_SUMS, totals)
-    _add(ItemChoiceCount, ("question", "choice_pk"), ("responses",), choices)
-    _add(ItemSecondsCount, ("question", "seconds"), ("responses",), seconds)
+    for (name, keys, fields), deltas in zip(TABLES, (totals, choices, seconds), strict=True):
+        _add(global_apps.get_model("questions", name), keys, fields, deltas)
 
 
 def column(model: type[models.Model], name: str) -> str:
@@ -247,11 +254,8 @@ def add_item_totals(items: QuerySet, *, apps=global_apps) -> None:
     """Add ``items`` (marked first encounters not yet counted, of finished attempts) to the
     totals, summed by the database: for rows written in bulk (``generate_history``), at any
     size. Three grouped reads and an upsert per table (per UPSERT_BATCH rows)."""
-    for name, keys, sums, grouped in (
-        ("ItemTotal", ("question", "question_count"), TOTAL_SUMS, total_sums(items)),
-        ("ItemChoiceCount", ("question", "choice_pk"), ("responses",), choice_counts(items)),
-        ("ItemSecondsCount", ("question", "seconds"), ("responses",), seconds_counts(items)),
-    ):
+    grouped_by_table = (total_sums(items), choice_counts(items), seconds_counts(items))
+    for (name, keys, sums), grouped in zip(TABLES, grouped_by_table, strict=True):
         key_names = ("question_id", *keys[1:])
         deltas = {tuple(row[k] for k in key_names): [row[s] for s in sums] for row in grouped}
         _add(apps.get_model("questions", name), keys, sums, deltas)
@@ -262,7 +266,7 @@ def rebuild_item_totals(*, apps=global_apps) -> None:
     running totals must always equal. ``apps``: a migration's model registry (migration
     0022's backfill). 0.55 s on PostgreSQL at 2,000,000 answers (110,000 first
     encounters)."""
-    for name in ("ItemTotal", "ItemChoiceCount", "ItemSecondsCount"):
+    for name, _, _ in TABLES:
         apps.get_model("questions", name).objects.all().delete()
     marked = apps.get_model("questions", "AttemptItem").objects.filter(first_encounter=True)
     add_item_totals(marked, apps=apps)
