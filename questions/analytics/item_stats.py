@@ -51,18 +51,30 @@ def first_attempt_choice_counts(question_ids) -> dict[int, dict]:
 
     Returns ``{question_id: {"residents": n, "by_choice": {choice_pk: count}}}``; an
     unanswered first attempt counts towards ``residents`` under the key None. One query."""
-    ids = list(question_ids)
-    counts = _less_staff(
-        ItemChoiceCount.objects.filter(question_id__in=ids),
-        item_totals.choice_counts(_staff_first_encounters().filter(question_id__in=ids)),
-        ("question_id", "choice_pk", "responses"),
-    )
     result: dict[int, dict] = {}
-    for (question_id, choice_pk), (n,) in counts.items():
+    for question_id, choice_pk, n in _first_choices(list(question_ids)):
         entry = result.setdefault(question_id, {"residents": 0, "by_choice": {}})
         entry["residents"] += n
-        entry["by_choice"][None if choice_pk == item_totals.NO_CHOICE else choice_pk] = n
+        entry["by_choice"][choice_pk] = n
     return result
+
+
+def _first_choices(question_ids: list[int] | None = None) -> list[tuple[int, int | None, int]]:
+    """``(question_id, choice_pk, n)``: how many residents' first encounters with each
+    question (of ``question_ids``, all when None) picked each choice, None for no answer;
+    the running totals less staff's rows. One query."""
+    totals = ItemChoiceCount.objects.all()
+    staff = _staff_first_encounters()
+    if question_ids is not None:
+        totals = totals.filter(question_id__in=question_ids)
+        staff = staff.filter(question_id__in=question_ids)
+    counts = _less_staff(
+        totals, item_totals.choice_counts(staff), ("question_id", "choice_pk", "responses")
+    )
+    return [
+        (question_id, None if choice_pk == item_totals.NO_CHOICE else choice_pk, n)
+        for (question_id, choice_pk), (n,) in counts.items()
+    ]
 
 
 def _staff_first_encounters() -> QuerySet[AttemptItem]:
@@ -238,14 +250,8 @@ def bank_item_analysis() -> dict[int, ItemStats]:
         )
         for question_id, lengths in by_question.items()
     }
-    choices = _less_staff(
-        ItemChoiceCount.objects.all(),
-        item_totals.choice_counts(staff),
-        ("question_id", "choice_pk", "responses"),
-    )
-    for (question_id, choice_pk), (n,) in choices.items():
-        key = None if choice_pk == item_totals.NO_CHOICE else choice_pk
-        result[question_id].choice_counts[key] = n
+    for question_id, choice_pk, n in _first_choices():
+        result[question_id].choice_counts[choice_pk] = n
     for question_id, median in _median_seconds_from_totals(staff).items():
         result[question_id].median_seconds = median
     return result
@@ -254,7 +260,8 @@ def bank_item_analysis() -> dict[int, ItemStats]:
 def _exact_discrimination(lengths: list[tuple[int, list[int]]]) -> float | None:
     """``item_analysis``' discrimination from ItemTotal's sums per quiz length: y = r / (length
     - 1) for the quizzes of two questions or more, its sums added as fractions (each length's
-    divides by its own length - 1), then ``_pearson``, exact to its last square root."""
+    divides by its own length - 1), then ``_pearson``'s formula in exact arithmetic, to its
+    last square root (so a variance is zero only when it is, with no float tolerance)."""
     n, sx, sy, sxy, syy = 0, 0, Fraction(0), Fraction(0), Fraction(0)
     for length, (responses, correct, rest, correct_rest, rest_squares) in lengths:
         if length < 2:
