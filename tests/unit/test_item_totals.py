@@ -9,7 +9,6 @@ import random
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from hypothesis import event, given
 from hypothesis import strategies as st
 
@@ -343,87 +342,6 @@ def test_marking_a_finish_costs_five_queries_and_no_change_one(
     with django_assert_num_queries(1):
         assert engine.refresh_first_encounters(user_ids=[resident.pk]) == 0
     assert_totals_are_exact()
-
-
-# --------------------------------------------------------------------------- migration 0022
-
-BEFORE = [("questions", "0021_attempt_clock_backfill")]
-TOTAL_SUMS = item_totals.TOTAL_SUMS
-AFTER = [("questions", "0022_item_totals")]
-
-
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-@pytest.mark.slow
-@pytest.mark.django_db(transaction=True)
-def test_0022_counts_the_history_already_marked_and_reverses():
-    apps = _migrate(BEFORE)
-    try:
-        User = apps.get_model("auth", "User")
-        Question = apps.get_model("questions", "Question")
-        Attempt = apps.get_model("questions", "Attempt")
-        AttemptItem = apps.get_model("questions", "AttemptItem")
-        one, two = (
-            Question.objects.create(key=f"m-{n}", stem="?", status="published") for n in (1, 2)
-        )
-        for number, (name, staff) in enumerate((("m-resident", False), ("m-staff", True))):
-            user = User.objects.create(username=name, is_staff=staff)
-            made = Attempt.objects.create(
-                user=user,
-                status="finished",
-                started_at=T0,
-                finished_at=T0,
-                finish_reason="submitted",
-                question_count=2,
-                correct_count=1,
-            )
-            for position, (question, right) in enumerate(((one, True), (two, False)), start=1):
-                AttemptItem.objects.create(
-                    attempt=made,
-                    position=position,
-                    question=question,
-                    shown={},
-                    locked_at=T0,
-                    answered_at=T0,
-                    selected_choice_pk=7 + number,
-                    is_correct=right,
-                    seconds_spent=20 + number,
-                    first_encounter=True,
-                )
-
-        apps = _migrate(AFTER)
-        ItemTotal = apps.get_model("questions", "ItemTotal")
-        ItemSecondsCount = apps.get_model("questions", "ItemSecondsCount")
-        # Both accounts counted (staff are taken out when the figures are read).
-        assert sorted(
-            ItemTotal.objects.values_list(
-                "question__key",
-                "question_count",
-                "responses",
-                "correct",
-                "rest",
-                "correct_rest",
-                "rest_squares",
-            )
-        ) == [("m-1", 2, 2, 2, 0, 0, 0), ("m-2", 2, 2, 0, 2, 0, 2)]
-        assert sorted(
-            ItemSecondsCount.objects.values_list("question__key", "seconds", "responses")
-        ) == [("m-1", 20, 1), ("m-1", 21, 1), ("m-2", 20, 1), ("m-2", 21, 1)]
-
-        apps = _migrate(BEFORE)  # reversible: the tables go, the history stays
-        assert apps.get_model("questions", "AttemptItem").objects.count() == 4
-    finally:
-        _migrate(_latest())
-
-
-def _latest():
-    executor = MigrationExecutor(connection)
-    return executor.loader.graph.leaf_nodes()
 
 
 # --------------------------------------------------------------------------- concurrent finishes

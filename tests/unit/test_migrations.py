@@ -77,3 +77,70 @@ def test_0013_marks_each_residents_first_finished_encounter():
 def _latest():
     executor = MigrationExecutor(connection)
     return executor.loader.graph.leaf_nodes()
+
+
+# Migration 0022: the item analysis's running totals, counted from the history already marked.
+BEFORE_0022 = [("questions", "0021_attempt_clock_backfill")]
+AFTER_0022 = [("questions", "0022_item_totals")]
+T_0022 = datetime.datetime(2026, 3, 2, 8, 0, tzinfo=datetime.UTC)
+
+
+@pytest.mark.slow
+def test_0022_counts_the_history_already_marked_and_reverses():
+    apps = _migrate(BEFORE_0022)
+    try:
+        User = apps.get_model("auth", "User")
+        Question = apps.get_model("questions", "Question")
+        Attempt = apps.get_model("questions", "Attempt")
+        AttemptItem = apps.get_model("questions", "AttemptItem")
+        one, two = (
+            Question.objects.create(key=f"m-{n}", stem="?", status="published") for n in (1, 2)
+        )
+        for number, (name, staff) in enumerate((("m-resident", False), ("m-staff", True))):
+            user = User.objects.create(username=name, is_staff=staff)
+            made = Attempt.objects.create(
+                user=user,
+                status="finished",
+                started_at=T_0022,
+                finished_at=T_0022,
+                finish_reason="submitted",
+                question_count=2,
+                correct_count=1,
+            )
+            for position, (question, right) in enumerate(((one, True), (two, False)), start=1):
+                AttemptItem.objects.create(
+                    attempt=made,
+                    position=position,
+                    question=question,
+                    shown={},
+                    locked_at=T_0022,
+                    answered_at=T_0022,
+                    selected_choice_pk=7 + number,
+                    is_correct=right,
+                    seconds_spent=20 + number,
+                    first_encounter=True,
+                )
+
+        apps = _migrate(AFTER_0022)
+        ItemTotal = apps.get_model("questions", "ItemTotal")
+        ItemSecondsCount = apps.get_model("questions", "ItemSecondsCount")
+        # Both accounts counted (staff are taken out when the figures are read).
+        assert sorted(
+            ItemTotal.objects.values_list(
+                "question__key",
+                "question_count",
+                "responses",
+                "correct",
+                "rest",
+                "correct_rest",
+                "rest_squares",
+            )
+        ) == [("m-1", 2, 2, 2, 0, 0, 0), ("m-2", 2, 2, 0, 2, 0, 2)]
+        assert sorted(
+            ItemSecondsCount.objects.values_list("question__key", "seconds", "responses")
+        ) == [("m-1", 20, 1), ("m-1", 21, 1), ("m-2", 20, 1), ("m-2", 21, 1)]
+
+        apps = _migrate(BEFORE_0022)  # reversible: the tables go, the history stays
+        assert apps.get_model("questions", "AttemptItem").objects.count() == 4
+    finally:
+        _migrate(_latest())
